@@ -1,0 +1,116 @@
+# luaconn: `make demo` runs the end-to-end demo, `make test` runs every test.
+# Both first run scripts/bootstrap.sh, which installs what is missing.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PYTHON  ?= python3
+BUILD   ?= build
+
+CC      ?= cc
+PKGS     = luajit libcurl librabbitmq
+CJSON_A  = $(shell ls /usr/lib/*/liblua5.1-cjson.a 2>/dev/null | head -n1)
+WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Iruntime/include -Iruntime/src \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS     = $(CJSON_A) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+LIB_SRC  = $(wildcard runtime/src/lc_*.c)
+CLI_SRC  = $(wildcard runtime/cli/*.c)
+LIB_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/obj/%.o)
+SAN_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/san/%.o)
+CLI_OBJ  = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/obj/cli_%.o)
+CLI_SAN_OBJ = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/san/cli_%.o)
+C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+HEADERS  = runtime/include/luaconn.h $(wildcard runtime/src/*.h runtime/cli/*.h)
+
+.PHONY: all bootstrap python test test-c test-python demo bench install uninstall clean
+
+all: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn $(BUILD)/luaconn-san
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+$(BUILD)/obj/%.o: runtime/src/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DLC_BUILDING_LIBRARY -c $< -o $@
+
+$(BUILD)/san/%.o: runtime/src/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -DLC_BUILDING_LIBRARY -c $< -o $@
+
+$(BUILD)/obj/cli_%.o: runtime/cli/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/cli_%.o: runtime/cli/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/libluaconn.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LIBS)
+
+$(BUILD)/libluaconn.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libluaconn-san.a: $(SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/luaconn: $(CLI_OBJ) $(BUILD)/libluaconn.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libluaconn.a $(LIBS)
+
+# The CLI built with sanitizers: the integration tests run it, so every CLI test
+# also checks the runtime for leaks and invalid accesses.
+$(BUILD)/luaconn-san: $(CLI_SAN_OBJ) $(BUILD)/libluaconn-san.a
+	$(CC) $(SAN_FLAGS) -o $@ $(CLI_SAN_OBJ) $(BUILD)/libluaconn-san.a $(LIBS)
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/lc_test.h $(BUILD)/libluaconn-san.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/c -o $@ $< $(BUILD)/libluaconn-san.a \
+	    $(LIBS) $(shell pkg-config --libs check)
+
+test: bootstrap all $(C_TESTS)
+	@$(MAKE) --no-print-directory test-c
+	@$(MAKE) --no-print-directory test-python
+
+test-c: $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do \
+	  echo "== $$t"; LUACONN_SOURCE_DIR=$(CURDIR) CK_FORK=yes $$t; done
+
+# The Python package (bindings/python) installed into $(PYTHON)'s environment; pip
+# builds the runtime into it. Reinstalled only when a source it carries changed.
+PY_INPUTS = $(LIB_SRC) $(HEADERS) $(wildcard lua/connectors/*.lua lua/luaconn/*.lua \
+            bindings/python/*.py bindings/python/pyproject.toml bindings/python/luaconn/*.py)
+
+python: $(BUILD)/python-installed.stamp
+
+$(BUILD)/python-installed.stamp: $(PY_INPUTS)
+	$(PYTHON) -m pip install -q --disable-pip-version-check ./bindings/python
+	@mkdir -p $(@D) && touch $@
+
+test-python: all python
+	LUACONN_SOURCE_DIR=$(CURDIR) LUACONN_CLI=$(CURDIR)/$(BUILD)/luaconn-san \
+	  $(PYTHON) -m pytest -q tests
+
+demo: bootstrap all python
+	$(PYTHON) examples/demo.py --cli $(BUILD)/luaconn
+
+bench: bootstrap all
+	@echo "bench: no benchmarks yet (see issue 7)"
+
+install: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	           $(DESTDIR)$(PREFIX)/share/luaconn/lua/connectors $(DESTDIR)$(PREFIX)/share/luaconn/lua/luaconn
+	install -m 755 $(BUILD)/luaconn $(DESTDIR)$(PREFIX)/bin/luaconn
+	install -m 644 $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 runtime/include/luaconn.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 lua/connectors/*.lua $(DESTDIR)$(PREFIX)/share/luaconn/lua/connectors/
+	install -m 644 lua/luaconn/*.lua $(DESTDIR)$(PREFIX)/share/luaconn/lua/luaconn/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/luaconn $(DESTDIR)$(PREFIX)/lib/libluaconn.* \
+	       $(DESTDIR)$(PREFIX)/include/luaconn.h $(DESTDIR)$(PREFIX)/share/luaconn
+
+clean:
+	rm -rf $(BUILD)

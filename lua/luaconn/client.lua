@@ -1,0 +1,25 @@
+-- HTTP options every HTTP connector shares, declared once.
+local http = require "http"
+
+local M = {}
+
+local SHARED = {
+  retries = { type = "integer", default = 3, description = "retries on 408, 429, 5xx and connection errors" },
+  timeout = { type = "number", default = 30, description = "seconds per request" },
+  headers = { type = "json", description = "extra request headers, a JSON object" },
+}
+
+-- Returns the connector's own option declarations plus the shared HTTP ones.
+function M.with_options(own)
+  local all = {}
+  for name, spec in pairs(SHARED) do all[name] = spec end
+  for name, spec in pairs(own) do all[name] = spec end
+  return all
+end
+
+-- Applies the shared options to the http module before requests are made.
+function M.configure(opts)
+  http.configure { retries = opts.retries, timeout = opts.timeout, headers = opts.headers }
+end
+
+return M

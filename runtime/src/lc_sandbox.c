@@ -1,0 +1,506 @@
+/* lc_sandbox.c: a sandboxed lua_State per connector. Libraries are opened by allow
+ * list, memory is capped by the allocator, and every call into Lua runs under a
+ * time budget and a traceback handler that records where the error was raised. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lualib.h>
+#include <luajit.h>
+
+#include "lc_internal.h"
+
+/* Head room the allocator grants after refusing, so the error can still be reported. */
+#define MEMORY_RESERVE ((size_t)4 << 20)
+/* Instructions between deadline checks: frequent enough to stop within
+ * milliseconds, rare enough to cost nothing measurable. */
+#define HOOK_INSTRUCTIONS 10000
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  lc_state *st = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    st->mem_used -= old;
+    return NULL;
+  }
+  if (nsize > old) {
+    size_t limit = st->mem_refused ? st->mem_limit + MEMORY_RESERVE : st->mem_limit;
+    if (st->mem_used + (nsize - old) > limit) {
+      st->mem_refused = true;
+      return NULL;
+    }
+  }
+  void *p = realloc(ptr, nsize);
+  if (!p) return NULL;
+  st->mem_used = st->mem_used - old + nsize;
+  return p;
+}
+
+static void deadline_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lc_state_check_deadline(L);
+}
+
+/* ---- error location ------------------------------------------------------------ */
+
+/* Finds the frame that raised msg: the Lua frame whose "short_src:line:" prefixes
+ * the message (error(msg, 2) points at a caller), else the innermost Lua frame.
+ * Records its full chunk name, which short_src may have truncated. */
+static void locate_error(lua_State *L, const char *msg, lc_state *st) {
+  lua_Debug ar;
+  bool have_fallback = false;
+  st->err_source[0] = '\0';
+  st->err_line = 0;
+  for (int level = 0; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    char prefix[LUA_IDSIZE + 32];
+    snprintf(prefix, sizeof prefix, "%s:%d:", ar.short_src, ar.currentline);
+    bool matches = msg && strncmp(msg, prefix, strlen(prefix)) == 0;
+    if (matches || !have_fallback) {
+      snprintf(st->err_source, sizeof st->err_source, "%s", ar.source);
+      st->err_line = ar.currentline;
+      have_fallback = true;
+    }
+    if (matches) return;
+  }
+}
+
+/* Message handler under every pcall: records the position, adds a traceback. */
+static int traceback_handler(lua_State *L) {
+  lc_state *st = lc_state_get(L);
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  locate_error(L, msg, st);
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* "@path" → "path", "=name" → "name". */
+static const char *display_source(const char *chunkname) {
+  return (chunkname[0] == '@' || chunkname[0] == '=') ? chunkname + 1 : chunkname;
+}
+
+/* Strips the "short_src:line: " prefix the message repeats from script and line. */
+static const char *strip_position(const char *msg, int line) {
+  char tag[32];
+  snprintf(tag, sizeof tag, ":%d: ", line);
+  const char *hit = line > 0 ? strstr(msg, tag) : NULL;
+  if (hit && !memchr(msg, '\n', (size_t)(hit - msg))) return hit + strlen(tag);
+  return msg;
+}
+
+int lc_sandbox_error(lc_state *st, lua_State *co, int lua_status) {
+  lua_State *L = co ? co : st->L;
+  const char *raw = lua_tostring(L, -1);
+  if (!raw) raw = "(error object is not a string)";
+  int code = LC_ERR_SCRIPT;
+  if (st->timed_out) code = LC_ERR_TIME_LIMIT;
+  else if (st->mem_refused || lua_status == LUA_ERRMEM) code = LC_ERR_MEMORY_LIMIT;
+  else if (lua_status == LUA_ERRSYNTAX) code = LC_ERR_SYNTAX;
+  else if (st->pending_code) code = st->pending_code;
+
+  char *traceback = NULL;
+  if (lua_status == LUA_ERRRUN) {
+    /* The handler put message + traceback in one string; keep the first line. */
+    traceback = lc_state_redact(st, raw);
+  } else if (lua_status != LUA_ERRSYNTAX) { /* lc_sandbox_load set the chunk name */
+    st->err_source[0] = '\0';
+    st->err_line = 0;
+  }
+  if (code == LC_ERR_MEMORY_LIMIT && !st->err_line) raw = "not enough memory";
+
+  /* The first line is the message; the rest (if any) is the traceback. */
+  const char *nl = strchr(raw, '\n');
+  char *first = nl ? strndup(raw, (size_t)(nl - raw)) : strdup(raw);
+  int line = st->err_line;
+  const char *script = st->err_source[0] ? display_source(st->err_source) : NULL;
+  if (lua_status == LUA_ERRSYNTAX && first) {
+    /* Syntax errors come from the parser, not a frame: "chunk:LINE: ...". */
+    const char *p = first;
+    while ((p = strchr(p, ':'))) {
+      char *end;
+      long n = strtol(p + 1, &end, 10);
+      if (end != p + 1 && *end == ':') {
+        line = (int)n;
+        break;
+      }
+      p++;
+    }
+  }
+  char *message = lc_state_redact(st, first ? strip_position(first, line) : "out of memory");
+  if (code == LC_ERR_MEMORY_LIMIT) {
+    char buf[LC_ERRMSG_MAX];
+    snprintf(buf, sizeof buf, "memory limit exceeded (%zu MiB): %s", st->mem_limit >> 20,
+             message ? message : "");
+    free(message);
+    message = strdup(buf);
+  }
+  lc_error_set_full(&st->rt->error, code, message, script, line, traceback);
+  free(first);
+  free(message);
+  free(traceback);
+  lua_pop(L, 1);
+  return code;
+}
+
+/* ---- calls under the time budget ----------------------------------------------- */
+
+static void arm(lc_state *st) {
+  st->deadline = lc_now() + st->call_timeout;
+  st->timed_out = false;
+  st->mem_refused = false;
+  st->pending_code = 0;
+}
+
+static void disarm(lc_state *st) { st->deadline = 0; }
+
+int lc_sandbox_call(lc_state *st, int nargs, int nresults) {
+  lua_State *L = st->L;
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, traceback_handler);
+  lua_insert(L, base);
+  arm(st);
+  int status = lua_pcall(L, nargs, nresults, base);
+  disarm(st);
+  lua_remove(L, base);
+  if (status == 0) return LC_OK;
+  return lc_sandbox_error(st, NULL, status);
+}
+
+/* The body of every coroutine the runtime starts: xpcall keeps the stack intact
+ * for the traceback handler, which a finished coroutine no longer has. */
+static const char COROUTINE_BODY[] =
+    "local xpcall = ...\n"
+    "return function(handler, f, ...) return xpcall(f, handler, ...) end\n";
+
+void lc_sandbox_push_coroutine(lc_state *st, lua_State *co) {
+  lua_rawgeti(st->L, LUA_REGISTRYINDEX, st->registry_coroutine_body);
+  lua_pushcfunction(st->L, traceback_handler);
+  lua_xmove(st->L, co, 2);
+}
+
+int lc_sandbox_resume(lc_state *st, lua_State *co, int nargs) {
+  arm(st);
+  int status = lua_resume(co, nargs);
+  disarm(st);
+  if (status == LUA_YIELD) return LC_OK;
+  if (status == 0 && lua_toboolean(co, 1)) {
+    lua_remove(co, 1); /* xpcall's true: leave just the function's results */
+    return LC_DONE;
+  }
+  if (status == 0) {
+    /* xpcall caught the error: (false, message with traceback). Memory errors
+     * skip the handler, so their position is unknown. */
+    lua_settop(co, 2);
+    int code = lc_sandbox_error(st, co, st->mem_refused ? LUA_ERRMEM : LUA_ERRRUN);
+    lua_settop(co, 0);
+    return code;
+  }
+  return lc_sandbox_error(st, co, status);
+}
+
+/* ---- loading ------------------------------------------------------------------- */
+
+int lc_read_file(const char *path, char **data, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return LC_ERR_IO;
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    fclose(f);
+    return LC_ERR_IO;
+  }
+  char *buf = malloc((size_t)sb.st_size + 1);
+  if (!buf) {
+    fclose(f);
+    return LC_ERR_NOMEM;
+  }
+  size_t n = fread(buf, 1, (size_t)sb.st_size, f);
+  fclose(f);
+  buf[n] = '\0';
+  *data = buf;
+  *len = n;
+  return LC_OK;
+}
+
+int lc_sandbox_load(lc_state *st, const char *source, size_t len, const char *chunkname) {
+  lua_State *L = st->L;
+  st->mem_refused = false;
+  int status = luaL_loadbufferx(L, source, len, chunkname, "t");
+  if (status != 0) {
+    snprintf(st->err_source, sizeof st->err_source, "%s", chunkname);
+    if (len && source[0] == '\033') {
+      lua_pop(L, 1);
+      lua_pushstring(L, "bytecode is not allowed: connectors are loaded from Lua source only");
+    }
+    return lc_sandbox_error(st, NULL, status);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_env);  /* new_env */
+  if (lua_pcall(L, 0, 1, 0) != 0) return lc_sandbox_error(st, NULL, LUA_ERRMEM);
+  lua_setfenv(L, -2);
+  return LC_OK;
+}
+
+/* ---- require: host modules and Lua modules from the search path ------------------ */
+
+typedef struct host_module {
+  const char *name;
+  lua_CFunction open;
+} host_module;
+
+static const host_module HOST_MODULES[] = {
+    {"http", lc_open_http}, {"json", lc_open_json}, {"log", lc_open_log}, {"env", lc_open_env}};
+
+/* Marks a module whose chunk is running, to catch circular requires. */
+static char LOADING_SENTINEL;
+
+static bool valid_module_name(const char *name) {
+  if (!*name || *name == '.') return false;
+  for (const char *p = name; *p; p++) {
+    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.')) return false;
+    if (p[0] == '.' && p[1] == '.') return false;
+  }
+  return true;
+}
+
+/* Searches "<dir>/<a>/<b>.lua" for name "a.b" in search_path dirs, then lua_root.
+ * Returns a malloc'd path (caller frees) or NULL; tried lists the candidates. */
+static char *find_module(lc_runtime *rt, const char *name, luaL_Buffer *tried) {
+  char rel[512];
+  snprintf(rel, sizeof rel, "%s.lua", name);
+  for (char *p = rel; *p && p < rel + strlen(name); p++)
+    if (*p == '.') *p = '/';
+  const char *dirs[2] = {rt->search_path, rt->lua_root};
+  for (int d = 0; d < 2; d++) {
+    const char *list = dirs[d];
+    while (list && *list) {
+      size_t n = strcspn(list, ":");
+      if (n > 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%.*s/%s", (int)n, list, rel);
+        if (access(path, R_OK) == 0) return strdup(path);
+        luaL_addstring(tried, "\n\tno file '");
+        luaL_addstring(tried, path);
+        luaL_addstring(tried, "'");
+      }
+      list += n;
+      if (*list == ':') list++;
+      if (d == 1) break; /* lua_root is one directory, not a list */
+    }
+  }
+  return NULL;
+}
+
+static int sandbox_require(lua_State *L) {
+  lc_state *st = lc_state_get(L);
+  const char *name = luaL_checkstring(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_loaded);
+  lua_getfield(L, -1, name);
+  if (!lua_isnil(L, -1)) {
+    if (lua_touserdata(L, -1) == &LOADING_SENTINEL)
+      return luaL_error(L, "module '%s' requires itself (circular require)", name);
+    return 1;
+  }
+  lua_pop(L, 1);
+  for (size_t i = 0; i < sizeof HOST_MODULES / sizeof HOST_MODULES[0]; i++) {
+    if (strcmp(name, HOST_MODULES[i].name) != 0) continue;
+    lua_pushcfunction(L, HOST_MODULES[i].open);
+    lua_call(L, 0, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    return 1;
+  }
+  if (!valid_module_name(name))
+    return luaL_error(L, "module '%s' not found: not a valid module name", name);
+  luaL_Buffer tried;
+  luaL_buffinit(L, &tried);
+  char *path = find_module(st->rt, name, &tried);
+  if (!path) {
+    luaL_pushresult(&tried);
+    return luaL_error(L, "module '%s' not found (host modules: http, json, log, env):%s",
+                      name, lua_tostring(L, -1));
+  }
+  luaL_pushresult(&tried);
+  lua_pop(L, 1);
+  char *source = NULL, chunkname[4200];
+  size_t len = 0;
+  int rc = lc_read_file(path, &source, &len);
+  snprintf(chunkname, sizeof chunkname, "@%s", path);
+  free(path);
+  if (rc != LC_OK) return luaL_error(L, "module '%s': cannot read %s", name, chunkname + 1);
+  /* Compile in text mode with its own environment, like a connector. */
+  int status = luaL_loadbufferx(L, source, len, chunkname, "t");
+  free(source);
+  if (status != 0) return lua_error(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_env);
+  lua_call(L, 0, 1);
+  lua_setfenv(L, -2);
+  lua_pushlightuserdata(L, &LOADING_SENTINEL);
+  lua_setfield(L, -3, name);
+  lua_pushstring(L, name);
+  lua_call(L, 1, 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, name);
+  return 1;
+}
+
+/* True while the current call was stopped by the time budget or the memory cap:
+ * the sandbox's pcall re-raises such errors so a script cannot swallow them. */
+static int sandbox_fatal(lua_State *L) {
+  lc_state *st = lc_state_get(L);
+  lua_pushboolean(L, st->timed_out || st->mem_refused);
+  return 1;
+}
+
+static int sandbox_forget_code(lua_State *L) {
+  lc_state_get(L)->pending_code = 0;
+  return 0;
+}
+
+static int sandbox_print(lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= n; i++) {
+    lua_getglobal(L, "tostring");
+    lua_pushvalue(L, i);
+    lua_call(L, 1, 1);
+    if (i > 1) luaL_addchar(&b, '\t');
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  lc_state_log(lc_state_get(L), LC_LOG_INFO, "%s", lua_tostring(L, -1));
+  return 0;
+}
+
+/* Builds the allow-listed base environment from the full globals (which scripts
+ * never see) and returns new_env(), which makes a fresh environment per chunk. */
+static const char SANDBOX_PRELUDE[] =
+    "local host = ...\n"
+    "local G = _G\n"
+    "local raw_pcall, raw_xpcall, raw_load, error = G.pcall, G.xpcall, G.load, G.error\n"
+    "local fatal, forget = host.fatal, host.forget\n"
+    "local function pass(ok, ...)\n"
+    "  if not ok then if fatal() then error((...), 0) end forget() end\n"
+    "  return ok, ...\n"
+    "end\n"
+    "local base = {}\n"
+    "for _, k in G.ipairs{'assert','error','ipairs','next','pairs','rawequal','rawget',\n"
+    "    'rawset','select','tonumber','tostring','type','unpack','setmetatable',\n"
+    "    'getmetatable','_VERSION'} do base[k] = G[k] end\n"
+    "base.string, base.table, base.math, base.bit = G.string, G.table, G.math, G.bit\n"
+    "base.os = { time = G.os.time, clock = G.os.clock, date = G.os.date, difftime = G.os.difftime }\n"
+    "base.pcall = function(f, ...) return pass(raw_pcall(f, ...)) end\n"
+    "base.xpcall = function(f, h, ...) return pass(raw_xpcall(f, h, ...)) end\n"
+    "local co = {}\n"
+    "for k, v in G.pairs(G.coroutine) do co[k] = v end\n"
+    "local raw_resume = co.resume\n"
+    "co.resume = function(c, ...) return pass(raw_resume(c, ...)) end\n"
+    "base.coroutine = co\n"
+    "base.require, base.print = host.require, host.print\n"
+    "base.collectgarbage = function(opt, ...)\n"
+    "  if opt == nil or opt == 'collect' or opt == 'count' or opt == 'step' then\n"
+    "    return G.collectgarbage(opt, ...) end\n"
+    "  error(\"collectgarbage: option '\" .. G.tostring(opt) .. \"' is not allowed in a connector\", 2)\n"
+    "end\n"
+    "local env_meta = { __index = base, __metatable = false }\n"
+    "local function new_env()\n"
+    "  local env = G.setmetatable({}, env_meta)\n"
+    "  env._G = env\n"
+    "  return env\n"
+    "end\n"
+    "local function load_text(chunk, name, env)\n"
+    "  if G.type(chunk) == 'string' and chunk:byte(1) == 27 then\n"
+    "    return nil, 'bytecode is not allowed: load accepts Lua source only' end\n"
+    "  return raw_load(chunk, name, 't', env or new_env())\n"
+    "end\n"
+    "base.load = function(chunk, name, mode, env) return load_text(chunk, name, env) end\n"
+    "base.loadstring = function(s, name) return load_text(s, name) end\n"
+    "return new_env\n";
+
+static int open_libraries(lua_State *L) {
+  static const luaL_Reg libs[] = {{"", luaopen_base},       {LUA_TABLIBNAME, luaopen_table},
+                                  {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_BITLIBNAME, luaopen_bit},    {LUA_OSLIBNAME, luaopen_os}};
+  for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+    lua_pushcfunction(L, libs[i].func);
+    lua_pushstring(L, libs[i].name);
+    lua_call(L, 1, 0);
+  }
+  /* string.dump would hand out bytecode; bytecode can escape the sandbox. */
+  lua_getglobal(L, LUA_STRLIBNAME);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump");
+  lua_pop(L, 1);
+
+  lc_state *st = lc_state_get(L);
+  lua_newtable(L);
+  st->registry_loaded = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (luaL_loadbuffer(L, SANDBOX_PRELUDE, sizeof SANDBOX_PRELUDE - 1, "=luaconn.sandbox") != 0)
+    return lua_error(L);
+  lua_newtable(L);
+  lua_pushcfunction(L, sandbox_fatal);
+  lua_setfield(L, -2, "fatal");
+  lua_pushcfunction(L, sandbox_forget_code);
+  lua_setfield(L, -2, "forget");
+  lua_pushcfunction(L, sandbox_require);
+  lua_setfield(L, -2, "require");
+  lua_pushcfunction(L, sandbox_print);
+  lua_setfield(L, -2, "print");
+  lua_call(L, 1, 1);
+  st->registry_env = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (luaL_loadbuffer(L, COROUTINE_BODY, sizeof COROUTINE_BODY - 1, "=luaconn.coroutine") != 0)
+    return lua_error(L);
+  lua_getglobal(L, "xpcall");
+  lua_call(L, 1, 1);
+  st->registry_coroutine_body = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+int lc_sandbox_open(lc_runtime *rt, const char *name, lc_state **out) {
+  *out = NULL;
+  lc_state *st = calloc(1, sizeof *st);
+  if (!st) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory creating a connector");
+  st->rt = rt;
+  st->mem_limit = rt->config.memory_limit;
+  st->call_timeout = rt->config.call_timeout;
+  st->name = strdup(name ? name : "connector");
+  st->L = lua_newstate(capped_alloc, st);
+  if (!st->L || !st->name) {
+    lc_sandbox_close(st);
+    return lc_error_set(&rt->error, LC_ERR_NOMEM, "cannot create a Lua state");
+  }
+  /* JIT-compiled loops never run hooks, so the time budget needs the interpreter. */
+  luaJIT_setmode(st->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+  lua_sethook(st->L, deadline_hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+  lua_pushcfunction(st->L, open_libraries);
+  int rc = lc_sandbox_call(st, 0, 0);
+  if (rc != LC_OK) {
+    lc_sandbox_close(st);
+    return rc;
+  }
+  *out = st;
+  return LC_OK;
+}
+
+void lc_sandbox_close(lc_state *st) {
+  if (!st) return;
+  if (st->L) lua_close(st->L);
+  if (st->http_free) st->http_free(st->http);
+  for (size_t i = 0; i < st->n_secrets; i++) free(st->secrets[i]);
+  free(st->secrets);
+  free(st->name);
+  free(st);
+}

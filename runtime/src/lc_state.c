@@ -1,0 +1,116 @@
+/* lc_state.c: the context each connector's lua_State carries: memory accounting,
+ * the per-call deadline, the secrets to redact, and logging. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lc_internal.h"
+
+/* The state is the allocator's userdata, so finding it costs no table lookup. */
+lc_state *lc_state_get(lua_State *L) {
+  void *ud = NULL;
+  lua_getallocf(L, &ud);
+  return ud;
+}
+
+double lc_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double lc_state_time_left(const lc_state *st) {
+  if (st->deadline <= 0) return 1e9;
+  return st->deadline - lc_now();
+}
+
+static void raise_time_limit(lua_State *L, lc_state *st) {
+  st->timed_out = true;
+  luaL_error(L, "time limit exceeded: the call ran longer than %g s", st->call_timeout);
+}
+
+void lc_state_check_deadline(lua_State *L) {
+  lc_state *st = lc_state_get(L);
+  if (lc_state_time_left(st) <= 0) raise_time_limit(L, st);
+}
+
+void lc_state_sleep(lua_State *L, double seconds) {
+  lc_state *st = lc_state_get(L);
+  if (seconds > lc_state_time_left(st)) raise_time_limit(L, st);
+  if (seconds <= 0) return;
+  struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+void lc_state_add_secret(lc_state *st, const char *value, size_t len) {
+  /* Very short values would redact ordinary text everywhere. */
+  if (!value || len < 4) return;
+  for (size_t i = 0; i < st->n_secrets; i++)
+    if (strlen(st->secrets[i]) == len && memcmp(st->secrets[i], value, len) == 0) return;
+  char **grown = realloc(st->secrets, (st->n_secrets + 1) * sizeof *grown);
+  if (!grown) return;
+  st->secrets = grown;
+  char *copy = strndup(value, len);
+  if (copy) st->secrets[st->n_secrets++] = copy;
+}
+
+/* Replaces every occurrence of needle in text (malloc'd, freed here) by "***". */
+static char *redact_one(char *text, const char *needle) {
+  size_t nlen = strlen(needle), count = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p += nlen) count++;
+  if (!count) return text;
+  size_t len = strlen(text);
+  char *out = malloc(len - count * nlen + count * 3 + 1);
+  if (!out) {
+    /* Cannot redact: hide the whole text rather than leak a secret. */
+    free(text);
+    return strdup("(message hidden: it contained a secret)");
+  }
+  char *w = out;
+  const char *r = text, *hit;
+  while ((hit = strstr(r, needle))) {
+    memcpy(w, r, (size_t)(hit - r));
+    w += hit - r;
+    memcpy(w, "***", 3);
+    w += 3;
+    r = hit + nlen;
+  }
+  strcpy(w, r);
+  free(text);
+  return out;
+}
+
+char *lc_state_redact(const lc_state *st, const char *text) {
+  char *out = strdup(text ? text : "");
+  for (size_t i = 0; out && st && i < st->n_secrets; i++) out = redact_one(out, st->secrets[i]);
+  return out;
+}
+
+void lc_state_log(lc_state *st, int level, const char *fmt, ...) {
+  const lc_config *cfg = &st->rt->config;
+  if (!cfg->log || level < cfg->log_level) return;
+  char message[LC_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  char *clean = lc_state_redact(st, message);
+  cfg->log(cfg->log_ctx, level, st->name ? st->name : "luaconn", clean ? clean : "");
+  free(clean);
+}
+
+int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
+  char message[LC_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  lc_state_get(L)->pending_code = code;
+  luaL_where(L, 1);
+  lua_pushstring(L, message);
+  lua_concat(L, 2);
+  return lua_error(L);
+}

@@ -1,0 +1,204 @@
+/* lc_write.c: writing rows. write(opts, rows) runs in a coroutine; `rows` is an
+ * iterator that hands out the rows of the current Arrow batch and yields back to C
+ * when the batch is used up, so a task's rows stream through in bounded memory. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lc_internal.h"
+
+static void write_reset(lc_connector *conn) {
+  if (conn->ref_write_co != LUA_NOREF)
+    luaL_unref(conn->st->L, LUA_REGISTRYINDEX, conn->ref_write_co);
+  conn->ref_write_co = LUA_NOREF;
+  conn->write_co = NULL;
+  conn->write_finished = conn->write_yield_expected = conn->write_input_ended = false;
+  conn->write_schema = NULL;
+  conn->write_array = NULL;
+  conn->write_row = 0;
+  conn->rows_written = 0;
+}
+
+/* Pushes the next row of the current batch; false when the batch is used up. */
+static bool push_next_row(lua_State *L, lc_connector *conn) {
+  if (!conn->write_array || conn->write_row >= conn->write_array->length) return false;
+  char err[512];
+  if (lc_arrow_push_row(L, conn->write_schema, conn->write_array, conn->write_row, err,
+                        sizeof err) != LC_OK)
+    lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->rows_written + 1, err);
+  conn->write_row++;
+  conn->rows_written++;
+  return true;
+}
+
+static int next_row(lua_State *L) {
+  lc_connector *conn = lua_touserdata(L, lua_upvalueindex(1));
+  if (L != conn->write_co)
+    return luaL_error(L, "the rows iterator must be used by write itself, not another coroutine");
+  if (push_next_row(L, conn)) return 1;
+  if (conn->write_input_ended) return 0;
+  /* Ask C for the next batch: lc_write_batch resumes us with its first row,
+   * lc_write_end with nothing (the end of the rows). */
+  conn->write_yield_expected = true;
+  return lua_yield(L, 0);
+}
+
+static int start_protected(lua_State *L) {
+  lc_connector *conn = lua_touserdata(L, 1);
+  lua_State *co = lua_newthread(L);
+  lc_sandbox_push_coroutine(conn->st, co);
+  conn->ref_write_co = luaL_ref(L, LUA_REGISTRYINDEX);
+  conn->write_co = co;
+  lc_connector_push_method(conn, "write");
+  lua_pushlightuserdata(L, conn);
+  lua_pushcclosure(L, next_row, 1);
+  lua_xmove(L, co, 3);
+  return 0;
+}
+
+/* Resumes write(); returns LC_OK when it waits for rows, LC_DONE when it returned. */
+static int resume_write(lc_connector *conn, int nargs) {
+  conn->write_yield_expected = false;
+  int rc = lc_sandbox_resume(conn->st, conn->write_co, nargs);
+  if (rc == LC_DONE) conn->write_finished = true;
+  if (rc == LC_OK && !conn->write_yield_expected)
+    rc = lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,
+                           "write must not call coroutine.yield on its own coroutine",
+                           conn->script, 0, NULL);
+  if (rc < 0) write_reset(conn);
+  return rc;
+}
+
+int lc_write_begin(lc_connector *conn) {
+  if (!conn) return LC_ERR_ARGUMENT;
+  write_reset(conn);
+  int rc = lc_connector_require_options(conn, "write");
+  if (rc == LC_OK) rc = lc_connector_protected(conn, start_protected, conn);
+  if (rc == LC_OK) rc = resume_write(conn, 4); /* handler, write, opts, rows */
+  if (rc == LC_DONE) rc = LC_OK; /* write() returned at once: fine unless rows follow */
+  return rc;
+}
+
+/* Protected: pushes the batch's first row onto the write coroutine. */
+static int push_first_protected(lua_State *L) {
+  lc_connector *conn = lua_touserdata(L, 1);
+  if (!push_next_row(L, conn)) return 0;
+  lua_xmove(L, conn->write_co, 1);
+  return 0;
+}
+
+int lc_write_batch(lc_connector *conn, const struct ArrowSchema *schema,
+                   const struct ArrowArray *array) {
+  if (!conn || !schema || !array) return LC_ERR_ARGUMENT;
+  lc_error_clear(&conn->rt->error);
+  if (!conn->write_co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_batch before lc_write_begin");
+  char err[512];
+  if (lc_arrow_check_schema(schema, err, sizeof err) != LC_OK)
+    return lc_error_set(&conn->rt->error, LC_ERR_VALUE, "cannot write this batch: %s", err);
+  if (array->length == 0) return LC_OK;
+  conn->write_schema = schema;
+  conn->write_array = array;
+  conn->write_row = 0;
+  int rc = conn->write_finished ? LC_DONE : lc_connector_protected(conn, push_first_protected, conn);
+  if (rc == LC_OK) rc = resume_write(conn, 1);
+  if (rc == LC_DONE && conn->write_row < array->length) {
+    /* Rows nobody read would be lost without a word. */
+    write_reset(conn);
+    return lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,
+                             "write(opts, rows) returned before reading every row", conn->script,
+                             0, NULL);
+  }
+  if (rc < 0) write_reset(conn);
+  conn->write_schema = NULL;
+  conn->write_array = NULL;
+  return rc < 0 ? rc : LC_OK;
+}
+
+static int encode_protected(lua_State *L) {
+  char **out = lua_touserdata(L, 1);
+  lua_State *co = lua_tothread(L, 2);
+  if (lua_gettop(co) == 0 || lua_isnil(co, -1)) {
+    *out = strdup("null");
+    return 0;
+  }
+  lua_xmove(co, L, 1);
+  char err[256];
+  if (lc_json_encode(L, -1, out, err, sizeof err) != LC_OK)
+    return luaL_error(L, "write(opts, rows) must return a JSON-serialisable commit message: %s", err);
+  return 0;
+}
+
+int lc_write_end(lc_connector *conn, char **commit_message_json) {
+  if (!conn || !commit_message_json) return LC_ERR_ARGUMENT;
+  *commit_message_json = NULL;
+  lc_error_clear(&conn->rt->error);
+  if (!conn->write_co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_end before lc_write_begin");
+  conn->write_input_ended = true;
+  int rc = conn->write_finished ? LC_DONE : resume_write(conn, 0);
+  if (rc == LC_OK) {
+    write_reset(conn);
+    return lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,
+                             "write(opts, rows) asked for more rows after the last one",
+                             conn->script, 0, NULL);
+  }
+  if (rc != LC_DONE) return rc;
+  /* The coroutine's return values are on its stack; keep only the first. */
+  lua_settop(conn->write_co, lua_gettop(conn->write_co) > 0 ? 1 : 0);
+  lua_State *L = conn->st->L;
+  lua_pushcfunction(L, encode_protected);
+  lua_pushlightuserdata(L, commit_message_json);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, conn->ref_write_co);
+  rc = lc_sandbox_call(conn->st, 2, 0);
+  write_reset(conn);
+  return rc;
+}
+
+void lc_write_cancel(lc_connector *conn) {
+  if (conn) write_reset(conn);
+}
+
+typedef struct json_rows {
+  lc_connector *conn;
+  const char *text;
+  size_t len;
+  lc_builder *builder; /* created inside the protected call, freed by the caller */
+} json_rows;
+
+/* Protected: decodes each non-blank line and appends it as a row. */
+static int json_rows_protected(lua_State *L) {
+  json_rows *j = lua_touserdata(L, 1);
+  if (lc_builder_new(j->conn->schema, L, &j->builder) != LC_OK)
+    return luaL_error(L, "out of memory creating a batch");
+  const char *p = j->text, *end = j->text + j->len;
+  int64_t line = 0, rows = 0;
+  char err[512];
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *stop = nl ? nl : end;
+    line++;
+    const char *q = p;
+    while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+    if (q < stop) {
+      if (lc_json_decode(L, p, (size_t)(stop - p), err, sizeof err) != LC_OK)
+        return lc_state_raise(L, LC_ERR_VALUE, "line %lld: %s", (long long)line, err);
+      if (!lua_istable(L, -1))
+        return lc_state_raise(L, LC_ERR_VALUE, "line %lld: expected a JSON object, got %s",
+                              (long long)line, luaL_typename(L, -1));
+      if (lc_builder_append(j->builder, L, -1, ++rows, err, sizeof err) != LC_OK)
+        return lc_state_raise(L, LC_ERR_VALUE, "line %lld: %s", (long long)line, err);
+      lua_pop(L, 1);
+    }
+    p = stop + 1;
+  }
+  return 0;
+}
+
+int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t len,
+                                struct ArrowSchema *schema, struct ArrowArray *array) {
+  if (!conn || (!jsonl && len) || !schema || !array) return LC_ERR_ARGUMENT;
+  lc_error_clear(&conn->rt->error);
+  json_rows j = {conn, jsonl ? jsonl : "", len, NULL};
+  int rc = lc_connector_protected(conn, json_rows_protected, &j);
+  if (rc == LC_OK) rc = lc_builder_finish(j.builder, schema, array);
+  lc_builder_free(j.builder);
+  return rc;
+}

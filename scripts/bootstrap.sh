@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what luaconn needs to build, test and demo: Debian packages and pinned
+# Python packages. Idempotent: installs only what is missing, so a second run is quick.
+set -euo pipefail
+
+DEBIAN_PACKAGES=(
+  build-essential pkg-config
+  libluajit-5.1-dev luajit
+  lua-cjson-dev
+  libcurl4-openssl-dev
+  librabbitmq-dev
+  check
+  valgrind
+  openjdk-17-jdk-headless
+)
+
+# Pinned: the newest that installs here (see README "Versions").
+PYTHON_PACKAGES=(
+  "pyspark==4.3.0"
+  "pyarrow==26.0.1"
+  "cffi==2.0.0"
+  "pytest==9.2.0"
+  "requests==2.34.2"
+)
+
+missing_debian=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing_debian+=("$pkg")
+done
+if ((${#missing_debian[@]})); then
+  echo "bootstrap: installing Debian packages: ${missing_debian[*]}" >&2
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing_debian[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+missing_python=()
+for spec in "${PYTHON_PACKAGES[@]}"; do
+  name=${spec%%==*}; want=${spec##*==}
+  have=$("$PYTHON" -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)
+  [[ "$have" == "$want" ]] || missing_python+=("$spec")
+done
+if ((${#missing_python[@]})); then
+  echo "bootstrap: installing Python packages: ${missing_python[*]}" >&2
+  "$PYTHON" -m pip install -q --disable-pip-version-check "${missing_python[@]}"
+fi
