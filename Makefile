@@ -13,15 +13,18 @@ WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Iruntime/include -Iruntime/src \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS     = $(CJSON_A) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# Static builds (CLI, tests) link lua-cjson's archive; it is not PIC, so the shared
+# library links Debian's shared liblua5.1-cjson instead (it needs only libc).
+LIBS     = $(CJSON_A) $(PKG_LIBS)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 LIB_SRC  = $(wildcard runtime/src/lc_*.c)
 CLI_SRC  = $(wildcard runtime/cli/*.c)
 LIB_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/obj/%.o)
 SAN_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/san/%.o)
-CLI_OBJ  = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/obj/cli_%.o)
-CLI_SAN_OBJ = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/san/cli_%.o)
+CLI_OBJ  = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/obj/%.o)
+CLI_SAN_OBJ = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/san/%.o)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 HEADERS  = runtime/include/luaconn.h $(wildcard runtime/src/*.h runtime/cli/*.h)
 
@@ -40,16 +43,16 @@ $(BUILD)/san/%.o: runtime/src/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -DLC_BUILDING_LIBRARY -c $< -o $@
 
-$(BUILD)/obj/cli_%.o: runtime/cli/%.c $(HEADERS)
+$(BUILD)/obj/%.o: runtime/cli/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/cli_%.o: runtime/cli/%.c $(HEADERS)
+$(BUILD)/san/%.o: runtime/cli/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 $(BUILD)/libluaconn.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-soname,libluaconn.so -o $@ $^ -llua5.1-cjson $(PKG_LIBS)
 
 $(BUILD)/libluaconn.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -86,7 +89,7 @@ PY_INPUTS = $(LIB_SRC) $(HEADERS) $(wildcard lua/connectors/*.lua lua/luaconn/*.
 python: $(BUILD)/python-installed.stamp
 
 $(BUILD)/python-installed.stamp: $(PY_INPUTS)
-	$(PYTHON) -m pip install -q --disable-pip-version-check ./bindings/python
+	$(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore ./bindings/python
 	@mkdir -p $(@D) && touch $@
 
 test-python: all python

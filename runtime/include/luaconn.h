@@ -155,12 +155,13 @@ const char *lc_connector_script(lc_connector *conn);
 int lc_connector_can_read(lc_connector *conn);
 int lc_connector_can_write(lc_connector *conn);
 
-/* Planned partitions as a JSON array (caller frees). */
-int lc_connector_partitions(lc_connector *conn, char **json_out);
+/* Planned partitions as JSON lines: one partition's JSON per line, each line ending
+ * in '\n' (caller frees). Zero partitions give "". A connector without a
+ * partitions function has one partition, "{}". */
+int lc_connector_partitions(lc_connector *conn, char **json_lines_out);
 
-/* Reads one partition (its JSON from lc_connector_partitions; NULL = the single
- * default partition). Call lc_read_next until it returns LC_DONE. Each LC_OK fills
- * *schema and *array with one batch the caller owns (call their release callbacks). */
+/* Reads one partition (one line from lc_connector_partitions; NULL = "{}").
+ * Call lc_read_next until it returns LC_DONE. Each LC_OK fills *schema and *array with one batch the caller owns (call their release callbacks). */
 int lc_read_begin(lc_connector *conn, const char *partition_json);
 int lc_read_next(lc_connector *conn, struct ArrowSchema *schema, struct ArrowArray *array);
 

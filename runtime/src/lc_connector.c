@@ -278,24 +278,44 @@ typedef struct json_result {
   char **out;
 } json_result;
 
-/* Protected: calls partitions(opts) and encodes the list it returns. */
+/* Protected: calls partitions(opts) and encodes each partition it returns as one
+ * line of JSON (lua-cjson escapes newlines inside strings, so lines split cleanly). */
 static int partitions_protected(lua_State *L) {
   json_result *r = lua_touserdata(L, 1);
   if (lc_connector_push_method(r->conn, "partitions") == LC_DONE) {
-    *r->out = strdup("[{}]"); /* one partition, described by an empty table */
+    *r->out = strdup("{}\n"); /* one partition, described by an empty table */
     return 0;
   }
   lua_call(L, 1, 1);
   if (!lua_istable(L, -1))
     return luaL_error(L, "partitions(opts) must return a list of partitions, got %s",
                       luaL_typename(L, -1));
-  if (lua_objlen(L, -1) == 0) {
-    *r->out = strdup("[]"); /* lua-cjson would write an empty table as {} */
-    return 0;
+  int list = lua_gettop(L);
+  size_t n = lua_objlen(L, list), used = 0;
+  char *lines = calloc(1, 1);
+  for (size_t i = 1; lines && i <= n; i++) {
+    lua_rawgeti(L, list, (int)i);
+    char *json = NULL, err[256];
+    int rc = lc_json_encode(L, -1, &json, err, sizeof err);
+    lua_pop(L, 1);
+    if (rc != LC_OK) {
+      free(lines);
+      return luaL_error(L, "partition %d is not JSON-serialisable: %s", (int)i, err);
+    }
+    size_t len = strlen(json);
+    char *grown = realloc(lines, used + len + 2);
+    if (grown) {
+      memcpy(grown + used, json, len);
+      used += len;
+      grown[used++] = '\n';
+      grown[used] = '\0';
+    } else {
+      free(lines);
+    }
+    lines = grown;
+    free(json);
   }
-  char err[256];
-  if (lc_json_encode(L, -1, r->out, err, sizeof err) != LC_OK)
-    return luaL_error(L, "partitions(opts) returned a value that is not JSON: %s", err);
+  *r->out = lines;
   return 0;
 }
 

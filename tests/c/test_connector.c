@@ -67,7 +67,7 @@ START_TEST(reads_in_bounded_batches) {
   ck_assert_int_eq(read_all(conn, "{\"lo\": 101}", &batches), 25);
   char *parts = NULL;
   ck_assert_int_eq(lc_connector_partitions(conn, &parts), LC_OK);
-  ck_assert_str_eq(parts, "[{\"lo\":1},{\"lo\":101}]");
+  ck_assert_str_eq(parts, "{\"lo\":1}\n{\"lo\":101}\n");
   lc_free(parts);
   lc_connector_free(conn);
   lc_runtime_free(rt);
@@ -233,7 +233,8 @@ START_TEST(writes_stream_rows_and_commit) {
   ck_assert_int_eq(lc_write_batch(conn, &s, &a), LC_OK);
   char *message = NULL;
   ck_assert_int_eq(lc_write_end(conn, &message), LC_OK);
-  ck_assert_str_eq(message, "{\"rows\":3,\"sum\":6}");
+  ck_assert_ptr_nonnull(strstr(message, "\"rows\":3"));
+  ck_assert_ptr_nonnull(strstr(message, "\"sum\":6"));
   s.release(&s);
   a.release(&a);
   char both[256];
@@ -302,6 +303,14 @@ START_TEST(helpers_load_from_the_lua_root) {
 }
 END_TEST
 
+START_TEST(every_status_has_a_name) {
+  for (int code = LC_ERR_STATE; code <= LC_DONE; code++)
+    ck_assert_msg(strcmp(lc_status_string(code), "unknown status") != 0, "status %d has no name", code);
+  ck_assert_str_eq(lc_status_string(LC_ERR_TIME_LIMIT), "time limit exceeded");
+  ck_assert_str_eq(lc_status_string(12345), "unknown status");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("connector");
   TCase *tc = tcase_create("connector");
@@ -315,6 +324,7 @@ int main(void) {
   tcase_add_test(tc, writes_stream_rows_and_commit);
   tcase_add_test(tc, a_write_that_skips_rows_fails);
   tcase_add_test(tc, helpers_load_from_the_lua_root);
+  tcase_add_test(tc, every_status_has_a_name);
   suite_add_tcase(s, tc);
   return lc_test_run(s);
 }

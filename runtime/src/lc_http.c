@@ -1,0 +1,820 @@
+/* lc_http.c: the "http" host module on libcurl.
+ *
+ * One curl easy handle per lua_State (kept in lc_state->http) so connections stay
+ * alive between requests; curl_easy_reset before each request clears options but
+ * keeps the connection cache. Response bodies land in a buffer reused across
+ * requests and reach Lua as one string. Transient failures (connection errors,
+ * timeouts, 408/429/5xx gateway statuses) are retried with exponential backoff that
+ * honours Retry-After, inside the call's time budget.
+ *
+ * Memory a request allocates in C (its header list, its encoded JSON body) hangs
+ * off the per-state data until the next request or lc_http_free, so a Lua error
+ * raised mid-request leaks nothing.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "lc_internal.h"
+
+#define LC_HTTP_USER_AGENT "luaconn/0.1"
+#define LC_HTTP_MAX_REDIRECTS 5L
+#define LC_HTTP_BODY_IN_ERROR 200   /* bytes of a failed response quoted in the error */
+#define LC_HTTP_METHOD_MAX 16
+
+typedef struct lc_http_buffer {
+  char *data;   /* NUL-terminated; owned */
+  size_t len;
+  size_t cap;
+} lc_http_buffer;
+
+typedef struct lc_http_settings {
+  double timeout;          /* seconds for a whole attempt */
+  double connect_timeout;
+  int retries;             /* attempts after the first */
+  double backoff;          /* first wait; doubles each retry */
+  double max_backoff;
+} lc_http_settings;
+
+static const lc_http_settings LC_HTTP_DEFAULTS = {30, 10, 3, 0.5, 30};
+
+/* Per-state data, owned by the lc_state (freed by lc_http_free). */
+typedef struct lc_http {
+  CURL *curl;
+  lc_http_buffer body;                 /* last response's body */
+  lc_http_buffer head;                 /* last response's header block */
+  size_t body_limit;                   /* the state's memory cap; 0 = none */
+  bool body_too_large;
+  struct curl_slist *request_headers;  /* the current request's */
+  char *request_json;                  /* the current request's encoded json body */
+  lc_http_settings defaults;           /* set by http.configure */
+  char error[CURL_ERROR_SIZE];
+} lc_http;
+
+typedef struct lc_http_request {
+  char method[LC_HTTP_METHOD_MAX];
+  const char *url;          /* with the query appended; a string on the Lua stack */
+  const char *body;         /* NULL = no body */
+  size_t body_len;
+  lc_http_settings settings;
+  bool any_status;          /* ok = "any": hand back non-2xx responses */
+} lc_http_request;
+
+typedef struct lc_http_outcome {
+  CURLcode rc;
+  long status;
+  int attempts;
+  double refused_wait;      /* > 0: a retry was due after this many seconds, past the budget */
+} lc_http_outcome;
+
+static char lc_http_headers_key;  /* registry: default headers from http.configure */
+
+/* ---- per-state data --------------------------------------------------------- */
+
+static void lc_http_free(void *data) {
+  lc_http *h = data;
+  if (!h) return;
+  if (h->curl) curl_easy_cleanup(h->curl);
+  curl_slist_free_all(h->request_headers);
+  free(h->request_json);
+  free(h->body.data);
+  free(h->head.data);
+  free(h);
+}
+
+static pthread_once_t lc_http_once = PTHREAD_ONCE_INIT;
+
+static void lc_http_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* The state's http data, created on first use. */
+static lc_http *lc_http_get(lua_State *L, lc_state *st) {
+  if (st->http) return st->http;
+  pthread_once(&lc_http_once, lc_http_global_init);
+  lc_http *h = calloc(1, sizeof *h);
+  if (h) h->curl = curl_easy_init();
+  if (!h || !h->curl) {
+    lc_http_free(h);
+    luaL_error(L, "http: cannot create a curl handle (out of memory)");
+  }
+  h->defaults = LC_HTTP_DEFAULTS;
+  st->http = h;
+  st->http_free = lc_http_free;
+  return h;
+}
+
+/* Frees what the previous request allocated. */
+static void lc_http_forget_request(lc_http *h) {
+  curl_slist_free_all(h->request_headers);
+  h->request_headers = NULL;
+  free(h->request_json);
+  h->request_json = NULL;
+}
+
+/* ---- curl callbacks ------------------------------------------------------------ */
+
+static bool lc_http_buffer_append(lc_http_buffer *b, const char *data, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 16384;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *grown = realloc(b->data, cap);
+    if (!grown) return false;
+    b->data = grown;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, data, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return true;
+}
+
+static size_t lc_http_on_body(char *data, size_t size, size_t nmemb, void *ud) {
+  lc_http *h = ud;
+  size_t n = size * nmemb;
+  if (h->body_limit && h->body.len + n > h->body_limit) {
+    h->body_too_large = true;
+    return 0;
+  }
+  return lc_http_buffer_append(&h->body, data, n) ? n : 0;
+}
+
+/* Keeps the header block of the last response only (redirects and 100 Continue
+ * each start a new one with a status line). */
+static size_t lc_http_on_header(char *data, size_t size, size_t nmemb, void *ud) {
+  lc_http *h = ud;
+  size_t n = size * nmemb;
+  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) h->head.len = 0;
+  return lc_http_buffer_append(&h->head, data, n) ? n : 0;
+}
+
+/* ---- reading options ------------------------------------------------------------ */
+
+static const char *const LC_HTTP_SETTING_KEYS[] = {"timeout", "connect_timeout", "retries",
+                                                   "backoff", "max_backoff", NULL};
+static const char *const LC_HTTP_REQUEST_KEYS[] = {"query", "headers", "json", "body", "ok", NULL};
+static const char *const LC_HTTP_TARGET_KEYS[] = {"method", "url", NULL};
+static const char *const LC_HTTP_CONFIGURE_KEYS[] = {"headers", NULL};
+
+static bool lc_http_in_list(const char *key, const char *const *list) {
+  for (; list && *list; list++)
+    if (strcmp(key, *list) == 0) return true;
+  return false;
+}
+
+/* Raises on any key of the options table at idx that no list names. */
+static void lc_http_check_keys(lua_State *L, int idx, const char *fname,
+                               const char *const *extra1, const char *const *extra2) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (!key || !(lc_http_in_list(key, LC_HTTP_SETTING_KEYS) || lc_http_in_list(key, extra1) ||
+                  lc_http_in_list(key, extra2)))
+      luaL_error(L, "%s: unknown option '%s'", fname, key ? key : luaL_typename(L, -1));
+  }
+}
+
+static double lc_http_number_option(lua_State *L, int idx, const char *fname, const char *key,
+                                    double fallback, double min) {
+  lua_getfield(L, idx, key);
+  double value = fallback;
+  if (!lua_isnil(L, -1)) {
+    value = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || !(value >= min))
+      luaL_error(L, "%s: option '%s' must be a number >= %g", fname, key, min);
+  }
+  lua_pop(L, 1);
+  return value;
+}
+
+/* Reads the timing and retry options at idx over base. */
+static lc_http_settings lc_http_read_settings(lua_State *L, int idx, const char *fname,
+                                              const lc_http_settings *base) {
+  lc_http_settings s;
+  s.timeout = lc_http_number_option(L, idx, fname, "timeout", base->timeout, 0.001);
+  s.connect_timeout =
+      lc_http_number_option(L, idx, fname, "connect_timeout", base->connect_timeout, 0.001);
+  double retries = lc_http_number_option(L, idx, fname, "retries", base->retries, 0);
+  if (retries != floor(retries) || retries > 100)
+    luaL_error(L, "%s: option 'retries' must be a whole number up to 100", fname);
+  s.retries = (int)retries;
+  s.backoff = lc_http_number_option(L, idx, fname, "backoff", base->backoff, 0);
+  s.max_backoff = lc_http_number_option(L, idx, fname, "max_backoff", base->max_backoff, 0);
+  return s;
+}
+
+/* ---- the request: URL, headers, body -------------------------------------------- */
+
+static int lc_http_compare_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Text of a query value at idx: integral numbers print in full (ids, cursors). */
+static const char *lc_http_param_text(lua_State *L, int idx, char *buf, size_t buflen) {
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING:
+    return lua_tostring(L, idx);
+  case LUA_TNUMBER: {
+    double n = lua_tonumber(L, idx);
+    if (n == floor(n) && fabs(n) < 9.2e18) {
+      snprintf(buf, buflen, "%lld", (long long)n);
+      return buf;
+    }
+    return lua_tostring(L, idx);
+  }
+  case LUA_TBOOLEAN:
+    return lua_toboolean(L, idx) ? "true" : "false";
+  default:
+    return NULL;
+  }
+}
+
+/* Adds curl's URL-encoding of text to the buffer. */
+static void lc_http_add_escaped(lua_State *L, luaL_Buffer *b, CURL *curl, const char *text) {
+  char *escaped = curl_easy_escape(curl, text, (int)strlen(text));
+  if (!escaped) luaL_error(L, "http: out of memory");
+  luaL_addstring(b, escaped);
+  curl_free(escaped);
+}
+
+/* Pushes the URL at url_idx with the query table at query_idx (may be nil)
+ * appended, parameters sorted by name so equal requests have equal URLs. */
+static const char *lc_http_push_url(lua_State *L, CURL *curl, const char *fname, int url_idx,
+                                    int query_idx) {
+  if (lua_isnil(L, query_idx)) {
+    lua_pushvalue(L, url_idx);
+    return lua_tostring(L, -1);
+  }
+  if (!lua_istable(L, query_idx)) luaL_error(L, "%s: option 'query' must be a table", fname);
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, query_idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "%s: query parameter names must be strings", fname);
+    n++;
+  }
+  const char **names = lua_newuserdata(L, (n ? n : 1) * sizeof *names);
+  size_t i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, query_idx)) {
+    lua_pop(L, 1);
+    names[i++] = lua_tostring(L, -1);
+  }
+  qsort(names, n, sizeof *names, lc_http_compare_names);
+
+  const char *base = lua_tostring(L, url_idx);
+  size_t base_len = strlen(base);
+  /* "http://h/p?" and "http://h/p?a=1&" already end in a separator. */
+  bool open = base_len && (base[base_len - 1] == '?' || base[base_len - 1] == '&');
+  char separator = strchr(base, '?') ? '&' : '?';
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, base, base_len);
+  for (i = 0; i < n; i++) {
+    char number[32];
+    lua_getfield(L, query_idx, names[i]);
+    /* The query table keeps the value's string alive after the pop. */
+    const char *value = lc_http_param_text(L, -1, number, sizeof number);
+    lua_pop(L, 1);
+    if (!value)
+      luaL_error(L, "%s: query parameter '%s' must be a string, number or boolean", fname,
+                 names[i]);
+    if (i > 0 || !open) luaL_addchar(&b, i > 0 ? '&' : separator);
+    lc_http_add_escaped(L, &b, curl, names[i]);
+    luaL_addchar(&b, '=');
+    lc_http_add_escaped(L, &b, curl, value);
+  }
+  luaL_pushresult(&b);
+  lua_remove(L, -2); /* the names */
+  return lua_tostring(L, -1);
+}
+
+/* Header names whose values are credentials, whole or in part. */
+static bool lc_http_is_credential(const char *name) {
+  static const char *const exact[] = {"authorization", "proxy-authorization", "cookie",
+                                      "x-api-key"};
+  static const char *const parts[] = {"token", "secret", "password", "api-key", "apikey"};
+  for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+    if (strcasecmp(name, exact[i]) == 0) return true;
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+    if (strcasestr(name, parts[i])) return true;
+  return false;
+}
+
+/* Registers a credential header's value for redaction, and the token after an
+ * auth scheme ("Bearer abc" also hides "abc"). */
+static void lc_http_register_credential(lc_state *st, const char *name, const char *value,
+                                        size_t len) {
+  if (!lc_http_is_credential(name)) return;
+  lc_state_add_secret(st, value, len);
+  const char *space = memchr(value, ' ', len);
+  if (space) lc_state_add_secret(st, space + 1, len - (size_t)(space + 1 - value));
+}
+
+/* Checks the header entry on top (key at -2, value at -1): a string name without
+ * separators and a string, number or false value. Returns the value or NULL for
+ * false. */
+static const char *lc_http_header_entry(lua_State *L, const char *fname, size_t *len) {
+  if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "%s: header names must be strings", fname);
+  const char *name = lua_tostring(L, -2);
+  if (!*name || strpbrk(name, ":\r\n \t"))
+    luaL_error(L, "%s: invalid header name '%s'", fname, name);
+  if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) return NULL;
+  if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+    luaL_error(L, "%s: header '%s' must be a string, a number or false", fname, name);
+  const char *value = lua_tolstring(L, -1, len);
+  if (memchr(value, '\r', *len) || memchr(value, '\n', *len) || strlen(value) != *len)
+    luaL_error(L, "%s: header '%s' contains a line break or NUL", fname, name);
+  return value;
+}
+
+/* Pushes the key of table idx equal to name ignoring case, or returns false. */
+static bool lc_http_find_header(lua_State *L, int idx, const char *name) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && strcasecmp(lua_tostring(L, -1), name) == 0) return true;
+  }
+  return false;
+}
+
+static void lc_http_append_header(lua_State *L, lc_http *h, const char *line) {
+  struct curl_slist *grown = curl_slist_append(h->request_headers, line);
+  if (!grown) luaL_error(L, "http: out of memory");
+  h->request_headers = grown;
+}
+
+/* Adds the header entry on top of the stack (key -2, value -1) to the request. */
+static void lc_http_add_header(lua_State *L, lc_http *h, lc_state *st, const char *fname) {
+  size_t len;
+  const char *value = lc_http_header_entry(L, fname, &len);
+  if (!value) return;
+  const char *name = lua_tostring(L, -2);
+  lc_http_register_credential(st, name, value, len);
+  /* "Name;" is curl's way to send a header with an empty value. */
+  lua_pushfstring(L, len ? "%s: %s" : "%s;", name, value);
+  lc_http_append_header(L, h, lua_tostring(L, -1));
+  lua_pop(L, 1);
+}
+
+/* Builds the request's header list: its own headers (table at idx, may be nil)
+ * over the configured defaults. Content-Type defaults to JSON for json bodies. */
+static void lc_http_build_headers(lua_State *L, lc_http *h, lc_state *st, const char *fname,
+                                  int idx, bool json_body) {
+  bool own = !lua_isnil(L, idx);
+  if (own && !lua_istable(L, idx)) luaL_error(L, "%s: option 'headers' must be a table", fname);
+  bool have_content_type = false;
+  if (own) {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      lc_http_add_header(L, h, st, fname);
+      if (strcasecmp(lua_tostring(L, -2), "content-type") == 0) have_content_type = true;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pushlightuserdata(L, &lc_http_headers_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  int defaults = lua_gettop(L);
+  if (lua_istable(L, defaults)) {
+    lua_pushnil(L);
+    while (lua_next(L, defaults)) {
+      const char *name = lua_tostring(L, -2);
+      if (own && lc_http_find_header(L, idx, name)) {
+        lua_pop(L, 2);
+        continue;
+      }
+      lc_http_add_header(L, h, st, fname);
+      if (strcasecmp(name, "content-type") == 0) have_content_type = true;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  if (json_body && !have_content_type) lc_http_append_header(L, h, "Content-Type: application/json");
+  /* Without this curl waits for "100 Continue" before sending larger bodies. */
+  lc_http_append_header(L, h, "Expect:");
+}
+
+/* Fills req from the options at opts_idx; method and url come from the options
+ * when method is NULL. Leaves the final URL on the stack. */
+static void lc_http_read_request(lua_State *L, lc_http *h, lc_state *st, const char *fname,
+                                 const char *method, int url_idx, int opts_idx,
+                                 lc_http_request *req) {
+  lc_http_check_keys(L, opts_idx, fname, LC_HTTP_REQUEST_KEYS,
+                     method ? NULL : LC_HTTP_TARGET_KEYS);
+  if (!method) {
+    lua_getfield(L, opts_idx, "method");
+    method = lua_isnil(L, -1) ? "GET" : lua_tostring(L, -1);
+    if (!method) luaL_error(L, "%s: option 'method' must be a string", fname);
+    lua_getfield(L, opts_idx, "url");
+    url_idx = lua_gettop(L);
+  }
+  size_t mlen = strlen(method);
+  if (mlen == 0 || mlen >= LC_HTTP_METHOD_MAX)
+    luaL_error(L, "%s: invalid method '%s'", fname, method);
+  for (size_t i = 0; i <= mlen; i++) {
+    if (method[i] && !isalpha((unsigned char)method[i]))
+      luaL_error(L, "%s: invalid method '%s'", fname, method);
+    req->method[i] = (char)toupper((unsigned char)method[i]);
+  }
+  if (lua_type(L, url_idx) != LUA_TSTRING) luaL_error(L, "%s: a url string is required", fname);
+
+  req->settings = lc_http_read_settings(L, opts_idx, fname, &h->defaults);
+  lua_getfield(L, opts_idx, "ok");
+  req->any_status = !lua_isnil(L, -1);
+  if (req->any_status && !(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "any") == 0))
+    luaL_error(L, "%s: option 'ok' must be \"any\"", fname);
+  lua_pop(L, 1);
+
+  lua_getfield(L, opts_idx, "json");
+  lua_getfield(L, opts_idx, "body");
+  bool json_body = !lua_isnil(L, -2);
+  req->body = NULL;
+  if (json_body && !lua_isnil(L, -1))
+    luaL_error(L, "%s: give either 'json' or 'body', not both", fname);
+  if (json_body) {
+    char err[256];
+    if (lc_json_encode(L, -2, &h->request_json, err, sizeof err) != LC_OK)
+      luaL_error(L, "%s: cannot encode the json body: %s", fname, err);
+    req->body = h->request_json;
+    req->body_len = strlen(h->request_json);
+  } else if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option 'body' must be a string", fname);
+    /* The options table keeps the string alive for the request. */
+    req->body = lua_tolstring(L, -1, &req->body_len);
+  }
+  lua_pop(L, 2);
+
+  lua_getfield(L, opts_idx, "headers");
+  lc_http_build_headers(L, h, st, fname, lua_gettop(L), json_body);
+  lua_pop(L, 1);
+
+  lua_getfield(L, opts_idx, "query");
+  req->url = lc_http_push_url(L, h->curl, fname, url_idx, lua_gettop(L));
+  lua_remove(L, -2);
+}
+
+/* ---- performing ------------------------------------------------------------------ */
+
+static void lc_http_setup(lc_http *h, const lc_http_request *req) {
+  CURL *c = h->curl;
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, req->url);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->error);
+  /* Scripts must not reach file:// or other protocols through curl. */
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, LC_HTTP_MAX_REDIRECTS);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, LC_HTTP_USER_AGENT);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->request_headers);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, lc_http_on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, lc_http_on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+  bool post = strcmp(req->method, "POST") == 0;
+  if (req->body || post) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+  }
+  if (strcmp(req->method, "HEAD") == 0)
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  else if (!post && (req->body || strcmp(req->method, "GET") != 0))
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+}
+
+static bool lc_http_transient_status(long status) {
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+static bool lc_http_transient_error(CURLcode rc) {
+  switch (rc) {
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* What went wrong in a failed transfer, in words. */
+static const char *lc_http_failure_text(const lc_http *h, CURLcode rc) {
+  if (h->body_too_large) return "response body exceeds the connector's memory limit";
+  if (rc == CURLE_WRITE_ERROR) return "out of memory storing the response";
+  return h->error[0] ? h->error : curl_easy_strerror(rc);
+}
+
+/* Runs the request, retrying transient failures. Raises only for the time budget. */
+static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
+                            lc_http_outcome *out) {
+  memset(out, 0, sizeof *out);
+  h->body_limit = st->mem_limit;
+  for (int attempt = 1;; attempt++) {
+    lc_state_check_deadline(L);
+    double total = fmin(req->settings.timeout, lc_state_time_left(st));
+    double connect = fmin(req->settings.connect_timeout, total);
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)ceil(total * 1000));
+    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(connect * 1000));
+    h->body.len = h->head.len = 0;
+    h->body_too_large = false;
+    h->error[0] = '\0';
+    double start = lc_now();
+    out->rc = curl_easy_perform(h->curl);
+    out->attempts = attempt;
+    out->status = 0;
+    if (out->rc == CURLE_OK) curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
+    double ms = (lc_now() - start) * 1000;
+    if (out->rc == CURLE_OK)
+      lc_state_log(st, LC_LOG_DEBUG, "%s %s -> %ld, %zu bytes, %.0f ms", req->method, req->url,
+                   out->status, h->body.len, ms);
+    else
+      lc_state_log(st, LC_LOG_DEBUG, "%s %s -> %s, %.0f ms", req->method, req->url,
+                   lc_http_failure_text(h, out->rc), ms);
+    /* A timeout cut short by the call's budget is the budget's error. */
+    if (out->rc != CURLE_OK) lc_state_check_deadline(L);
+
+    bool transient = out->rc == CURLE_OK ? lc_http_transient_status(out->status)
+                                         : lc_http_transient_error(out->rc);
+    if (!transient || attempt > req->settings.retries) return;
+    double wait = fmin(req->settings.backoff * pow(2, attempt - 1), req->settings.max_backoff);
+    curl_off_t retry_after = 0;
+    if (out->rc == CURLE_OK &&
+        curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        (double)retry_after > wait)
+      wait = (double)retry_after;
+    if (wait >= lc_state_time_left(st)) {
+      out->refused_wait = wait;
+      return;
+    }
+    if (out->rc == CURLE_OK)
+      lc_state_log(st, LC_LOG_INFO, "%s %s: HTTP %ld, retrying in %.2f s (attempt %d of %d)",
+                   req->method, req->url, out->status, wait, attempt + 1,
+                   req->settings.retries + 1);
+    else
+      lc_state_log(st, LC_LOG_INFO, "%s %s: %s, retrying in %.2f s (attempt %d of %d)",
+                   req->method, req->url, lc_http_failure_text(h, out->rc), wait, attempt + 1,
+                   req->settings.retries + 1);
+    lc_state_sleep(L, wait);
+  }
+}
+
+/* Raises an LC_ERR_HTTP error with message (redacted here too: scripts that catch
+ * the error see it before the runtime's own redaction). */
+static int lc_http_raise(lua_State *L, lc_state *st, const char *message) {
+  char copy[LC_ERRMSG_MAX];
+  char *clean = lc_state_redact(st, message);
+  snprintf(copy, sizeof copy, "%s", clean ? clean : "HTTP request failed (message hidden)");
+  free(clean);
+  return lc_state_raise(L, LC_ERR_HTTP, "%s", copy);
+}
+
+/* The reason phrase of the status line starting the header block ("Not Found"). */
+static void lc_http_reason(const lc_http *h, char *out, size_t outlen) {
+  out[0] = '\0';
+  if (!h->head.data) return;
+  const char *p = strchr(h->head.data, ' ');
+  if (p) p = strchr(p + 1, ' ');
+  if (!p) return;
+  p++;
+  snprintf(out, outlen, "%.*s", (int)strcspn(p, "\r\n"), p);
+}
+
+/* Raises the error for a request that failed for good. */
+static int lc_http_fail(lua_State *L, lc_state *st, const lc_http *h, const lc_http_request *req,
+                        const lc_http_outcome *out) {
+  char message[LC_ERRMSG_MAX], waited[96] = "";
+  if (out->refused_wait > 0)
+    snprintf(waited, sizeof waited, " (a retry was due in %.1f s, past the call's time limit)",
+             out->refused_wait);
+  if (out->rc != CURLE_OK) {
+    char attempts[48] = "";
+    if (out->attempts > 1) snprintf(attempts, sizeof attempts, " (after %d attempts)", out->attempts);
+    snprintf(message, sizeof message, "%s %s: %s%s%s", req->method, req->url,
+             lc_http_failure_text(h, out->rc), attempts, waited);
+    return lc_http_raise(L, st, message);
+  }
+  char attempts[48] = "";
+  if (out->attempts > 1) snprintf(attempts, sizeof attempts, " after %d attempts", out->attempts);
+  char reason[64], excerpt[LC_HTTP_BODY_IN_ERROR + 1];
+  lc_http_reason(h, reason, sizeof reason);
+  size_t n = h->body.len < LC_HTTP_BODY_IN_ERROR ? h->body.len : LC_HTTP_BODY_IN_ERROR;
+  /* Cut at a character boundary and keep the message on one line. */
+  while (n < h->body.len && n > 0 && ((unsigned char)h->body.data[n] & 0xC0) == 0x80) n--;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)h->body.data[i];
+    excerpt[i] = ch < 0x20 ? ' ' : (char)ch;
+  }
+  excerpt[n] = '\0';
+  snprintf(message, sizeof message, "%s %s: HTTP %ld%s%s%s%s%s%s", req->method, req->url,
+           out->status, reason[0] ? " " : "", reason, attempts, waited, n ? ": " : "", excerpt);
+  return lc_http_raise(L, st, message);
+}
+
+/* Pushes the last response's headers as {lowercase-name = value}; repeated
+ * headers are joined with ", ". */
+static void lc_http_push_headers(lua_State *L, lc_http *h) {
+  lua_newtable(L);
+  if (!h->head.data) return;
+  char *line = strstr(h->head.data, "\n"); /* skip the status line */
+  while (line && *++line) {
+    char *end = strchr(line, '\n');
+    char *colon = memchr(line, ':', end ? (size_t)(end - line) : strlen(line));
+    if (colon) {
+      for (char *p = line; p < colon; p++) *p = (char)tolower((unsigned char)*p);
+      char *value = colon + 1;
+      char *stop = end ? end : value + strlen(value);
+      while (value < stop && (*value == ' ' || *value == '\t')) value++;
+      while (stop > value && isspace((unsigned char)stop[-1])) stop--;
+      lua_pushlstring(L, line, (size_t)(colon - line));
+      lua_pushvalue(L, -1);
+      lua_rawget(L, -3);
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushlstring(L, value, (size_t)(stop - value));
+      } else {
+        lua_pushliteral(L, ", ");
+        lua_pushlstring(L, value, (size_t)(stop - value));
+        lua_concat(L, 3);
+      }
+      lua_rawset(L, -3);
+    }
+    line = end;
+  }
+}
+
+/* Pushes {status, body, headers, url, attempts, new_connections}. */
+static void lc_http_push_response(lua_State *L, lc_http *h, const lc_http_outcome *out) {
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, out->status);
+  lua_setfield(L, -2, "status");
+  lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  lua_setfield(L, -2, "body");
+  lc_http_push_headers(L, h);
+  lua_setfield(L, -2, "headers");
+  char *url = NULL;
+  curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+  lua_pushstring(L, url ? url : "");
+  lua_setfield(L, -2, "url");
+  lua_pushinteger(L, out->attempts);
+  lua_setfield(L, -2, "attempts");
+  /* 0 when the request went over a connection kept alive from an earlier one. */
+  long connects = 0;
+  curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
+  lua_pushinteger(L, connects);
+  lua_setfield(L, -2, "new_connections");
+}
+
+/* Performs one request and pushes the response table, or raises. */
+static int lc_http_run(lua_State *L, const char *fname, const char *method, int url_idx,
+                       int opts_idx) {
+  lc_state *st = lc_state_get(L);
+  lc_http *h = lc_http_get(L, st);
+  lc_http_forget_request(h);
+  lc_http_request req;
+  lc_http_read_request(L, h, st, fname, method, url_idx, opts_idx, &req);
+  lc_http_setup(h, &req);
+  lc_http_outcome out;
+  lc_http_perform(L, st, h, &req, &out);
+  if (out.rc != CURLE_OK || (!req.any_status && (out.status < 200 || out.status > 299)))
+    return lc_http_fail(L, st, h, &req, &out);
+  lc_http_push_response(L, h, &out);
+  lua_remove(L, -2); /* the URL */
+  return 1;
+}
+
+/* ---- Lua functions ------------------------------------------------------------------ */
+
+/* Options at idx, or an empty table pushed in their place when absent. */
+static int lc_http_options(lua_State *L, int idx, const char *fname) {
+  if (lua_isnoneornil(L, idx)) {
+    lua_newtable(L);
+    return lua_gettop(L);
+  }
+  if (!lua_istable(L, idx)) luaL_error(L, "%s: options must be a table", fname);
+  return idx;
+}
+
+static int lc_http_request_fn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  return lc_http_run(L, "http.request", NULL, 0, 1);
+}
+
+/* http.get(url, opts) and friends; upvalues: method, function name, decode flag.
+ * The _json variants return the decoded body (nil when empty) and the response. */
+static int lc_http_method_fn(lua_State *L) {
+  const char *method = lua_tostring(L, lua_upvalueindex(1));
+  const char *fname = lua_tostring(L, lua_upvalueindex(2));
+  bool decode = lua_toboolean(L, lua_upvalueindex(3));
+  int opts = lc_http_options(L, 2, fname);
+  lc_http_run(L, fname, method, 1, opts);
+  if (!decode) return 1;
+  lua_getfield(L, -1, "body");
+  if (lua_objlen(L, -1) == 0) {
+    lua_pushnil(L);
+    lua_replace(L, -2);
+  } else {
+    lua_pushvalue(L, lua_upvalueindex(4)); /* json.decode */
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+      const char *err = lua_tostring(L, -1);
+      if (err && strncmp(err, "invalid JSON: ", 14) == 0) err += 14;
+      lua_getfield(L, -2, "url");
+      char message[LC_ERRMSG_MAX];
+      snprintf(message, sizeof message, "%s %s: response is not valid JSON: %s", method,
+               lua_tostring(L, -1), err ? err : "?");
+      return lc_http_raise(L, lc_state_get(L), message);
+    }
+  }
+  lua_insert(L, -2);
+  return 2;
+}
+
+static int lc_http_configure(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lc_state *st = lc_state_get(L);
+  lc_http *h = lc_http_get(L, st);
+  lc_http_check_keys(L, 1, "http.configure", LC_HTTP_CONFIGURE_KEYS, NULL);
+  lc_http_settings settings = lc_http_read_settings(L, 1, "http.configure", &h->defaults);
+  lua_getfield(L, 1, "headers");
+  if (!lua_isnil(L, -1)) {
+    int given = lua_gettop(L);
+    if (!lua_istable(L, given)) luaL_error(L, "http.configure: option 'headers' must be a table");
+    lua_pushlightuserdata(L, &lc_http_headers_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushlightuserdata(L, &lc_http_headers_key);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, LUA_REGISTRYINDEX);
+    }
+    int defaults = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, given)) {
+      size_t len;
+      const char *value = lc_http_header_entry(L, "http.configure", &len);
+      const char *name = lua_tostring(L, -2);
+      if (value) lc_http_register_credential(st, name, value, len);
+      /* One entry per name whatever its case; false removes the default. */
+      if (lc_http_find_header(L, defaults, name)) {
+        lua_pushnil(L);
+        lua_rawset(L, defaults);
+      }
+      if (value) {
+        lua_pushvalue(L, -2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, defaults);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  h->defaults = settings;
+  return 0;
+}
+
+int lc_open_http(lua_State *L) {
+  static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  lua_createtable(L, 0, 12);
+  lua_pushcfunction(L, lc_http_request_fn);
+  lua_setfield(L, -2, "request");
+  lua_pushcfunction(L, lc_http_configure);
+  lua_setfield(L, -2, "configure");
+  lua_pushcfunction(L, lc_open_json);
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "decode");
+  lua_remove(L, -2);
+  int decode = lua_gettop(L);
+  for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
+    char name[LC_HTTP_METHOD_MAX + 8];
+    size_t n = strlen(methods[i]);
+    for (size_t k = 0; k <= n; k++) name[k] = (char)tolower((unsigned char)methods[i][k]);
+    for (int json = 0; json <= 1; json++) {
+      if (json) strcat(name, "_json");
+      lua_pushstring(L, methods[i]);
+      lua_pushfstring(L, "http.%s", name);
+      lua_pushboolean(L, json);
+      lua_pushvalue(L, decode);
+      lua_pushcclosure(L, lc_http_method_fn, 4);
+      lua_setfield(L, -3, name);
+    }
+  }
+  lua_pop(L, 1);
+  return 1;
+}

@@ -1,0 +1,309 @@
+/* lc_json.c: the "json" host module on lua-cjson, and JSON for the runtime's C code.
+ *
+ * Each lua_State gets one configured cjson instance (its settings and encode buffer
+ * are per instance), kept in the registry and shared by every require "json".
+ *
+ * lua-cjson 2.1.0 prints numbers with at most 14 significant digits, which would
+ * corrupt ids and microsecond timestamps above 10^14 and the last bits of doubles.
+ * Numbers that 14 digits do not reproduce are therefore swapped for placeholder
+ * strings before cjson encodes, and the placeholders are replaced afterwards by the
+ * shortest text that reads back as the same double. Numeric table keys (sparse
+ * arrays encoded as objects) keep cjson's 14 digits.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lc_internal.h"
+
+extern int luaopen_cjson(lua_State *L);
+
+/* cjson's own nesting limit; deeper values fail in cjson with a clear message. */
+#define LC_JSON_MAX_DEPTH 1000
+/* How a placeholder for wide number n looks once cjson has escaped it. */
+#define LC_JSON_MARK "\x01lc-number:"
+#define LC_JSON_MARK_ENCODED "\"\\u0001lc-number:"
+
+static char lc_json_cjson_key;   /* registry: this state's configured cjson table */
+static char lc_json_slot_key;    /* registry: carries values in and out of lua_cpcall */
+
+/* Calls cjson[name](arg) to change one setting; the cjson table is on top. */
+static void lc_json_setting(lua_State *L, const char *name, int arg) {
+  lua_getfield(L, -1, name);
+  lua_pushinteger(L, arg);
+  lua_call(L, 1, 0);
+}
+
+/* Pushes this state's cjson table, creating and configuring it on first use. */
+static void lc_json_push_cjson(lua_State *L) {
+  lua_pushlightuserdata(L, &lc_json_cjson_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_isnil(L, -1)) return;
+  lua_pop(L, 1);
+  /* Built without ENABLE_CJSON_GLOBAL, luaopen_cjson only returns its table. */
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_call(L, 0, 1);
+  /* Sparse arrays become objects instead of failing; 14 is cjson's maximum
+   * precision (wider numbers are handled above it, see the file comment). */
+  lua_getfield(L, -1, "encode_sparse_array");
+  lua_pushboolean(L, 1);
+  lua_call(L, 1, 0);
+  lc_json_setting(L, "encode_number_precision", 14);
+  lua_getfield(L, -1, "encode_keep_buffer");
+  lua_pushboolean(L, 1);
+  lua_call(L, 1, 0);
+  lua_pushlightuserdata(L, &lc_json_cjson_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+/* True when cjson's 14 digits would not reproduce n exactly. NaN and infinities
+ * are left to cjson, which refuses them. */
+static bool lc_json_is_wide(double n) {
+  if (!isfinite(n)) return false;
+  if (n == floor(n) && fabs(n) < 1e14) return false;
+  char text[32];
+  snprintf(text, sizeof text, "%.14g", n);
+  return strtod(text, NULL) != n;
+}
+
+static bool lc_json_has_wide(lua_State *L, int idx, int depth) {
+  int type = lua_type(L, idx);
+  if (type == LUA_TNUMBER) return lc_json_is_wide(lua_tonumber(L, idx));
+  if (type != LUA_TTABLE || depth > LC_JSON_MAX_DEPTH) return false;
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  luaL_checkstack(L, 3, "json.encode: nesting too deep");
+  bool found = false;
+  lua_pushnil(L);
+  while (!found && lua_next(L, idx)) {
+    found = lc_json_has_wide(L, -1, depth + 1);
+    lua_pop(L, 1);
+  }
+  if (found) lua_pop(L, 1); /* the key lua_next left */
+  return found;
+}
+
+/* Pushes a copy of the value at idx in which every wide number is the placeholder
+ * string LC_JSON_MARK<n>, n indexing the number in the table at numbers_idx. */
+static void lc_json_copy_marked(lua_State *L, int idx, int numbers_idx, int depth) {
+  luaL_checkstack(L, 4, "json.encode: nesting too deep");
+  int type = lua_type(L, idx);
+  if (type == LUA_TNUMBER && lc_json_is_wide(lua_tonumber(L, idx))) {
+    int n = (int)lua_objlen(L, numbers_idx) + 1;
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, numbers_idx, n);
+    lua_pushfstring(L, LC_JSON_MARK "%d", n);
+    return;
+  }
+  if (type != LUA_TTABLE || depth > LC_JSON_MAX_DEPTH) {
+    lua_pushvalue(L, idx);
+    return;
+  }
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lc_json_copy_marked(L, lua_gettop(L), numbers_idx, depth + 1);
+    lua_remove(L, -2);
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+}
+
+/* Replaces the placeholders in the encoded text on top of the stack by the
+ * shortest exact text of their numbers. */
+static void lc_json_unmark(lua_State *L, int numbers_idx) {
+  size_t len;
+  const char *text = lua_tolstring(L, -1, &len);
+  const char *end = text + len;
+  const size_t mark_len = sizeof LC_JSON_MARK_ENCODED - 1;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  const char *p = text, *hit;
+  while ((hit = memmem(p, (size_t)(end - p), LC_JSON_MARK_ENCODED, mark_len))) {
+    luaL_addlstring(&b, p, (size_t)(hit - p));
+    char *after;
+    long n = strtol(hit + mark_len, &after, 10);
+    lua_rawgeti(L, numbers_idx, (int)n);
+    double value = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    char number[32];
+    for (int digits = 15; digits <= 17; digits++) {
+      snprintf(number, sizeof number, "%.*g", digits, value);
+      if (strtod(number, NULL) == value) break;
+    }
+    luaL_addstring(&b, number);
+    p = after + 1; /* past the closing quote */
+  }
+  luaL_addlstring(&b, p, (size_t)(end - p));
+  luaL_pushresult(&b);
+  lua_remove(L, -2);
+}
+
+/* Pushes cjson[name]. */
+static void lc_json_push_function(lua_State *L, const char *name) {
+  lc_json_push_cjson(L);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+}
+
+/* Pushes the JSON text of the value at idx; raises cjson's error on failure. */
+static void lc_json_encode_value(lua_State *L, int idx) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  if (!lc_json_has_wide(L, idx, 0)) {
+    lc_json_push_function(L, "encode");
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    return;
+  }
+  lua_newtable(L);
+  int numbers_idx = lua_gettop(L);
+  lc_json_push_function(L, "encode");
+  lc_json_copy_marked(L, idx, numbers_idx, 0);
+  lua_call(L, 1, 1);
+  lc_json_unmark(L, numbers_idx);
+  lua_remove(L, numbers_idx);
+}
+
+/* Pushes the value decoded from the string at idx; raises "invalid JSON: ...". */
+static void lc_json_decode_value(lua_State *L, int idx) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  lc_json_push_function(L, "decode");
+  lua_pushvalue(L, idx);
+  int status = lua_pcall(L, 1, 1, 0);
+  if (status == 0) return;
+  if (status == LUA_ERRRUN) {
+    lua_pushfstring(L, "invalid JSON: %s", lua_tostring(L, -1));
+    lua_remove(L, -2);
+  }
+  lua_error(L);
+}
+
+static int lc_json_lua_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  lc_json_encode_value(L, 1);
+  return 1;
+}
+
+static int lc_json_lua_decode(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TSTRING);
+  lc_json_decode_value(L, 1);
+  return 1;
+}
+
+int lc_open_json(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushcfunction(L, lc_json_lua_encode);
+  lua_setfield(L, -2, "encode");
+  lua_pushcfunction(L, lc_json_lua_decode);
+  lua_setfield(L, -2, "decode");
+  lc_json_push_cjson(L);
+  lua_getfield(L, -1, "null");
+  lua_setfield(L, -3, "null");
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* ---- C callers -----------------------------------------------------------------
+ * The work runs under lua_cpcall so no error escapes. A cpcall'd function cannot
+ * see its caller's stack, so values travel through one registry slot. The slot is
+ * created under protection and afterwards only ever holds a value (false when
+ * idle): assigning to an existing key allocates nothing and cannot fail. */
+
+typedef struct lc_json_job {
+  const char *text;   /* decode: the input */
+  size_t len;
+  char *out;          /* encode: the malloc'd result */
+} lc_json_job;
+
+static int lc_json_make_slot(lua_State *L) {
+  lua_pushlightuserdata(L, &lc_json_slot_key);
+  lua_pushboolean(L, 0);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+/* Sets the slot to the value on top of the stack and pops it. */
+static void lc_json_fill_slot(lua_State *L) {
+  lua_pushlightuserdata(L, &lc_json_slot_key);
+  lua_insert(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+static void lc_json_push_slot(lua_State *L) {
+  lua_pushlightuserdata(L, &lc_json_slot_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+static int lc_json_encode_job(lua_State *L) {
+  lc_json_job *job = lua_touserdata(L, 1);
+  lc_json_push_slot(L);
+  lc_json_encode_value(L, -1);
+  size_t len;
+  const char *text = lua_tolstring(L, -1, &len);
+  job->out = malloc(len + 1);
+  if (!job->out) return luaL_error(L, "out of memory");
+  memcpy(job->out, text, len + 1);
+  return 0;
+}
+
+static int lc_json_decode_job(lua_State *L) {
+  lc_json_job *job = lua_touserdata(L, 1);
+  lua_pushlstring(L, job->text, job->len);
+  lc_json_decode_value(L, -1);
+  lc_json_fill_slot(L);
+  return 0;
+}
+
+/* Copies the error message on top of the stack into err and pops it. */
+static int lc_json_fail(lua_State *L, int status, char *err, size_t errlen) {
+  const char *msg = lua_tostring(L, -1);
+  snprintf(err, errlen, "%s", status == LUA_ERRMEM ? "out of memory" : msg ? msg : "JSON error");
+  lua_pop(L, 1);
+  return status == LUA_ERRMEM ? LC_ERR_NOMEM : LC_ERR_VALUE;
+}
+
+/* Creates the slot on first use. Returns a lua_cpcall status (message pushed on
+ * failure). */
+static int lc_json_ensure_slot(lua_State *L) {
+  lc_json_push_slot(L);
+  bool have_slot = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  return have_slot ? 0 : lua_cpcall(L, lc_json_make_slot, NULL);
+}
+
+static void lc_json_clear_slot(lua_State *L) {
+  lua_pushboolean(L, 0);
+  lc_json_fill_slot(L);
+}
+
+int lc_json_encode(lua_State *L, int idx, char **out, char *err, size_t errlen) {
+  lc_json_job job = {0};
+  *out = NULL;
+  int status = lc_json_ensure_slot(L);
+  if (status == 0) {
+    lua_pushvalue(L, idx);
+    lc_json_fill_slot(L);
+    status = lua_cpcall(L, lc_json_encode_job, &job);
+    lc_json_clear_slot(L);
+  }
+  if (status != 0) {
+    free(job.out);
+    return lc_json_fail(L, status, err, errlen);
+  }
+  *out = job.out;
+  return LC_OK;
+}
+
+int lc_json_decode(lua_State *L, const char *text, size_t len, char *err, size_t errlen) {
+  lc_json_job job = {.text = text, .len = len};
+  int status = lc_json_ensure_slot(L);
+  if (status == 0) status = lua_cpcall(L, lc_json_decode_job, &job);
+  if (status != 0) return lc_json_fail(L, status, err, errlen);
+  lc_json_push_slot(L);
+  lc_json_clear_slot(L);
+  return LC_OK;
+}
