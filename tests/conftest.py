@@ -1,0 +1,126 @@
+"""Shared pytest fixtures for luaconn's tests.
+
+- source_dir: the repository root (env LUACONN_SOURCE_DIR, else this file's parent).
+- api_server: base URL of tests/server/api_server.py running in-process (one per session).
+- cli / run_cli: the `luaconn` executable (env LUACONN_CLI, else build/luaconn).
+- attempts: attempts(key) -> what the api_server saw for that key (count, times).
+- unique_key: a fresh `key` for the test server's per-key fault counters.
+- lua_script: writes a connector script into the test's tmp_path.
+
+Test modules import the server's data directly: `from api_server import dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS_DIR / "server"))
+
+from api_server import start_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def source_dir() -> Path:
+    return Path(os.environ.get("LUACONN_SOURCE_DIR", TESTS_DIR.parent)).resolve()
+
+
+@pytest.fixture(scope="session")
+def api_server():
+    """Base URL (http://127.0.0.1:PORT) of a test API server holding 2,500 rows."""
+    server, base_url = start_server(rows=2500)
+    yield base_url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def attempts(api_server):
+    """attempts(key) -> {"count": n, "times": [...]}: what the server saw for that key."""
+    def fetch(key: str) -> dict:
+        with urllib.request.urlopen(f"{api_server}/_attempts?key={quote(key)}") as reply:
+            return json.load(reply)
+    return fetch
+
+
+@pytest.fixture
+def unique_key(request) -> str:
+    """A key no other test uses, so fault counters and sinks start empty."""
+    return f"{request.node.name}-{uuid.uuid4().hex[:8]}".replace("[", "-").replace("]", "")
+
+
+class CliResult(subprocess.CompletedProcess):
+    """A finished `luaconn` run; stdout and stderr are str, decoded as UTF-8 with
+    line endings untouched (csv output and "\\r\\n" inside values must survive)."""
+
+    def rows(self) -> list[dict]:
+        """stdout parsed as JSON lines. Splits on "\\n" only: values may hold other
+        Unicode line separators."""
+        return [json.loads(line) for line in self.stdout.split("\n") if line]
+
+    def ok(self) -> "CliResult":
+        """Asserts the run succeeded; returns self."""
+        assert self.returncode == 0, f"exit {self.returncode}; stderr: {self.stderr!r}"
+        return self
+
+    def error(self) -> str:
+        """Asserts the run failed the way the CLI promises (a non-zero exit, not a
+        signal, and one line `luaconn: ...` on stderr) and returns that line."""
+        assert self.returncode > 0, (
+            f"expected a failure exit, got {self.returncode}; stderr: {self.stderr!r}")
+        lines = [line for line in self.stderr.split("\n") if line]
+        assert len(lines) == 1, f"expected one stderr line, got: {self.stderr!r}"
+        assert lines[0].startswith("luaconn: "), lines[0]
+        return lines[0]
+
+
+class Cli:
+    def __init__(self, path: Path, source_dir: Path):
+        self.path = path
+        self.source_dir = source_dir
+
+    def run(self, *args, input: str | None = None, timeout: float = 60,
+            env: dict | None = None) -> CliResult:
+        """Runs `luaconn ARGS...` and waits for it (at most timeout seconds)."""
+        proc = subprocess.run(
+            [str(self.path), *map(str, args)],
+            input=None if input is None else input.encode("utf-8"),
+            capture_output=True, timeout=timeout, cwd=self.source_dir,
+            env={**os.environ, **(env or {})})
+        return CliResult(proc.args, proc.returncode,
+                         proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
+
+    __call__ = run
+
+
+@pytest.fixture(scope="session")
+def cli(source_dir) -> Cli:
+    path = Path(os.environ.get("LUACONN_CLI", source_dir / "build" / "luaconn"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"luaconn CLI not found at {path}: run `make all` or set LUACONN_CLI")
+    return Cli(path, source_dir)
+
+
+@pytest.fixture
+def lua_script(tmp_path):
+    """lua_script(source, name="connector.lua") writes a connector file; returns its path."""
+    def write(source: str, name: str = "connector.lua") -> Path:
+        path = tmp_path / name
+        path.write_text(source, encoding="utf-8")
+        return path
+    return write
+
+
+@pytest.fixture(scope="session")
+def run_cli(cli):
+    """run_cli(*args, input=None, timeout=60) -> CliResult (a CompletedProcess)."""
+    return cli.run

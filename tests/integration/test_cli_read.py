@@ -1,0 +1,149 @@
+"""`luaconn read` (and partitions, check, list, --help) against the real test API."""
+
+import base64
+import csv
+import io
+import json
+import re
+from datetime import date, datetime, timezone
+
+import pytest
+from api_server import NAME_SAMPLES, TYPED_COLUMNS, TYPED_SCHEMA, dataset, typed_dataset
+
+COLUMNS = ["id", "name", "status"]
+
+MINIMAL_CONNECTOR = """\
+local C = { schema = "id INT", options = { n = {type="integer", default=3} } }
+function C.read(opts, partition, emit) for i = 1, opts.n do emit{id=i} end end
+return C
+"""
+
+
+def assert_rows_equal(got, expected):
+    assert len(got) == len(expected)
+    for row, want in zip(got, expected):
+        assert row == want
+        assert list(row) == COLUMNS, "jsonl keys must follow the schema's column order"
+
+
+def test_reads_every_row_once_in_order(cli, api_server, attempts, unique_key):
+    result = cli.run("read", "rest", "-o", f"url={api_server}/items?key={unique_key}",
+                     "-o", "page_size=100").ok()
+    assert_rows_equal(result.rows(), dataset(2500))
+    # 25 pages of 100: page_size reached the server and nothing was fetched twice.
+    assert attempts(unique_key)["count"] == 25
+
+
+def test_dataset_covers_every_awkward_name_kind():
+    names = [row["name"] for row in dataset(50)]
+    assert "" in names and any("\r\n" in n for n in names) and any("\t" in n for n in names)
+    assert any(ord(ch) > 0xFFFF for n in names for ch in n), "an emoji beyond the BMP"
+    assert len(NAME_SAMPLES) <= 50
+    assert [r["status"] is None for r in dataset(14)].count(True) == 2
+
+
+def test_empty_pages_that_carry_a_cursor_are_followed(cli, api_server):
+    result = cli.run("read", "rest", "-o", f"url={api_server}/items?empty_pages=1",
+                     "-o", "page_size=100").ok()
+    assert_rows_equal(result.rows(), dataset(2500))
+
+
+@pytest.mark.parametrize("end", ["null", "absent", "empty"])
+def test_last_page_end_styles(cli, api_server, attempts, unique_key, end):
+    result = cli.run("read", "rest", "-o",
+                     f"url={api_server}/items?rows=250&end={end}&key={unique_key}",
+                     "-o", "page_size=100").ok()
+    assert_rows_equal(result.rows(), dataset(250))
+    assert attempts(unique_key)["count"] == 3
+
+
+def test_limit_stops_early(cli, api_server, attempts, unique_key):
+    result = cli.run("read", "rest", "-o", f"url={api_server}/items?key={unique_key}",
+                     "--limit", "150").ok()
+    assert_rows_equal(result.rows(), dataset(150))
+    assert attempts(unique_key)["count"] <= 2, "read past the limit"
+
+
+def test_csv_format_quotes_unicode_and_newlines(cli, api_server):
+    result = cli.run("read", "rest", "-o", f"url={api_server}/items",
+                     "--limit", "50", "--format", "csv").ok()
+    records = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert records[0] == COLUMNS
+    expected = [[str(r["id"]), r["name"], r["status"] or ""] for r in dataset(50)]
+    assert records[1:] == expected
+
+
+def test_table_format_shows_header_and_values(cli, api_server):
+    result = cli.run("read", "rest", "-o", f"url={api_server}/items",
+                     "--limit", "5", "--format", "table").ok()
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if "id" in line)
+    assert header.index("id") < header.index("name") < header.index("status")
+    for row in dataset(5):
+        assert row["name"] in result.stdout
+    assert "inactive" in result.stdout
+
+
+def parse_timestamp(text):
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def test_typed_schema_values(cli, api_server):
+    result = cli.run("read", "rest", "-o", f"url={api_server}/typed",
+                     "-o", f"schema={TYPED_SCHEMA}", "-o", "page_size=500").ok()
+    rows = result.rows()
+    expected = typed_dataset(2500)
+    assert len(rows) == len(expected)
+    for got, want in zip(rows, expected):
+        assert list(got) == TYPED_COLUMNS
+        where = f"row {want['i']!r}/{want['s']!r}"
+        for col in ("b", "i", "l", "f", "d", "s"):
+            assert got[col] == want[col], f"{col} in {where}"
+            assert type(got[col]) is type(want[col]), f"{col} type in {where}"
+        if want["bin"] is None:
+            assert got["bin"] is None
+        else:
+            raw = want["bin"].encode()
+            assert got["bin"] in (want["bin"], base64.b64encode(raw).decode()), where
+        for col, parse in (("dt", date.fromisoformat), ("ts", parse_timestamp)):
+            if want[col] is None:
+                assert got[col] is None, f"{col} in {where}"
+            else:
+                assert parse(got[col]) == parse(want[col]), f"{col} in {where}"
+
+
+def test_partitions_cover_every_row(cli, api_server):
+    url = f"url={api_server}/items?rows=300"
+    listed = cli.run("partitions", "rest", "-o", url).ok()
+    partitions = [line for line in listed.stdout.split("\n") if line]
+    assert partitions
+    rows = []
+    for partition in partitions:
+        json.loads(partition)
+        rows += cli.run("read", "rest", "-o", url, "--partition", partition).ok().rows()
+    assert_rows_equal(rows, dataset(300))
+
+
+def test_connector_file_with_typed_option(cli, lua_script):
+    path = lua_script(MINIMAL_CONNECTOR)
+    assert cli.run("read", path).ok().rows() == [{"id": 1}, {"id": 2}, {"id": 3}]
+    assert cli.run("read", path, "-o", "n=5").ok().rows() == [{"id": i} for i in range(1, 6)]
+
+
+def test_check_accepts_a_valid_connector(cli, lua_script, source_dir):
+    cli.run("check", lua_script(MINIMAL_CONNECTOR)).ok()
+    cli.run("check", source_dir / "lua" / "connectors" / "rest.lua").ok()
+
+
+def test_list_names_rest(cli):
+    result = cli.run("list").ok()
+    assert re.search(r"\brest\b", result.stdout)
+
+
+def test_help_mentions_every_subcommand(cli):
+    result = cli.run("--help").ok()
+    for sub in ("read", "write", "partitions", "check", "list"):
+        assert sub in result.stdout
+    read_help = cli.run("read", "--help").ok()
+    assert "--limit" in read_help.stdout and "--format" in read_help.stdout
