@@ -179,6 +179,21 @@ void lc_write_cancel(lc_connector *conn);
 int lc_connector_commit(lc_connector *conn, const char *messages_json);
 int lc_connector_abort(lc_connector *conn, const char *messages_json);
 
+/* Streaming (a connector defining initial_offset, latest_offset and
+ * stream_partitions). Offsets are JSON values; a range [start, end) has an exclusive
+ * end. Each call returns JSON the caller frees; partitions come as JSON lines, each
+ * one read with lc_read_begin. limit_json is NULL or an object such as
+ * {"max_rows": 1000} bounding the next micro-batch. */
+int lc_stream_initial_offset(lc_connector *conn, char **offset_json);
+int lc_stream_latest_offset(lc_connector *conn, const char *start_json,
+                            const char *limit_json, char **offset_json);
+int lc_stream_partitions(lc_connector *conn, const char *start_json, const char *end_json,
+                         char **json_lines_out);
+/* Tells the connector every offset before end_json is processed (a hint). */
+int lc_stream_commit(lc_connector *conn, const char *end_json);
+/* Nonzero when the connector can be read as a stream. */
+int lc_connector_can_stream(lc_connector *conn);
+
 /* Converts JSON text (one object per line) into one Arrow batch of the connector's
  * schema, with the same type checks as read. The caller owns *schema and *array. */
 int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t len,

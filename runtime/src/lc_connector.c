@@ -278,29 +278,20 @@ typedef struct json_result {
   char **out;
 } json_result;
 
-/* Protected: calls partitions(opts) and encodes each partition it returns as one
- * line of JSON (lua-cjson escapes newlines inside strings, so lines split cleanly). */
-static int partitions_protected(lua_State *L) {
-  json_result *r = lua_touserdata(L, 1);
-  if (lc_connector_push_method(r->conn, "partitions") == LC_DONE) {
-    *r->out = strdup("{}\n"); /* one partition, described by an empty table */
-    return 0;
-  }
-  lua_call(L, 1, 1);
-  if (!lua_istable(L, -1))
-    return luaL_error(L, "partitions(opts) must return a list of partitions, got %s",
-                      luaL_typename(L, -1));
-  int list = lua_gettop(L);
-  size_t n = lua_objlen(L, list), used = 0;
+char *lc_connector_json_lines(lua_State *L, int idx, const char *function) {
+  idx = lc_absindex(L, idx);
+  if (!lua_istable(L, idx))
+    luaL_error(L, "%s must return a list of partitions, got %s", function, luaL_typename(L, idx));
+  size_t n = lua_objlen(L, idx), used = 0;
   char *lines = calloc(1, 1);
   for (size_t i = 1; lines && i <= n; i++) {
-    lua_rawgeti(L, list, (int)i);
+    lua_rawgeti(L, idx, (int)i);
     char *json = NULL, err[256];
     int rc = lc_json_encode(L, -1, &json, err, sizeof err);
     lua_pop(L, 1);
     if (rc != LC_OK) {
       free(lines);
-      return luaL_error(L, "partition %d is not JSON-serialisable: %s", (int)i, err);
+      luaL_error(L, "%s: partition %d is not JSON-serialisable: %s", function, (int)i, err);
     }
     size_t len = strlen(json);
     char *grown = realloc(lines, used + len + 2);
@@ -315,7 +306,19 @@ static int partitions_protected(lua_State *L) {
     lines = grown;
     free(json);
   }
-  *r->out = lines;
+  if (!lines) luaL_error(L, "out of memory");
+  return lines;
+}
+
+/* Protected: calls partitions(opts) and encodes what it returns as JSON lines. */
+static int partitions_protected(lua_State *L) {
+  json_result *r = lua_touserdata(L, 1);
+  if (lc_connector_push_method(r->conn, "partitions") == LC_DONE) {
+    *r->out = strdup("{}\n"); /* one partition, described by an empty table */
+    return 0;
+  }
+  lua_call(L, 1, 1);
+  *r->out = lc_connector_json_lines(L, -1, "partitions(opts)");
   return 0;
 }
 

@@ -4,9 +4,9 @@
 
 #include "lc_internal.h"
 
-static const char *const FUNCTIONS[] = {"partitions",     "read",          "write",
-                                        "commit",         "abort",         "initial_offset",
-                                        "latest_offset",  "stream_partitions"};
+static const char *const FUNCTIONS[] = {"partitions",     "read",           "write",
+                                        "commit",         "abort",          "initial_offset",
+                                        "latest_offset",  "stream_partitions", "stream_commit"};
 static const char *const STREAM_FUNCTIONS[] = {"initial_offset", "latest_offset",
                                                "stream_partitions"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -225,6 +225,9 @@ int lc_connector_push_method(lc_connector *conn, const char *name);
 int lc_connector_require_options(lc_connector *conn, const char *op);
 /* Runs f(L) with ud as its only argument as a protected call under the time budget. */
 int lc_connector_protected(lc_connector *conn, lua_CFunction f, void *ud);
+/* Encodes the list at idx as JSON lines (malloc'd, caller frees); raises a Lua error
+ * naming function when it is not a list of JSON-serialisable values. */
+char *lc_connector_json_lines(lua_State *L, int idx, const char *function);
 /* Frees the read/write coroutines (lc_read.c / lc_write.c). */
 void lc_read_reset(lc_connector *conn);
 

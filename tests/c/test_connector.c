@@ -303,6 +303,54 @@ START_TEST(helpers_load_from_the_lua_root) {
 }
 END_TEST
 
+static const char TICKER[] =
+    "local C = { description = 'ids 0..99 as a stream', schema = 'id INT' }\n"
+    "function C.initial_offset(opts) return { next = 0 } end\n"
+    "function C.latest_offset(opts, start, limit)\n"
+    "  local tail = 100\n"
+    "  if limit and limit.max_rows then return { next = math.min(start.next + limit.max_rows, tail) } end\n"
+    "  return { next = tail }\n"
+    "end\n"
+    "function C.stream_partitions(opts, start, stop)\n"
+    "  local mid = math.floor((start.next + stop.next) / 2)\n"
+    "  return { { lo = start.next, hi = mid }, { lo = mid, hi = stop.next } }\n"
+    "end\n"
+    "function C.read(opts, p, emit) for i = p.lo, p.hi - 1 do emit{ id = i } end end\n"
+    "function C.stream_commit(opts, stop) committed = stop.next end\n"
+    "return C\n";
+
+START_TEST(streams_plan_ranges_from_json_offsets) {
+  lc_runtime *rt = lc_test_runtime(NULL);
+  lc_connector *conn = NULL;
+  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, TICKER, NULL, 0, &conn), LC_OK);
+  ck_assert(lc_connector_can_stream(conn));
+  char *start = NULL, *end = NULL, *parts = NULL;
+  ck_assert_int_eq(lc_stream_initial_offset(conn, &start), LC_OK);
+  ck_assert_str_eq(start, "{\"next\":0}");
+  ck_assert_int_eq(lc_stream_latest_offset(conn, start, "{\"max_rows\": 30}", &end), LC_OK);
+  ck_assert_str_eq(end, "{\"next\":30}");
+  ck_assert_int_eq(lc_stream_partitions(conn, start, end, &parts), LC_OK);
+  ck_assert_str_eq(parts, "{\"lo\":0,\"hi\":15}\n{\"lo\":15,\"hi\":30}\n");
+  lc_free(parts);
+  ck_assert_int_eq(lc_stream_commit(conn, end), LC_OK);
+  lc_free(end);
+  ck_assert_int_eq(lc_stream_latest_offset(conn, start, NULL, &end), LC_OK);
+  ck_assert_str_eq(end, "{\"next\":100}");
+  ck_assert_int_eq(lc_stream_latest_offset(conn, "{bad", NULL, &parts), LC_ERR_SCRIPT);
+  ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "not valid JSON"));
+  lc_free(start);
+  lc_free(end);
+  lc_connector_free(conn);
+  /* A batch connector cannot stream, and says so. */
+  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, COUNTER, NULL, 0, &conn), LC_OK);
+  ck_assert(!lc_connector_can_stream(conn));
+  ck_assert_int_eq(lc_stream_initial_offset(conn, &start), LC_ERR_SCRIPT);
+  ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "cannot stream"));
+  lc_connector_free(conn);
+  lc_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(every_status_has_a_name) {
   for (int code = LC_ERR_STATE; code <= LC_DONE; code++)
     ck_assert_msg(strcmp(lc_status_string(code), "unknown status") != 0, "status %d has no name", code);
@@ -325,6 +373,7 @@ int main(void) {
   tcase_add_test(tc, a_write_that_skips_rows_fails);
   tcase_add_test(tc, helpers_load_from_the_lua_root);
   tcase_add_test(tc, every_status_has_a_name);
+  tcase_add_test(tc, streams_plan_ranges_from_json_offsets);
   suite_add_tcase(s, tc);
   return lc_test_run(s);
 }
