@@ -112,6 +112,7 @@ typedef struct lc_config {
   lc_log_fn log;           /* NULL = discard */
   void *log_ctx;
   int log_level;           /* lowest level delivered; 0 = LC_LOG_INFO */
+  int hot_reload;          /* nonzero: reload edited connector files at safe points */
 } lc_config;
 
 typedef struct lc_runtime lc_runtime;
@@ -178,6 +179,26 @@ void lc_write_cancel(lc_connector *conn);
  * array; failed tasks appear as null). */
 int lc_connector_commit(lc_connector *conn, const char *messages_json);
 int lc_connector_abort(lc_connector *conn, const char *messages_json);
+
+/* Hot reload. With lc_config.hot_reload set, a connector loaded from a file checks
+ * its file and every module it required (size and mtime, then a content hash) at
+ * safe points: lc_connector_partitions, lc_read_begin, lc_write_begin and the
+ * lc_stream_* calls, never inside a read or write. A changed script is compiled,
+ * contract-checked and given the same options first; it replaces the running one
+ * only if all of that succeeds, else the last good version keeps running and the
+ * failure is logged and kept for lc_connector_reload_error. */
+/* Checks now. LC_OK: up to date (reloaded or unchanged); an error code: the new
+ * version was refused and the old one still runs. */
+int lc_connector_reload(lc_connector *conn);
+/* 1 for the version first loaded, incremented by each successful reload. */
+int lc_connector_generation(lc_connector *conn);
+/* The last refused reload's error, or NULL when the newest version is running.
+ * Owned by the connector. */
+const lc_error *lc_connector_reload_error(lc_connector *conn);
+/* While locked, a reload that changes the schema is refused (a running stream). */
+void lc_connector_lock_schema(lc_connector *conn, int locked);
+/* The running version's source text (owned by the connector; *len may be NULL). */
+const char *lc_connector_source(lc_connector *conn, size_t *len);
 
 /* Streaming (a connector defining initial_offset, latest_offset and
  * stream_partitions). Offsets are JSON values; a range [start, end) has an exclusive

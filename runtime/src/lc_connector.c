@@ -95,29 +95,23 @@ static int fail_at(lc_runtime *rt, int code, const char *script, const char *mes
 
 /* Opens a sandbox, runs the script and checks its table against the contract; on
  * success the connector table is on top of the new state's stack. */
-static int load_connector(lc_runtime *rt, int kind, const char *ref, lc_state **st_out,
-                          char **script_out) {
-  script_source src;
+static int load_connector(lc_runtime *rt, const script_source *src, lc_state **st_out) {
   *st_out = NULL;
-  *script_out = NULL;
-  lc_error_clear(&rt->error);
-  int rc = load_source(rt, kind, ref, &src);
-  if (rc != LC_OK) return rc;
-  const char *script = src.chunkname + 1;
+  const char *script = src->chunkname + 1;
   lc_state *st = NULL;
-  rc = lc_sandbox_open(rt, script, &st);
-  if (rc == LC_OK) rc = lc_sandbox_load(st, src.text, src.len, src.chunkname);
+  int rc = lc_sandbox_open(rt, script, &st);
+  if (rc != LC_OK) return rc;
+  if (src->chunkname[0] == '@') lc_state_watch(st, script, src->text, src->len);
+  rc = lc_sandbox_load(st, src->text, src->len, src->chunkname);
   if (rc == LC_OK) rc = lc_sandbox_call(st, 0, 1);
   if (rc == LC_OK) {
     char err[LC_ERRMSG_MAX];
     if (lc_contract_check(st->L, -1, err, sizeof err) != LC_OK)
       rc = fail_at(rt, LC_ERR_CONTRACT, script, err);
   }
-  if (rc == LC_OK) *script_out = strdup(script);
-  source_free(&src);
-  if (rc != LC_OK || !*script_out) {
+  if (rc != LC_OK) {
     lc_sandbox_close(st);
-    return rc != LC_OK ? rc : lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+    return rc;
   }
   *st_out = st;
   return LC_OK;
@@ -157,19 +151,41 @@ static int resolve_schema(lc_connector *conn) {
   return LC_OK;
 }
 
-int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
-                      const char *const *options, size_t n_options, lc_connector **out) {
-  if (!rt || !out) return LC_ERR_ARGUMENT;
-  *out = NULL;
-  lc_connector *conn = calloc(1, sizeof *conn);
-  if (!conn) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
-  conn->rt = rt;
-  conn->ref_connector = conn->ref_options = conn->ref_read_co = conn->ref_write_co = LUA_NOREF;
-  int rc = load_connector(rt, kind, ref, &conn->st, &conn->script);
-  if (rc != LC_OK) {
-    free(conn);
-    return rc;
+static char **copy_options(const char *const *kv, size_t n) {
+  char **copy = calloc(2 * n + 1, sizeof *copy);
+  for (size_t i = 0; copy && i < 2 * n; i++) {
+    if (kv[i] && !(copy[i] = strdup(kv[i]))) {
+      for (size_t j = 0; j < i; j++) free(copy[j]);
+      free(copy);
+      return NULL;
+    }
   }
+  return copy;
+}
+
+int lc_connector_build(lc_connector *conn, int kind, const char *ref,
+                       const char *const *options, size_t n_options) {
+  lc_runtime *rt = conn->rt;
+  conn->ref_connector = conn->ref_options = conn->ref_read_co = conn->ref_write_co = LUA_NOREF;
+  lc_error_clear(&rt->error);
+  script_source src;
+  int rc = load_source(rt, kind, ref, &src);
+  if (rc != LC_OK) return rc;
+  conn->kind = src.chunkname[0] == '@' ? LC_SOURCE_FILE : LC_SOURCE_INLINE;
+  conn->script = strdup(src.chunkname + 1);
+  conn->path = conn->kind == LC_SOURCE_FILE ? strdup(src.chunkname + 1) : NULL;
+  conn->options = copy_options(options, n_options);
+  conn->n_options = n_options;
+  if (!conn->script || (conn->kind == LC_SOURCE_FILE && !conn->path) || !conn->options) {
+    source_free(&src);
+    return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+  }
+  rc = load_connector(rt, &src, &conn->st);
+  conn->source = src.text;
+  conn->source_len = src.len;
+  src.text = NULL;
+  source_free(&src);
+  if (rc != LC_OK) return rc;
   lua_State *L = conn->st->L;
   conn->ref_connector = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_rawgeti(L, LUA_REGISTRYINDEX, conn->ref_connector);
@@ -186,40 +202,70 @@ int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
     free(clean);
   }
   lua_pop(L, 2);
-  if (rc == LC_OK) rc = resolve_schema(conn);
+  return rc == LC_OK ? resolve_schema(conn) : rc;
+}
+
+int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
+                      const char *const *options, size_t n_options, lc_connector **out) {
+  if (!rt || !out) return LC_ERR_ARGUMENT;
+  *out = NULL;
+  lc_connector *conn = calloc(1, sizeof *conn);
+  if (!conn) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+  conn->rt = rt;
+  lc_error_clear(&conn->reload_error);
+  int rc = lc_connector_build(conn, kind, ref, options, n_options);
   if (rc != LC_OK) {
     lc_connector_free(conn);
     return rc;
   }
+  conn->generation = 1;
   *out = conn;
   return LC_OK;
 }
 
-void lc_connector_free(lc_connector *conn) {
-  if (!conn) return;
-  lc_builder_free(conn->builder);
+void lc_connector_release(lc_connector *conn) {
+  lc_builder_free(conn->builder); /* before the state its references live in */
+  conn->builder = NULL;
   lc_sandbox_close(conn->st);
+  conn->st = NULL;
   lc_type_free(conn->schema);
+  conn->schema = NULL;
+  for (size_t i = 0; conn->options && i < 2 * conn->n_options; i++) free(conn->options[i]);
+  free(conn->options);
   free(conn->schema_ddl);
   free(conn->script);
+  free(conn->path);
+  free(conn->source);
+  conn->options = NULL;
+  conn->schema_ddl = conn->script = conn->path = conn->source = NULL;
+}
+
+void lc_connector_free(lc_connector *conn) {
+  if (!conn) return;
+  lc_connector_release(conn);
+  lc_error_clear(&conn->reload_error);
   free(conn);
 }
 
 int lc_connector_check(lc_runtime *rt, int kind, const char *ref, char **summary) {
   if (!rt || !summary) return LC_ERR_ARGUMENT;
   *summary = NULL;
-  lc_state *st = NULL;
-  char *script = NULL;
-  int rc = load_connector(rt, kind, ref, &st, &script);
+  lc_error_clear(&rt->error);
+  script_source src;
+  int rc = load_source(rt, kind, ref, &src);
   if (rc != LC_OK) return rc;
-  lc_contract_summary(st->L, -1);
-  lua_pushstring(st->L, script);
-  lua_setfield(st->L, -2, "script");
-  char err[256];
-  rc = lc_json_encode(st->L, -1, summary, err, sizeof err);
-  if (rc != LC_OK) lc_error_set(&rt->error, rc, "cannot describe the connector: %s", err);
+  lc_state *st = NULL;
+  rc = load_connector(rt, &src, &st);
+  if (rc == LC_OK) {
+    lc_contract_summary(st->L, -1);
+    lua_pushstring(st->L, src.chunkname + 1);
+    lua_setfield(st->L, -2, "script");
+    char err[256];
+    rc = lc_json_encode(st->L, -1, summary, err, sizeof err);
+    if (rc != LC_OK) lc_error_set(&rt->error, rc, "cannot describe the connector: %s", err);
+  }
   lc_sandbox_close(st);
-  free(script);
+  source_free(&src);
   return rc;
 }
 
@@ -325,6 +371,7 @@ static int partitions_protected(lua_State *L) {
 int lc_connector_partitions(lc_connector *conn, char **json_out) {
   if (!conn || !json_out) return LC_ERR_ARGUMENT;
   *json_out = NULL;
+  lc_connector_safe_point(conn);
   int rc = lc_connector_require_options(conn, "read");
   if (rc != LC_OK) return rc;
   json_result r = {conn, json_out};

@@ -541,12 +541,12 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
     out->status = 0;
     if (out->rc == CURLE_OK) curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
     double ms = (lc_now() - start) * 1000;
+    char result[CURL_ERROR_SIZE + 32];
     if (out->rc == CURLE_OK)
-      lc_state_log(st, LC_LOG_DEBUG, "%s %s -> %ld, %zu bytes, %.0f ms", req->method, req->url,
-                   out->status, h->body.len, ms);
+      snprintf(result, sizeof result, "HTTP %ld, %zu bytes", out->status, h->body.len);
     else
-      lc_state_log(st, LC_LOG_DEBUG, "%s %s -> %s, %.0f ms", req->method, req->url,
-                   lc_http_failure_text(h, out->rc), ms);
+      snprintf(result, sizeof result, "%s", lc_http_failure_text(h, out->rc));
+    lc_state_log(st, LC_LOG_DEBUG, "%s %s -> %s, %.0f ms", req->method, req->url, result, ms);
     /* A timeout cut short by the call's budget is the budget's error. */
     if (out->rc != CURLE_OK) lc_state_check_deadline(L);
 
@@ -563,14 +563,8 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
       out->refused_wait = wait;
       return;
     }
-    if (out->rc == CURLE_OK)
-      lc_state_log(st, LC_LOG_INFO, "%s %s: HTTP %ld, retrying in %.2f s (attempt %d of %d)",
-                   req->method, req->url, out->status, wait, attempt + 1,
-                   req->settings.retries + 1);
-    else
-      lc_state_log(st, LC_LOG_INFO, "%s %s: %s, retrying in %.2f s (attempt %d of %d)",
-                   req->method, req->url, lc_http_failure_text(h, out->rc), wait, attempt + 1,
-                   req->settings.retries + 1);
+    lc_state_log(st, LC_LOG_INFO, "%s %s: %s, retrying in %.2f s (attempt %d of %d)", req->method,
+                 req->url, result, wait, attempt + 1, req->settings.retries + 1);
     lc_state_sleep(L, wait);
   }
 }
@@ -732,7 +726,9 @@ static int lc_http_method_fn(lua_State *L) {
   } else {
     lua_pushvalue(L, lua_upvalueindex(4)); /* json.decode */
     lua_insert(L, -2);
-    if (lua_pcall(L, 1, 1, 0) != 0) {
+    int status = lua_pcall(L, 1, 1, 0);
+    if (status == LUA_ERRMEM) return lua_error(L);
+    if (status != 0) {
       const char *err = lua_tostring(L, -1);
       if (err && strncmp(err, "invalid JSON: ", 14) == 0) err += 14;
       lua_getfield(L, -2, "url");

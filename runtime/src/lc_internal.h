@@ -61,7 +61,23 @@ typedef struct lc_state {
   int registry_env;         /* registry refs held by lc_sandbox.c */
   int registry_loaded;
   int registry_coroutine_body;
+  struct lc_file_sig *watched; /* the script and every module it required; owned */
+  size_t n_watched;
 } lc_state;
+
+/* ---- lc_reload.c: noticing edited scripts ----------------------------------------- */
+
+/* A file a connector was built from, as it was when loaded. */
+typedef struct lc_file_sig {
+  char *path;               /* owned */
+  uint64_t hash;            /* FNV-1a of the content */
+  int64_t mtime_ns, size;   /* a cheap first check before hashing */
+  uint64_t inode;
+} lc_file_sig;
+
+/* Records path (whose content is data) as something st was built from. */
+void lc_state_watch(lc_state *st, const char *path, const char *data, size_t len);
+void lc_state_unwatch_all(lc_state *st);
 
 /* Raises a Lua error carrying an lc_status code (e.g. LC_ERR_HTTP, LC_ERR_VALUE)
  * that the runtime reports instead of LC_ERR_SCRIPT unless the script catches it. */
@@ -216,6 +232,17 @@ struct lc_connector {
   const struct ArrowArray *write_array;
   int64_t write_row;        /* next row of write_array to hand out */
   int64_t rows_written;
+  /* hot reload */
+  int kind;                 /* LC_SOURCE_FILE or LC_SOURCE_INLINE once resolved */
+  char *path;               /* the script file, NULL for inline source; owned */
+  char **options;           /* copy of the key/value strings given; owned */
+  size_t n_options;
+  char *source;             /* the running version's source text; owned */
+  size_t source_len;
+  int generation;           /* 1 for the first version, +1 per successful reload */
+  uint64_t refused_hash;    /* content hash of the last version refused, 0 = none */
+  lc_error_buf reload_error;
+  bool schema_locked;
 };
 
 /* Gets conn's function `name` and options onto the stack; LC_OK or LC_DONE when the
@@ -228,6 +255,16 @@ int lc_connector_protected(lc_connector *conn, lua_CFunction f, void *ud);
 /* Encodes the list at idx as JSON lines (malloc'd, caller frees); raises a Lua error
  * naming function when it is not a list of JSON-serialisable values. */
 char *lc_connector_json_lines(lua_State *L, int idx, const char *function);
+/* Builds a connector from (kind, ref) and the option strings into conn (whose rt
+ * is set); used by lc_connector_open and by reloads. */
+int lc_connector_build(lc_connector *conn, int kind, const char *ref,
+                       const char *const *options, size_t n_options);
+/* Frees what lc_connector_build made (state, schema, builder, strings). */
+void lc_connector_release(lc_connector *conn);
+/* At a safe point (no read or write in progress): reloads the script if hot reload
+ * is on and a watched file changed. Never fails the caller: a refused version is
+ * reported through the log and lc_connector_reload_error. */
+void lc_connector_safe_point(lc_connector *conn);
 /* Frees the read/write coroutines (lc_read.c / lc_write.c). */
 void lc_read_reset(lc_connector *conn);
 

@@ -6,7 +6,8 @@
  * lua-cjson 2.1.0 prints numbers with at most 14 significant digits, which would
  * corrupt ids and microsecond timestamps above 10^14 and the last bits of doubles.
  * Numbers that 14 digits do not reproduce are therefore swapped for placeholder
- * strings before cjson encodes, and the placeholders are replaced afterwards by the
+ * strings (starting with a control character no real text carries) before cjson
+ * encodes, and the placeholders are replaced afterwards by the
  * shortest text that reads back as the same double. Numeric table keys (sparse
  * arrays encoded as objects) keep cjson's 14 digits.
  */
@@ -29,10 +30,10 @@ extern int luaopen_cjson(lua_State *L);
 static char lc_json_cjson_key;   /* registry: this state's configured cjson table */
 static char lc_json_slot_key;    /* registry: carries values in and out of lua_cpcall */
 
-/* Calls cjson[name](arg) to change one setting; the cjson table is on top. */
-static void lc_json_setting(lua_State *L, const char *name, int arg) {
-  lua_getfield(L, -1, name);
-  lua_pushinteger(L, arg);
+/* Calls cjson[name](value) for the value on top, the cjson table below it. */
+static void lc_json_setting(lua_State *L, const char *name) {
+  lua_getfield(L, -2, name);
+  lua_insert(L, -2);
   lua_call(L, 1, 0);
 }
 
@@ -47,13 +48,12 @@ static void lc_json_push_cjson(lua_State *L) {
   lua_call(L, 0, 1);
   /* Sparse arrays become objects instead of failing; 14 is cjson's maximum
    * precision (wider numbers are handled above it, see the file comment). */
-  lua_getfield(L, -1, "encode_sparse_array");
   lua_pushboolean(L, 1);
-  lua_call(L, 1, 0);
-  lc_json_setting(L, "encode_number_precision", 14);
-  lua_getfield(L, -1, "encode_keep_buffer");
+  lc_json_setting(L, "encode_sparse_array");
+  lua_pushinteger(L, 14);
+  lc_json_setting(L, "encode_number_precision");
   lua_pushboolean(L, 1);
-  lua_call(L, 1, 0);
+  lc_json_setting(L, "encode_keep_buffer");
   lua_pushlightuserdata(L, &lc_json_cjson_key);
   lua_pushvalue(L, -2);
   lua_rawset(L, LUA_REGISTRYINDEX);

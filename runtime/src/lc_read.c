@@ -73,6 +73,7 @@ static int start_protected(lua_State *L) {
 
 int lc_read_begin(lc_connector *conn, const char *partition_json) {
   if (!conn) return LC_ERR_ARGUMENT;
+  lc_connector_safe_point(conn);
   lc_read_reset(conn);
   int rc = lc_connector_require_options(conn, "read");
   if (rc != LC_OK) return rc;

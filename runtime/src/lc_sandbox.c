@@ -336,6 +336,7 @@ static int sandbox_require(lua_State *L) {
   snprintf(chunkname, sizeof chunkname, "@%s", path);
   free(path);
   if (rc != LC_OK) return luaL_error(L, "module '%s': cannot read %s", name, chunkname + 1);
+  lc_state_watch(st, chunkname + 1, source, len);
   /* Compile in text mode with its own environment, like a connector. */
   int status = luaL_loadbufferx(L, source, len, chunkname, "t");
   free(source);
@@ -499,6 +500,7 @@ void lc_sandbox_close(lc_state *st) {
   if (!st) return;
   if (st->L) lua_close(st->L);
   if (st->http_free) st->http_free(st->http);
+  lc_state_unwatch_all(st);
   for (size_t i = 0; i < st->n_secrets; i++) free(st->secrets[i]);
   free(st->secrets);
   free(st->name);

@@ -41,6 +41,7 @@ static int stream_protected(lua_State *L) {
 
 static int stream_call_run(stream_call *c) {
   if (c->out) *c->out = NULL;
+  lc_connector_safe_point(c->conn);
   int rc = lc_connector_require_options(c->conn, "read");
   if (rc == LC_OK) rc = lc_connector_protected(c->conn, stream_protected, c);
   if (rc != LC_OK && c->out) {

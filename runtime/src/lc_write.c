@@ -70,6 +70,7 @@ static int resume_write(lc_connector *conn, int nargs) {
 
 int lc_write_begin(lc_connector *conn) {
   if (!conn) return LC_ERR_ARGUMENT;
+  lc_connector_safe_point(conn);
   write_reset(conn);
   int rc = lc_connector_require_options(conn, "write");
   if (rc == LC_OK) rc = lc_connector_protected(conn, start_protected, conn);

@@ -99,7 +99,7 @@ START_TEST(get_sends_query_and_headers) {
          "assert(again.url == base .. '/echo?x=1&y=2', again.url)\n");
   ck_assert(logged_line_containing("GET "));
   ck_assert(logged_line_containing("/echo?flag=true&id=1700000000123456"));
-  ck_assert(logged_line_containing("-> 200, "));
+  ck_assert(logged_line_containing("-> HTTP 200, "));
 }
 END_TEST
 
@@ -146,7 +146,8 @@ START_TEST(retries_503_then_succeeds) {
          "assert(#page.results == 2 and page.results[1].id == 1, 'the retried result is right')\n"
          "assert(r.attempts == 2, r.attempts)\n"
          "assert(attempts('r503').count == 2)\n");
-  ck_assert(logged_line_containing("HTTP 503, retrying in 0.05 s (attempt 2 of 4)"));
+  ck_assert(logged_line_containing("-> HTTP 503, "));
+  ck_assert(logged_line_containing("retrying in 0.05 s (attempt 2 of 4)"));
 }
 END_TEST
 
