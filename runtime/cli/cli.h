@@ -27,6 +27,8 @@ typedef struct cli_context {
   double timeout;              /* --timeout seconds, 0 = library default */
   size_t memory_limit;         /* --memory-limit bytes, 0 = library default */
   int64_t batch_rows;          /* --batch-rows, 0 = library default */
+  double interval;             /* watch: --interval seconds between checks */
+  int64_t runs;                /* watch: --runs, stop after this many reads; -1 = never */
   int verbose;
   int quiet;
   char *lua_root;              /* resolved lua root, or NULL; owned */
@@ -53,11 +55,16 @@ int cli_open_connector(cli_context *ctx, lc_connector **out);
  * -1 after printing any other write error. */
 int cli_flush_stdout(cli_context *ctx);
 
+/* Reads every planned partition (or --partition) of an open connector and prints
+ * the rows; returns an exit status after printing any error. */
+int cli_read_connector(cli_context *ctx, lc_connector *conn);
+
 /* The subcommands: each returns the process exit status. */
 int cli_cmd_read(cli_context *ctx);
 int cli_cmd_partitions(cli_context *ctx);
 int cli_cmd_write(cli_context *ctx);
 int cli_cmd_check(cli_context *ctx);
 int cli_cmd_list(cli_context *ctx);
+int cli_cmd_watch(cli_context *ctx);
 
 #endif /* CLI_H */

@@ -29,6 +29,7 @@ static const char cli_help_main[] =
     "  read CONNECTOR         print the rows a connector reads (JSON lines, CSV, table)\n"
     "  write CONNECTOR        send JSON lines from stdin through a connector's write\n"
     "  partitions CONNECTOR   print the connector's planned partitions, one per line\n"
+    "  watch CONNECTOR        read, then read again each time the script changes\n"
     "  check FILE.lua         check a script against the connector contract\n"
     "  list                   list the connectors on the search path\n"
     "\n"
@@ -120,6 +121,22 @@ static const char cli_help_check[] =
     "Example:\n"
     "  luaconn check lua/connectors/rest.lua\n";
 
+static const char cli_help_watch[] =
+    "Usage: luaconn watch CONNECTOR [-o KEY=VALUE]... [--limit N] [--format FORMAT]\n"
+    "                     [--interval SECONDS] [--runs N]\n"
+    "\n"
+    "Reads like 'luaconn read', then waits for the script (or any module it requires)\n"
+    "to change and reads again: the inner loop of writing a connector. A version that\n"
+    "does not compile or breaks the contract is reported as '<script>:<line>: ...'\n"
+    "and the last good version stays loaded until the next edit. Stop with Ctrl-C.\n"
+    "\n"
+    "Options (and those of 'luaconn read'):\n"
+    "  --interval SECONDS     how often to check for changes (default 0.25)\n"
+    "  --runs N               stop after N reads or refused versions (default: never)\n"
+    "\n"
+    "Example:\n"
+    "  luaconn watch ./my_source.lua -o url=http://127.0.0.1:8080/items --limit 5 --format table\n";
+
 static const char cli_help_list[] =
     "Usage: luaconn list\n"
     "\n"
@@ -132,7 +149,8 @@ enum {
   CLI_TAKES_TARGET = 1,     /* one positional argument */
   CLI_TAKES_OPTIONS = 2,    /* -o KEY=VALUE */
   CLI_TAKES_READ = 4,       /* --limit, --format, --partition */
-  CLI_NEEDS_RUNTIME = 8
+  CLI_NEEDS_RUNTIME = 8,
+  CLI_TAKES_WATCH = 16      /* --runs, --interval */
 };
 
 typedef struct cli_command {
@@ -150,6 +168,9 @@ static const cli_command cli_commands[] = {
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_NEEDS_RUNTIME, "CONNECTOR"},
     {"partitions", cli_cmd_partitions, cli_help_partitions,
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_NEEDS_RUNTIME, "CONNECTOR"},
+    {"watch", cli_cmd_watch, cli_help_watch,
+     CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_TAKES_READ | CLI_TAKES_WATCH | CLI_NEEDS_RUNTIME,
+     "CONNECTOR"},
     {"check", cli_cmd_check, cli_help_check, CLI_TAKES_TARGET | CLI_NEEDS_RUNTIME, "FILE.lua"},
     {"list", cli_cmd_list, cli_help_list, 0, NULL},
 };
@@ -371,6 +392,16 @@ static int cli_parse(cli_context *ctx, int argc, char **argv) {
     } else if (cli_match_valued(argc, argv, &i, "--partition", NULL, &value)) {
       if (!value) return cli_usage(ctx, "--partition expects a partition as JSON");
       ctx->partition = value;
+    } else if (cli_match_valued(argc, argv, &i, "--runs", NULL, &value)) {
+      if (!value || cli_parse_count(value, 1, &ctx->runs) != 0) {
+        return cli_usage(ctx, "--runs expects a number of reads (1 or more)");
+      }
+    } else if (cli_match_valued(argc, argv, &i, "--interval", NULL, &value)) {
+      char *end = NULL;
+      ctx->interval = value ? strtod(value, &end) : 0;
+      if (!value || end == value || *end || !(ctx->interval > 0) || ctx->interval > 3600) {
+        return cli_usage(ctx, "--interval expects a number of seconds (greater than 0)");
+      }
     } else if (cli_match_valued(argc, argv, &i, "--timeout", NULL, &value)) {
       char *end = NULL;
       ctx->timeout = value ? strtod(value, &end) : 0;
@@ -398,6 +429,9 @@ static int cli_parse(cli_context *ctx, int argc, char **argv) {
   if ((command->takes & CLI_TAKES_TARGET) && !ctx->target) {
     return cli_usage(ctx, "%s needs a %s (see luaconn %s --help)", command->name,
                      command->target_name, command->name);
+  }
+  if (!(command->takes & CLI_TAKES_WATCH) && (ctx->runs >= 0 || ctx->interval > 0)) {
+    return cli_usage(ctx, "--runs and --interval apply to 'watch' only");
   }
   if (!(command->takes & CLI_TAKES_READ) &&
       (ctx->limit >= 0 || ctx->format != CLI_FORMAT_JSONL || ctx->partition)) {
@@ -459,6 +493,7 @@ static int cli_run(cli_context *ctx) {
         .log = cli_log,
         .log_ctx = ctx,
         .log_level = ctx->verbose ? LC_LOG_DEBUG : ctx->quiet ? LC_LOG_ERROR : LC_LOG_WARN,
+        .hot_reload = strcmp(command->name, "watch") == 0,
     };
     int rc = lc_runtime_new(&config, &ctx->rt);
     if (rc != LC_OK) {
@@ -476,8 +511,9 @@ int main(int argc, char **argv) {
   /* Output is UTF-8 whatever the user's locale; the table measures text with it. */
   if (!setlocale(LC_CTYPE, "C.UTF-8")) setlocale(LC_CTYPE, "");
   if (!isatty(STDOUT_FILENO)) setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-  cli_context ctx = {.limit = -1, .format = CLI_FORMAT_JSONL};
+  cli_context ctx = {.limit = -1, .format = CLI_FORMAT_JSONL, .runs = -1};
   int status = cli_parse(&ctx, argc, argv);
+  if (ctx.interval <= 0) ctx.interval = 0.25;
   if (status < 0) status = cli_run(&ctx);
   cli_progress_clear(&ctx.progress);
   if (ctx.rt) lc_runtime_free(ctx.rt);

@@ -50,23 +50,13 @@ static cli_read_state cli_read_partition(cli_context *ctx, lc_connector *conn,
   }
 }
 
-int cli_cmd_read(cli_context *ctx) {
-  lc_connector *conn;
-  if (cli_open_connector(ctx, &conn) != LC_OK) return CLI_EXIT_FAILURE;
-  if (!lc_connector_can_read(conn)) {
-    lc_connector_free(conn);
+int cli_read_connector(cli_context *ctx, lc_connector *conn) {
+  if (!lc_connector_can_read(conn))
     return cli_fail(ctx, "%s: the connector has no read function", ctx->target);
-  }
   int64_t rows_left = ctx->limit;
-  if (rows_left == 0) {
-    lc_connector_free(conn);
-    return CLI_EXIT_OK;
-  }
+  if (rows_left == 0) return CLI_EXIT_OK;
   char *plan = ctx->partition ? NULL : cli_plan(ctx, conn);
-  if (!ctx->partition && !plan) {
-    lc_connector_free(conn);
-    return CLI_EXIT_FAILURE;
-  }
+  if (!ctx->partition && !plan) return CLI_EXIT_FAILURE;
   cli_output *out = cli_output_new(stdout, ctx->format);
   cli_progress_start(&ctx->progress, !ctx->quiet);
   cli_read_state state = CLI_READ_MORE;
@@ -81,8 +71,15 @@ int cli_cmd_read(cli_context *ctx) {
   cli_progress_clear(&ctx->progress);
   cli_output_free(out);
   lc_free(plan);
-  lc_connector_free(conn);
   return state == CLI_READ_FAILED ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
+int cli_cmd_read(cli_context *ctx) {
+  lc_connector *conn;
+  if (cli_open_connector(ctx, &conn) != LC_OK) return CLI_EXIT_FAILURE;
+  int status = cli_read_connector(ctx, conn);
+  lc_connector_free(conn);
+  return status;
 }
 
 int cli_cmd_partitions(cli_context *ctx) {
