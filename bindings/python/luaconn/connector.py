@@ -1,0 +1,342 @@
+"""The plain Python API over the C runtime (cffi, API mode): Connector and check.
+
+A runtime must be used by one thread at a time, so each thread gets its own, created on
+first use and reused by every Connector that thread opens (in a Spark Python worker:
+one runtime per worker process, reused across partitions).
+"""
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+from . import errors
+from ._luaconn import ffi, lib
+
+LUA_ROOT = Path(__file__).resolve().parent / "lua"
+
+_log = logging.getLogger("luaconn")
+_local = threading.local()
+
+_ERROR_CLASSES = {
+    lib.LC_ERR_NOT_FOUND: errors.NotFoundError,
+    lib.LC_ERR_SYNTAX: errors.ScriptSyntaxError,
+    lib.LC_ERR_CONTRACT: errors.ContractError,
+    lib.LC_ERR_OPTION: errors.OptionError,
+    lib.LC_ERR_SCHEMA: errors.SchemaError,
+    lib.LC_ERR_VALUE: errors.ConnectorValueError,
+    lib.LC_ERR_SCRIPT: errors.ScriptError,
+    lib.LC_ERR_MEMORY_LIMIT: errors.MemoryLimitError,
+    lib.LC_ERR_TIME_LIMIT: errors.TimeLimitError,
+    lib.LC_ERR_HTTP: errors.HttpError,
+}
+
+
+@ffi.def_extern()
+def lc_py_log(ctx, level, connector, message):
+    name = _text(connector) or "luaconn"
+    _log.log(level, "%s: %s", name, _text(message))
+
+
+def _text(c_string):
+    """A Python str from a borrowed C string (None for NULL)."""
+    if c_string == ffi.NULL:
+        return None
+    return ffi.string(c_string).decode("utf-8", errors="replace")
+
+
+def _take_text(c_string):
+    """A Python str from a C string the caller owns; frees it."""
+    try:
+        return _text(c_string)
+    finally:
+        lib.lc_free(c_string)
+
+
+def _address(cdata):
+    return int(ffi.cast("uintptr_t", cdata))
+
+
+def _release(struct_ptr):
+    if struct_ptr.release != ffi.NULL:
+        struct_ptr.release(struct_ptr)
+
+
+class _Runtime:
+    """One lc_runtime, owned by the thread that created it."""
+
+    def __init__(self):
+        config = ffi.new("lc_config *")
+        lua_root = ffi.new("char[]", os.fsencode(LUA_ROOT))
+        config.lua_root = lua_root
+        config.log = lib.lc_py_log
+        # INFO and above always reach the "luaconn" logger, which filters them; DEBUG
+        # lines (one per HTTP request) only when it was enabled before this runtime.
+        config.log_level = lib.LC_LOG_DEBUG if _log.isEnabledFor(lib.LC_LOG_DEBUG) \
+            else lib.LC_LOG_INFO
+        out = ffi.new("lc_runtime **")
+        status = lib.lc_runtime_new(config, out)
+        if status != lib.LC_OK:
+            raise errors.ConnectorError(
+                "cannot create a luaconn runtime: " + _text(lib.lc_status_string(status)),
+                code=status)
+        self.ptr = ffi.gc(out[0], lib.lc_runtime_free)
+        self.thread = threading.get_ident()
+
+    def error(self, status):
+        """The exception for a failed call (status) on this runtime."""
+        err = lib.lc_runtime_error(self.ptr)
+        if err == ffi.NULL or err.code == lib.LC_OK:
+            return _ERROR_CLASSES.get(status, errors.ConnectorError)(
+                _text(lib.lc_status_string(status)), code=status)
+        return _ERROR_CLASSES.get(err.code, errors.ConnectorError)(
+            _text(err.message) or _text(lib.lc_status_string(err.code)), code=err.code,
+            script=_text(err.script), line=err.line, traceback=_text(err.traceback))
+
+    def check(self, status):
+        if status != lib.LC_OK:
+            raise self.error(status)
+
+
+def _runtime():
+    runtime = getattr(_local, "runtime", None)
+    if runtime is None:
+        runtime = _local.runtime = _Runtime()
+    return runtime
+
+
+def _option_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _source(ref, script):
+    """(lc_source_kind, bytes) for a connector reference or inline source."""
+    if (ref is None) == (script is None):
+        raise TypeError("give a connector name or path, or script=<Lua source>, not both")
+    if script is not None:
+        return lib.LC_SOURCE_INLINE, script.encode("utf-8")
+    return lib.LC_SOURCE_AUTO, os.fsencode(ref)
+
+
+def check(ref=None, *, script=None):
+    """Loads a connector without options and checks it against the contract.
+
+    Returns the runtime's JSON summary of the connector, decoded."""
+    runtime = _runtime()
+    kind, source = _source(ref, script)
+    out = ffi.new("char **")
+    runtime.check(lib.lc_connector_check(runtime.ptr, kind, source, out))
+    return json.loads(_take_text(out[0]))
+
+
+class Connector:
+    """A loaded connector with validated options.
+
+    Connector("rest", url=...) loads a bundled connector (or one on LUACONN_PATH),
+    Connector("path/to/x.lua", ...) a file, Connector(script="return {...}", ...)
+    inline Lua source. Options become strings (booleans "true"/"false"); None means
+    "not given". Use a Connector from the thread that created it, one read or write
+    at a time.
+    """
+
+    def __init__(self, ref=None, *, script=None, **options):
+        self._runtime = _runtime()
+        kind, source = _source(ref, script)
+        pairs = [ffi.new("char[]", text.encode("utf-8"))
+                 for key, value in options.items() if value is not None
+                 for text in (key, _option_value(value))]
+        c_options = ffi.new("const char *[]", pairs)
+        out = ffi.new("lc_connector **")
+        self._runtime.check(lib.lc_connector_open(
+            self._runtime.ptr, kind, source, c_options, len(pairs) // 2, out))
+        self._ptr = ffi.gc(out[0], lib.lc_connector_free)
+
+    # -- lifetime -------------------------------------------------------------------
+    def close(self):
+        """Frees the connector now instead of at garbage collection."""
+        if self._ptr is not None:
+            ffi.release(self._ptr)
+            self._ptr = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _handle(self):
+        if self._ptr is None:
+            raise errors.ConnectorError("the connector is closed")
+        if threading.get_ident() != self._runtime.thread:
+            raise errors.ConnectorError(
+                "a Connector must be used by the thread that created it")
+        return self._ptr
+
+    def _check(self, status):
+        self._runtime.check(status)
+
+    # -- description ----------------------------------------------------------------
+    @property
+    def schema(self):
+        """The connector's schema as a Spark DDL string."""
+        return _text(lib.lc_connector_schema(self._handle()))
+
+    @property
+    def script_name(self):
+        """The path or chunk name the connector was loaded from."""
+        return _text(lib.lc_connector_script(self._handle()))
+
+    @property
+    def can_read(self):
+        return bool(lib.lc_connector_can_read(self._handle()))
+
+    @property
+    def can_write(self):
+        return bool(lib.lc_connector_can_write(self._handle()))
+
+    @property
+    def arrow_schema(self):
+        """The schema as a pyarrow.Schema (the type of every batch read returns)."""
+        return self.rows_from_json([]).schema
+
+    def __repr__(self):
+        return f"<luaconn.Connector {self.script_name!r}: {self.schema}>"
+
+    # -- reading --------------------------------------------------------------------
+    def partitions(self):
+        """The planned partitions, JSON-decoded (pass one to read)."""
+        return [json.loads(spec) for spec in self.partition_specs()]
+
+    def partition_specs(self):
+        """The planned partitions as JSON texts, one per partition (pass one to
+        read_json)."""
+        out = ffi.new("char **")
+        self._check(lib.lc_connector_partitions(self._handle(), out))
+        return _take_text(out[0]).splitlines()
+
+    def read(self, partition=None):
+        """Iterates over one partition (None = the default partition, {}) as
+        pyarrow.RecordBatch, imported zero-copy from the runtime."""
+        return self.read_json(None if partition is None else json.dumps(partition))
+
+    def read_json(self, partition_json):
+        """Like read, with the partition as JSON text (as partition_specs gives it)."""
+        import pyarrow as pa
+
+        handle = self._handle()
+        self._check(lib.lc_read_begin(handle, _c_text(partition_json)))
+        while True:
+            schema = ffi.new("struct ArrowSchema *")
+            array = ffi.new("struct ArrowArray *")
+            status = lib.lc_read_next(self._handle(), schema, array)
+            if status == lib.LC_DONE:
+                return
+            self._check(status)
+            yield pa.RecordBatch._import_from_c(_address(array), _address(schema))
+
+    def read_all(self):
+        """Every planned partition, read in order, as one pyarrow.Table."""
+        import pyarrow as pa
+
+        batches = [batch for partition in self.partitions() for batch in self.read(partition)]
+        return pa.Table.from_batches(batches, schema=self.arrow_schema)
+
+    def rows_from_json(self, rows):
+        """Converts rows (an iterable of dicts) into one RecordBatch of the connector's
+        schema, with the same type checks as read."""
+        import pyarrow as pa
+
+        jsonl = "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8")
+        schema = ffi.new("struct ArrowSchema *")
+        array = ffi.new("struct ArrowArray *")
+        self._check(lib.lc_connector_rows_from_json(
+            self._handle(), jsonl, len(jsonl), schema, array))
+        return pa.RecordBatch._import_from_c(_address(array), _address(schema))
+
+    # -- writing --------------------------------------------------------------------
+    def write(self, batches):
+        """Writes a RecordBatch, a Table, or an iterable of them through the script's
+        write; returns its commit message (JSON-decoded) for commit or abort."""
+        return json.loads(self.write_json(batches))
+
+    def write_json(self, batches):
+        """Like write, returning the commit message as JSON text."""
+        handle = self._handle()
+        self._check(lib.lc_write_begin(handle))
+        try:
+            for batch in _record_batches(batches):
+                self._write_batch(batch)
+            out = ffi.new("char **")
+            self._check(lib.lc_write_end(handle, out))
+        except BaseException:
+            lib.lc_write_cancel(handle)
+            raise
+        return _take_text(out[0])
+
+    def _write_batch(self, batch):
+        schema = ffi.new("struct ArrowSchema *")
+        array = ffi.new("struct ArrowArray *")
+        batch._export_to_c(_address(array), _address(schema))
+        try:
+            self._check(lib.lc_write_batch(self._handle(), schema, array))
+        finally:
+            _release(array)
+            _release(schema)
+
+    def commit(self, messages):
+        """Driver side: hands the script every task's commit message (None for a
+        failed task)."""
+        self._check(lib.lc_connector_commit(self._handle(), _c_text(json.dumps(list(messages)))))
+
+    def abort(self, messages):
+        """Driver side: tells the script the write failed, with every task's message."""
+        self._check(lib.lc_connector_abort(self._handle(), _c_text(json.dumps(list(messages)))))
+
+    # -- streaming (offsets are JSON text; Spark's checkpoint stores them) -------------
+    @property
+    def can_stream(self):
+        return bool(lib.lc_connector_can_stream(self._handle()))
+
+    def initial_offset(self):
+        """Where a new stream starts, as the connector's offset JSON."""
+        out = ffi.new("char **")
+        self._check(lib.lc_stream_initial_offset(self._handle(), out))
+        return _take_text(out[0])
+
+    def latest_offset(self, start_json, limit=None):
+        """The offset just past the newest data (at most limit["max_rows"] rows past
+        start_json when limit is given)."""
+        out = ffi.new("char **")
+        limit_json = None if limit is None else json.dumps(limit)
+        self._check(lib.lc_stream_latest_offset(
+            self._handle(), _c_text(start_json), _c_text(limit_json), out))
+        return _take_text(out[0])
+
+    def stream_partitions(self, start_json, end_json):
+        """The partitions covering [start, end), each as JSON text for read_json."""
+        out = ffi.new("char **")
+        self._check(lib.lc_stream_partitions(
+            self._handle(), _c_text(start_json), _c_text(end_json), out))
+        return _take_text(out[0]).splitlines()
+
+    def stream_commit(self, end_json):
+        """Tells the connector everything before end_json is processed (a hint)."""
+        self._check(lib.lc_stream_commit(self._handle(), _c_text(end_json)))
+
+
+def _c_text(text):
+    return ffi.NULL if text is None else text.encode("utf-8")
+
+
+def _record_batches(batches):
+    import pyarrow as pa
+
+    if isinstance(batches, (pa.RecordBatch, pa.Table)):
+        batches = [batches]
+    for item in batches:
+        if isinstance(item, pa.Table):
+            yield from item.to_batches()
+        else:
+            yield item

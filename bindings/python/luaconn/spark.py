@@ -1,0 +1,220 @@
+"""Spark 4 Python Data Source "luaconn": batch read and write through Lua connectors.
+
+    import luaconn.spark
+    luaconn.spark.register(spark)
+    df = (spark.read.format("luaconn").option("connector", "rest")
+          .option("url", "http://127.0.0.1:8000/items").load())
+    df.write.format("luaconn").mode("append").option("connector", "rest") \\
+        .option("target_url", "http://127.0.0.1:8000/sink/out").save()
+
+Option "connector" names a bundled connector or a .lua path; option "script" carries
+inline Lua source instead (it travels to executors with the options). Every other
+option goes to the connector.
+
+Secrets: with options "secret_scope" and "secret_key", the connector's credential
+(luaconn.auth's fallback chain: option api_key > secret store > environment variable)
+comes from this Spark session's conf, "spark.luaconn.secrets.<scope>.<key>" or, as on
+Databricks, "spark.databricks.secrets.<scope>.<key>". Data source methods run in
+Python workers without a session, so register(spark) takes those conf entries with it
+(call it again after setting new ones); the driver looks the value up and it reaches
+the executors inside the pickled reader or writer, never as an option, never logged.
+
+Built so Spark's usual traps cannot happen: the classes are flat and hold only option
+dicts, strings and the schema (they pickle); nothing but pyspark and this package is
+imported at module level (pyarrow only inside executor methods); the runtime is
+created lazily in each Python worker and reused across the partitions it runs.
+"""
+import json
+from dataclasses import dataclass
+
+from pyspark.sql.datasource import (
+    DataSource, DataSourceArrowWriter, DataSourceReader, InputPartition,
+    WriterCommitMessage,
+)
+
+from . import errors
+from .connector import Connector, check
+
+FORMAT = "luaconn"
+_SOURCE_OPTIONS = ("connector", "script")
+SECRET_CONF_PREFIXES = ("spark.luaconn.secrets.", "spark.databricks.secrets.")
+
+
+def register(spark):
+    """Registers format "luaconn" with a SparkSession, with the session's secret store
+    (its spark.luaconn.secrets.* and spark.databricks.secrets.* conf entries)."""
+    store = {name: value for name, value in spark.conf.getAll.items()
+             if name.startswith(SECRET_CONF_PREFIXES)}
+    # A class built here is pickled by value, so the store travels with it.
+    spark.dataSource.register(type("LuaconnDataSourceWithSecrets", (LuaconnDataSource,),
+                                   {"_secret_store": store}))
+
+
+def _secret_options(store, options):
+    """The options luaconn.auth reads from the secret store for the user's
+    secret_scope + secret_key: {"secret_value": ...} when found, else where it looked."""
+    lowered = {key.lower(): value for key, value in dict(options).items()}
+    scope, key = lowered.get("secret_scope"), lowered.get("secret_key")
+    if not scope or not key:
+        return {}
+    names = [f"{prefix}{scope}.{key}" for prefix in SECRET_CONF_PREFIXES]
+    for name in names:
+        if store.get(name):
+            return {"secret_value": store[name]}
+    return {"secret_store": f"not in the Spark session conf ({' or '.join(names)})"}
+
+
+def _split_options(options):
+    """(connector ref, inline script, connector options) from Spark's options."""
+    rest = {key.lower(): value for key, value in dict(options).items()}
+    ref, script = (rest.pop(name, None) for name in _SOURCE_OPTIONS)
+    if (ref is None) == (script is None):
+        raise errors.OptionError(
+            "luaconn: set option 'connector' (a bundled name or a .lua path) or option "
+            "'script' (inline Lua source), exactly one of them")
+    return ref, script, rest
+
+
+def _open(options, secret=None):
+    """A Connector for Spark's options plus the secret store's (never logged)."""
+    ref, script, connector_options = _split_options(options)
+    return Connector(ref, script=script, **connector_options, **(secret or {}))
+
+
+def _declared_options(options):
+    ref, script, _ = _split_options(options)
+    declared = check(ref, script=script).get("options") or {}
+    if isinstance(declared, dict):
+        return {name.lower() for name in declared}
+    return {entry["name"].lower() for entry in declared}
+
+
+class LuaconnDataSource(DataSource):
+    """spark.read/write.format("luaconn")."""
+    _secret_store = {}   # register() fills it from the session conf
+
+    @classmethod
+    def name(cls):
+        return FORMAT
+
+    def schema(self):
+        with _open(self.options) as conn:
+            return conn.schema
+
+    def reader(self, schema):
+        with _open(self.options) as conn:
+            if not conn.can_read:
+                raise errors.ContractError(f"{conn.script_name} has no read function")
+        return LuaconnReader(dict(self.options), schema,
+                             _secret_options(self._secret_store, self.options))
+
+    def writer(self, schema, overwrite):
+        options = dict(self.options)
+        if overwrite:
+            # The contract has no overwrite call: a connector that can replace its
+            # target says so by declaring an option named "mode".
+            if "mode" not in _declared_options(options):
+                raise errors.OptionError(
+                    "luaconn: this connector cannot overwrite (it declares no 'mode' "
+                    "option); use mode('append')")
+            options["mode"] = "overwrite"
+        with _open(options) as conn:
+            if not conn.can_write:
+                raise errors.ContractError(f"{conn.script_name} has no write function")
+        return LuaconnWriter(options, "write_task" in _declared_options(options),
+                             _secret_options(self._secret_store, options))
+
+    # Structured Streaming lives in luaconn.spark_stream.
+    def streamReader(self, schema):
+        from . import spark_stream
+        return spark_stream.stream_reader(self.options, schema)
+
+    def streamWriter(self, schema, overwrite):
+        from . import spark_stream
+        return spark_stream.stream_writer(self.options, schema, overwrite)
+
+
+@dataclass
+class LuaconnPartition(InputPartition):
+    """One partition the connector planned, as its JSON text."""
+    spec_json: str
+
+
+class LuaconnReader(DataSourceReader):
+    def __init__(self, options, schema, secret=None):
+        self.options = options
+        self.schema = schema
+        self.secret = secret
+
+    def partitions(self):
+        with _open(self.options, self.secret) as conn:
+            return [LuaconnPartition(spec) for spec in conn.partition_specs()]
+
+    def read(self, partition):
+        """Yields pyarrow.RecordBatch in Spark's expected Arrow schema."""
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        # The same conversion Spark applies to check the batches it receives.
+        target = to_arrow_schema(self.schema, timezone="UTC")
+        with _open(self.options, self.secret) as conn:
+            for batch in conn.read_json(partition.spec_json):
+                yield conform_batch(batch, target)
+
+
+def conform_batch(batch, target):
+    """batch with target's columns in target's order and types; the connector's schema
+    and a user-given Spark schema may differ in column order or types."""
+    import pyarrow as pa
+
+    if batch.schema.equals(target):
+        return batch
+    by_name = {name.lower(): index for index, name in enumerate(batch.schema.names)}
+    columns = []
+    for field in target:
+        index = by_name.get(field.name.lower())
+        if index is None:
+            raise errors.SchemaError(
+                f"column '{field.name}' of the Spark schema is not produced by the "
+                f"connector (it has {', '.join(batch.schema.names)})")
+        column = batch.column(index)
+        if not column.type.equals(field.type):
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise errors.SchemaError(
+                    f"column '{field.name}': the connector gives {column.type}, the Spark "
+                    f"schema wants {field.type}: {exc}") from None
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+@dataclass
+class LuaconnCommitMessage(WriterCommitMessage):
+    """One task's commit message: the JSON its connector's write returned."""
+    message_json: str
+
+
+class LuaconnWriter(DataSourceArrowWriter):
+    def __init__(self, options, wants_task_id=False, secret=None):
+        self.options = options
+        self.wants_task_id = wants_task_id
+        self.secret = secret
+
+    def write(self, iterator):
+        from .spark_stream import task_options
+        with _open(task_options(self.options, self.wants_task_id, streaming=False),
+                   self.secret) as conn:
+            return LuaconnCommitMessage(conn.write_json(iterator))
+
+    def commit(self, messages):
+        with _open(self.options) as conn:
+            conn.commit(_decoded(messages))
+
+    def abort(self, messages):
+        with _open(self.options) as conn:
+            conn.abort(_decoded(messages))
+
+
+def _decoded(messages):
+    return [None if message is None else json.loads(message.message_json)
+            for message in messages]

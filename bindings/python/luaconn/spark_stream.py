@@ -1,0 +1,140 @@
+"""Structured Streaming for format "luaconn": a stream reader and a stream writer
+driven by the connector's streaming contract (initial_offset, latest_offset,
+stream_partitions, read, stream_commit).
+
+    spark.readStream.format("luaconn").option("connector", "rabbitmq") \\
+        .option("broker", url).option("queue", "events").load()
+
+Offsets are the connector's JSON values (e.g. {"next": 1200}); Spark writes each
+micro-batch's [start, end) to its checkpoint before running it and re-runs the same
+range after a failure, so with a replayable connector and an idempotent sink every
+record lands exactly once. The connector stores nothing.
+
+Writers (batch and stream) fill the option "write_task" with a deterministic id of
+the task when the connector declares it: "<query id>-<batch id>-<partition>" in a
+stream, "<partition>" in a batch write. A re-run task gets the same id, so a
+connector can derive stable record ids from it (rabbitmq.lua's message_id).
+"""
+import json
+
+from pyspark.sql.datasource import DataSourceStreamArrowWriter, DataSourceStreamReader
+
+from . import errors
+from .spark import (
+    LuaconnCommitMessage, LuaconnPartition, _declared_options, _decoded, _open, conform_batch,
+)
+
+WRITE_TASK_OPTION = "write_task"
+# Options Spark itself adds to a streaming write; they are not the connector's.
+SPARK_WRITE_OPTIONS = {"checkpointlocation", "path", "queryname"}
+
+
+def stream_reader(options, schema):
+    options = dict(options)
+    with _open(options) as conn:
+        if not conn.can_stream:
+            raise errors.ContractError(
+                f"{conn.script_name} cannot be read as a stream: it defines no "
+                "initial_offset, latest_offset and stream_partitions")
+    return LuaconnStreamReader(options, schema)
+
+
+def stream_writer(options, schema, overwrite):
+    if overwrite:
+        raise errors.OptionError("luaconn: a stream can only be appended to (outputMode append)")
+    options = {k: v for k, v in dict(options).items() if k.lower() not in SPARK_WRITE_OPTIONS}
+    with _open(options) as conn:
+        if not conn.can_write:
+            raise errors.ContractError(f"{conn.script_name} has no write function")
+    return LuaconnStreamWriter(options, WRITE_TASK_OPTION in _declared_options(options))
+
+
+def task_options(options, wants_task_id, streaming):
+    """options plus "write_task" (see the module doc) when the connector declares it."""
+    if not wants_task_id:
+        return options
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    task = str(context.partitionId())
+    if streaming:
+        query = context.getLocalProperty("sql.streaming.queryId")
+        batch = context.getLocalProperty("streaming.sql.batchId")
+        task = f"{query}-{batch}-{task}"
+    return {**options, WRITE_TASK_OPTION: task}
+
+
+def _read_limit(limit):
+    """Spark's ReadLimit as the contract's limit: {"max_rows": N} or None."""
+    max_rows = getattr(limit, "max_rows", None)
+    return None if max_rows is None else {"max_rows": int(max_rows)}
+
+
+class LuaconnStreamReader(DataSourceStreamReader):
+    """The offset methods run in one long-lived driver process: the connector stays
+    open there between micro-batches (and is left out when Spark pickles the reader
+    for the executors, which open their own in read)."""
+
+    def __init__(self, options, schema):
+        self.options = options
+        self.schema = schema
+        self._conn = None
+
+    def __getstate__(self):
+        return {"options": self.options, "schema": self.schema, "_conn": None}
+
+    def _connector(self):
+        if self._conn is None:
+            self._conn = _open(self.options)
+        return self._conn
+
+    def initialOffset(self):
+        return json.loads(self._connector().initial_offset())
+
+    def getDefaultReadLimit(self):
+        from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadMaxRows
+
+        max_rows = self.options.get("max_records_per_batch")
+        return ReadMaxRows(int(max_rows)) if max_rows else ReadAllAvailable()
+
+    def latestOffset(self, start, limit):
+        return json.loads(self._connector().latest_offset(json.dumps(start), _read_limit(limit)))
+
+    def partitions(self, start, end):
+        specs = self._connector().stream_partitions(json.dumps(start), json.dumps(end))
+        return [LuaconnPartition(spec) for spec in specs]
+
+    def read(self, partition):
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        target = to_arrow_schema(self.schema, timezone="UTC")
+        with _open(self.options) as conn:
+            for batch in conn.read_json(partition.spec_json):
+                yield conform_batch(batch, target)
+
+    def commit(self, end):
+        self._connector().stream_commit(json.dumps(end))
+
+    def stop(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class LuaconnStreamWriter(DataSourceStreamArrowWriter):
+    def __init__(self, options, wants_task_id):
+        self.options = options
+        self.wants_task_id = wants_task_id
+
+    def write(self, iterator):
+        with _open(task_options(self.options, self.wants_task_id, streaming=True)) as conn:
+            return LuaconnCommitMessage(conn.write_json(iterator))
+
+    def commit(self, messages, batchId):
+        with _open(self.options) as conn:
+            conn.commit(_decoded(messages))
+
+    def abort(self, messages, batchId):
+        with _open(self.options) as conn:
+            conn.abort(_decoded(messages))
+

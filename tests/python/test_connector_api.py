@@ -1,0 +1,203 @@
+"""The plain Python API (no Spark): luaconn.Connector against the real test API server."""
+import datetime as dt
+import pickle
+import threading
+import time
+
+import pyarrow as pa
+import pytest
+from api_server import TYPED_COLUMNS, TYPED_SCHEMA, dataset, typed_dataset
+from arrow_values import typed_rows_as_arrow_values
+
+import luaconn
+
+ROWS = 10_000
+ITEMS_SCHEMA = pa.schema([("id", pa.int32()), ("name", pa.string()), ("status", pa.string())])
+
+
+def as_utc(rows):
+    """Timestamps as aware UTC datetimes, whether Arrow's column carried a zone or not."""
+    for row in rows:
+        if row["ts"] is not None and row["ts"].tzinfo is None:
+            row["ts"] = row["ts"].replace(tzinfo=dt.timezone.utc)
+    return rows
+
+
+def test_read_10000_rows_over_many_pages(api_server):
+    conn = luaconn.Connector("rest", url=f"{api_server}/items?rows={ROWS}", page_size=700)
+    assert conn.schema == "id INT, name STRING, status STRING"
+    start = time.perf_counter()
+    table = conn.read_all()
+    elapsed = time.perf_counter() - start
+    assert table.num_rows == ROWS
+    assert table.to_pylist() == dataset(ROWS)
+    print(f"read {ROWS} rows in {elapsed:.2f}s")
+
+
+def test_read_yields_record_batches_bounded_in_size(api_server):
+    conn = luaconn.Connector("rest", url=f"{api_server}/items?rows={ROWS}", page_size=1000)
+    batches = list(conn.read())
+    assert batches and all(isinstance(b, pa.RecordBatch) for b in batches)
+    assert sum(b.num_rows for b in batches) == ROWS
+    assert all(b.schema == conn.arrow_schema for b in batches)
+
+
+def test_read_every_scalar_type_with_nulls(api_server):
+    conn = luaconn.Connector("rest", url=f"{api_server}/typed?rows=2000", schema=TYPED_SCHEMA,
+                             page_size=300)
+    table = conn.read_all()
+    assert table.column_names == TYPED_COLUMNS
+    assert [table.schema.field(c).type for c in ("b", "i", "l", "f", "d", "s", "bin", "dt")] == [
+        pa.bool_(), pa.int32(), pa.int64(), pa.float32(), pa.float64(), pa.string(),
+        pa.binary(), pa.date32()]
+    assert pa.types.is_timestamp(table.schema.field("ts").type)
+    assert as_utc(table.to_pylist()) == typed_rows_as_arrow_values(typed_dataset(2000))
+    assert all(table.column(c).null_count > 0 for c in TYPED_COLUMNS)
+
+
+def test_partitions_are_json_values(connectors_dir, api_server):
+    conn = luaconn.Connector(connectors_dir / "modulo_items.lua", url=f"{api_server}/items",
+                             partitions=3)
+    parts = conn.partitions()
+    assert parts == [{"k": 0, "n": 3}, {"k": 1, "n": 3}, {"k": 2, "n": 3}]
+    ids = [i for p in parts for b in conn.read(p) for i in b.column("id").to_pylist()]
+    assert sorted(ids) == list(range(1, 2501))
+
+
+def test_write_10000_rows_each_received_once(api_server, sink, unique_key):
+    rows = dataset(ROWS)
+    table = pa.Table.from_pylist(rows, schema=ITEMS_SCHEMA)
+    conn = luaconn.Connector("rest", target_url=f"{api_server}/sink/{unique_key}",
+                             batch_size=500)
+    start = time.perf_counter()
+    message = conn.write(table.to_batches(max_chunksize=1500))
+    elapsed = time.perf_counter() - start
+    conn.commit([message])
+    received = sink(unique_key)
+    assert sorted(received["rows"], key=lambda r: r["id"]) == rows
+    assert len(received["rows"]) == ROWS
+    assert max(received["batches"]) <= 500
+    print(f"wrote {ROWS} rows in {elapsed:.2f}s; commit message {message}")
+
+
+def test_inline_script_reads_and_writes(api_server, sink, unique_key):
+    source = """
+local http = require "http"
+return {
+  schema = "n BIGINT, label STRING",
+  options = { count = { type = "integer", default = 3 }, target_url = { type = "string" } },
+  read = function(opts, partition, emit)
+    for n = 1, opts.count do emit { n = n, label = "row " .. n } end
+  end,
+  write = function(opts, rows)
+    local all = {}
+    for row in rows do all[#all + 1] = row end
+    http.post(opts.target_url, { json = all })
+    return { rows = #all }
+  end,
+}
+"""
+    reader = luaconn.Connector(script=source, count=5)
+    assert reader.read_all().to_pylist() == [{"n": n, "label": f"row {n}"} for n in range(1, 6)]
+    writer = luaconn.Connector(script=source, target_url=f"{api_server}/sink/{unique_key}")
+    batch = pa.RecordBatch.from_pylist([{"n": 7, "label": "seven"}])
+    assert writer.write(batch) == {"rows": 1}
+    assert sink(unique_key)["rows"] == [{"n": 7, "label": "seven"}]
+
+
+def test_lua_log_lines_reach_python_logging(caplog):
+    caplog.set_level("INFO", logger="luaconn")
+    conn = luaconn.Connector(script="""
+local log = require "log"
+return { schema = "id INT", read = function(opts, partition, emit)
+  log.info("starting the read")
+  log.warn("almost done")
+  emit { id = 1 }
+end }
+""")
+    assert conn.read_all().num_rows == 1
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "luaconn"]
+    assert [level for level, _ in lines] == ["INFO", "WARNING"]
+    assert "starting the read" in lines[0][1] and "almost done" in lines[1][1]
+
+
+def test_script_error_carries_file_and_line(connectors_dir):
+    conn = luaconn.Connector(connectors_dir / "failing_read.lua")
+    with pytest.raises(luaconn.ScriptError) as info:
+        list(conn.read())
+    err = info.value
+    assert err.script.endswith("failing_read.lua")
+    assert err.line == 11
+    assert "the upstream said no" in err.message
+    assert "failing_read.lua:11:" in str(err)
+    assert isinstance(err, luaconn.ConnectorError)
+
+
+def test_inline_syntax_error_names_the_line():
+    with pytest.raises(luaconn.ScriptSyntaxError) as info:
+        luaconn.Connector(script="local C = {}\nC.schema = 'id INT'\nreturn C +\n")
+    assert info.value.line in (3, 4)
+
+
+def test_missing_and_unknown_options_in_one_error(connectors_dir):
+    with pytest.raises(luaconn.OptionError) as info:
+        luaconn.Connector(connectors_dir / "modulo_items.lua", no_such_option="x")
+    assert "'url'" in str(info.value)
+    assert "'no_such_option'" in str(info.value)
+
+
+def test_unknown_connector_is_not_found():
+    with pytest.raises(luaconn.NotFoundError):
+        luaconn.Connector("no_such_connector_anywhere")
+
+
+def test_value_that_does_not_fit_its_column():
+    conn = luaconn.Connector(script="""
+return { schema = "id INT", read = function(opts, partition, emit) emit { id = "seven" } end }
+""")
+    with pytest.raises(luaconn.ConnectorValueError) as info:
+        list(conn.read())
+    assert "id" in info.value.message
+
+
+def test_errors_survive_pickling(connectors_dir):
+    conn = luaconn.Connector(connectors_dir / "failing_read.lua")
+    with pytest.raises(luaconn.ScriptError) as info:
+        list(conn.read())
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is luaconn.ScriptError
+    assert (copy.message, copy.script, copy.line, str(copy)) == (
+        info.value.message, info.value.script, info.value.line, str(info.value))
+
+
+def test_one_runtime_per_thread_reads_in_parallel(api_server):
+    results = {}
+
+    def read(name):
+        conn = luaconn.Connector("rest", url=f"{api_server}/items?rows=3000", page_size=250)
+        results[name] = conn.read_all().column("id").to_pylist()
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert results == {n: list(range(1, 3001)) for n in range(3)}
+
+
+def test_connector_refuses_another_thread(api_server):
+    conn = luaconn.Connector("rest", url=f"{api_server}/items")
+    errors = []
+    t = threading.Thread(target=lambda: errors.append(_capture(conn.partitions)))
+    t.start()
+    t.join()
+    assert isinstance(errors[0], luaconn.ConnectorError)
+    assert "thread" in str(errors[0])
+
+
+def _capture(fn):
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 (the test inspects it)
+        return exc
+    return None
