@@ -84,7 +84,8 @@ test-c: $(C_TESTS)
 # The Python package (bindings/python) installed into $(PYTHON)'s environment; pip
 # builds the runtime into it. Reinstalled only when a source it carries changed.
 PY_INPUTS = $(LIB_SRC) $(HEADERS) $(wildcard lua/connectors/*.lua lua/luaconn/*.lua \
-            bindings/python/*.py bindings/python/pyproject.toml bindings/python/luaconn/*.py)
+            bindings/python/*.py bindings/python/*.toml bindings/python/*.md \
+            bindings/python/luaconn/*.py)
 
 python: $(BUILD)/python-installed.stamp
 

@@ -144,6 +144,13 @@ int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
                       lc_connector **out);
 void lc_connector_free(lc_connector *conn);
 
+/* Like lc_connector_open with LC_SOURCE_INLINE, for source text that came from
+ * elsewhere (a driver shipping a script's validated text to executors): name (e.g.
+ * the original path) stands for the script in errors. Never hot-reloaded. */
+int lc_connector_open_source(lc_runtime *rt, const char *name, const char *source,
+                             const char *const *options, size_t n_options,
+                             lc_connector **out);
+
 /* Loads a script without options and checks it against the contract (luaconn check).
  * On success *summary (caller frees) is a JSON object describing the connector. */
 int lc_connector_check(lc_runtime *rt, int kind, const char *ref, char **summary);

@@ -52,13 +52,16 @@ static bool looks_like_path(const char *ref) {
   return strchr(ref, '/') || (n > 4 && strcmp(ref + n - 4, ".lua") == 0);
 }
 
-static int load_source(lc_runtime *rt, int kind, const char *ref, script_source *out) {
+/* Reads the script (kind, ref); name labels inline source in errors (NULL: "inline
+ * script"). */
+static int load_source(lc_runtime *rt, int kind, const char *ref, const char *name,
+                       script_source *out) {
   memset(out, 0, sizeof *out);
   if (!ref) return lc_error_set(&rt->error, LC_ERR_ARGUMENT, "no connector given");
   if (kind == LC_SOURCE_INLINE) {
     out->text = strdup(ref);
     out->len = strlen(ref);
-    out->chunkname = strdup("=inline script");
+    if (asprintf(&out->chunkname, "=%s", name ? name : "inline script") < 0) out->chunkname = NULL;
     return out->text && out->chunkname ? LC_OK : lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
   }
   if (kind == LC_SOURCE_AUTO) kind = looks_like_path(ref) ? LC_SOURCE_FILE : LC_SOURCE_NAME;
@@ -163,13 +166,13 @@ static char **copy_options(const char *const *kv, size_t n) {
   return copy;
 }
 
-int lc_connector_build(lc_connector *conn, int kind, const char *ref,
+int lc_connector_build(lc_connector *conn, int kind, const char *ref, const char *name,
                        const char *const *options, size_t n_options) {
   lc_runtime *rt = conn->rt;
   conn->ref_connector = conn->ref_options = conn->ref_read_co = conn->ref_write_co = LUA_NOREF;
   lc_error_clear(&rt->error);
   script_source src;
-  int rc = load_source(rt, kind, ref, &src);
+  int rc = load_source(rt, kind, ref, name, &src);
   if (rc != LC_OK) return rc;
   conn->kind = src.chunkname[0] == '@' ? LC_SOURCE_FILE : LC_SOURCE_INLINE;
   conn->script = strdup(src.chunkname + 1);
@@ -205,15 +208,15 @@ int lc_connector_build(lc_connector *conn, int kind, const char *ref,
   return rc == LC_OK ? resolve_schema(conn) : rc;
 }
 
-int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
-                      const char *const *options, size_t n_options, lc_connector **out) {
+static int open_connector(lc_runtime *rt, int kind, const char *ref, const char *name,
+                          const char *const *options, size_t n_options, lc_connector **out) {
   if (!rt || !out) return LC_ERR_ARGUMENT;
   *out = NULL;
   lc_connector *conn = calloc(1, sizeof *conn);
   if (!conn) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
   conn->rt = rt;
   lc_error_clear(&conn->reload_error);
-  int rc = lc_connector_build(conn, kind, ref, options, n_options);
+  int rc = lc_connector_build(conn, kind, ref, name, options, n_options);
   if (rc != LC_OK) {
     lc_connector_free(conn);
     return rc;
@@ -221,6 +224,17 @@ int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
   conn->generation = 1;
   *out = conn;
   return LC_OK;
+}
+
+int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
+                      const char *const *options, size_t n_options, lc_connector **out) {
+  return open_connector(rt, kind, ref, NULL, options, n_options, out);
+}
+
+int lc_connector_open_source(lc_runtime *rt, const char *name, const char *source,
+                             const char *const *options, size_t n_options,
+                             lc_connector **out) {
+  return open_connector(rt, LC_SOURCE_INLINE, source, name, options, n_options, out);
 }
 
 void lc_connector_release(lc_connector *conn) {
@@ -252,7 +266,7 @@ int lc_connector_check(lc_runtime *rt, int kind, const char *ref, char **summary
   *summary = NULL;
   lc_error_clear(&rt->error);
   script_source src;
-  int rc = load_source(rt, kind, ref, &src);
+  int rc = load_source(rt, kind, ref, NULL, &src);
   if (rc != LC_OK) return rc;
   lc_state *st = NULL;
   rc = load_connector(rt, &src, &st);

@@ -5,7 +5,8 @@
  * keeps the connection cache. Response bodies land in a buffer reused across
  * requests and reach Lua as one string. Transient failures (connection errors,
  * timeouts, 408/429/5xx gateway statuses) are retried with exponential backoff that
- * honours Retry-After, inside the call's time budget.
+ * honours Retry-After, inside the call's time budget. http.configure{rate_limit = N}
+ * spaces every request (retries included) at least 1/N s apart, by sleeping.
  *
  * Memory a request allocates in C (its header list, its encoded JSON body) hangs
  * off the per-state data until the next request or lc_http_free, so a Lua error
@@ -28,6 +29,7 @@
 #define LC_HTTP_MAX_REDIRECTS 5L
 #define LC_HTTP_BODY_IN_ERROR 200   /* bytes of a failed response quoted in the error */
 #define LC_HTTP_METHOD_MAX 16
+#define LC_HTTP_OK_MAX 16           /* statuses an `ok` list may name */
 
 typedef struct lc_http_buffer {
   char *data;   /* NUL-terminated; owned */
@@ -55,6 +57,8 @@ typedef struct lc_http {
   struct curl_slist *request_headers;  /* the current request's */
   char *request_json;                  /* the current request's encoded json body */
   lc_http_settings defaults;           /* set by http.configure */
+  double min_interval;                 /* seconds between requests (rate_limit); 0 = none */
+  double last_request;                 /* lc_now() when the last request started */
   char error[CURL_ERROR_SIZE];
 } lc_http;
 
@@ -65,6 +69,8 @@ typedef struct lc_http_request {
   size_t body_len;
   lc_http_settings settings;
   bool any_status;          /* ok = "any": hand back non-2xx responses */
+  long ok_statuses[LC_HTTP_OK_MAX]; /* ok = {401, ...}: hand back these non-2xx too */
+  size_t n_ok_statuses;
 } lc_http_request;
 
 typedef struct lc_http_outcome {
@@ -159,7 +165,7 @@ static const char *const LC_HTTP_SETTING_KEYS[] = {"timeout", "connect_timeout",
                                                    "backoff", "max_backoff", NULL};
 static const char *const LC_HTTP_REQUEST_KEYS[] = {"query", "headers", "json", "body", "ok", NULL};
 static const char *const LC_HTTP_TARGET_KEYS[] = {"method", "url", NULL};
-static const char *const LC_HTTP_CONFIGURE_KEYS[] = {"headers", NULL};
+static const char *const LC_HTTP_CONFIGURE_KEYS[] = {"headers", "rate_limit", NULL};
 
 static bool lc_http_in_list(const char *key, const char *const *list) {
   for (; list && *list; list++)
@@ -401,6 +407,39 @@ static void lc_http_build_headers(lua_State *L, lc_http *h, lc_state *st, const 
   lc_http_append_header(L, h, "Expect:");
 }
 
+/* Reads option `ok`: "any", or a list of statuses handed back instead of raised
+ * (e.g. {401} for a caller that refreshes its credentials and asks again). */
+static void lc_http_read_ok(lua_State *L, int opts_idx, const char *fname, lc_http_request *req) {
+  req->any_status = false;
+  req->n_ok_statuses = 0;
+  lua_getfield(L, opts_idx, "ok");
+  if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "any") == 0) {
+    req->any_status = true;
+  } else if (lua_istable(L, -1)) {
+    size_t n = lua_objlen(L, -1);
+    if (n > LC_HTTP_OK_MAX) luaL_error(L, "%s: option 'ok' lists more than %d statuses", fname, LC_HTTP_OK_MAX);
+    for (size_t i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, (int)i);
+      double status = lua_tonumber(L, -1);
+      if (!lua_isnumber(L, -1) || status != floor(status) || status < 100 || status > 599)
+        luaL_error(L, "%s: option 'ok' must list HTTP statuses (100-599)", fname);
+      req->ok_statuses[req->n_ok_statuses++] = (long)status;
+      lua_pop(L, 1);
+    }
+  } else if (!lua_isnil(L, -1)) {
+    luaL_error(L, "%s: option 'ok' must be \"any\" or a list of statuses", fname);
+  }
+  lua_pop(L, 1);
+}
+
+/* True when the request hands back a response with this status instead of raising. */
+static bool lc_http_status_accepted(const lc_http_request *req, long status) {
+  if (req->any_status || (status >= 200 && status <= 299)) return true;
+  for (size_t i = 0; i < req->n_ok_statuses; i++)
+    if (req->ok_statuses[i] == status) return true;
+  return false;
+}
+
 /* Fills req from the options at opts_idx; method and url come from the options
  * when method is NULL. Leaves the final URL on the stack. */
 static void lc_http_read_request(lua_State *L, lc_http *h, lc_state *st, const char *fname,
@@ -426,11 +465,7 @@ static void lc_http_read_request(lua_State *L, lc_http *h, lc_state *st, const c
   if (lua_type(L, url_idx) != LUA_TSTRING) luaL_error(L, "%s: a url string is required", fname);
 
   req->settings = lc_http_read_settings(L, opts_idx, fname, &h->defaults);
-  lua_getfield(L, opts_idx, "ok");
-  req->any_status = !lua_isnil(L, -1);
-  if (req->any_status && !(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "any") == 0))
-    luaL_error(L, "%s: option 'ok' must be \"any\"", fname);
-  lua_pop(L, 1);
+  lc_http_read_ok(L, opts_idx, fname, req);
 
   lua_getfield(L, opts_idx, "json");
   lua_getfield(L, opts_idx, "body");
@@ -521,6 +556,16 @@ static const char *lc_http_failure_text(const lc_http *h, CURLcode rc) {
   return h->error[0] ? h->error : curl_easy_strerror(rc);
 }
 
+/* Waits until the rate limit allows the next request (never a busy loop: one sleep,
+ * which raises instead of sleeping past the call's deadline). */
+static void lc_http_pace(lua_State *L, lc_http *h) {
+  if (h->min_interval > 0 && h->last_request > 0) {
+    double wait = h->last_request + h->min_interval - lc_now();
+    if (wait > 0) lc_state_sleep(L, wait);
+  }
+  h->last_request = lc_now();
+}
+
 /* Runs the request, retrying transient failures. Raises only for the time budget. */
 static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
                             lc_http_outcome *out) {
@@ -528,6 +573,7 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
   h->body_limit = st->mem_limit;
   for (int attempt = 1;; attempt++) {
     lc_state_check_deadline(L);
+    lc_http_pace(L, h);
     double total = fmin(req->settings.timeout, lc_state_time_left(st));
     double connect = fmin(req->settings.connect_timeout, total);
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)ceil(total * 1000));
@@ -686,7 +732,7 @@ static int lc_http_run(lua_State *L, const char *fname, const char *method, int 
   lc_http_setup(h, &req);
   lc_http_outcome out;
   lc_http_perform(L, st, h, &req, &out);
-  if (out.rc != CURLE_OK || (!req.any_status && (out.status < 200 || out.status > 299)))
+  if (out.rc != CURLE_OK || !lc_http_status_accepted(&req, out.status))
     return lc_http_fail(L, st, h, &req, &out);
   lc_http_push_response(L, h, &out);
   lua_remove(L, -2); /* the URL */
@@ -748,6 +794,8 @@ static int lc_http_configure(lua_State *L) {
   lc_http *h = lc_http_get(L, st);
   lc_http_check_keys(L, 1, "http.configure", LC_HTTP_CONFIGURE_KEYS, NULL);
   lc_http_settings settings = lc_http_read_settings(L, 1, "http.configure", &h->defaults);
+  double rate = lc_http_number_option(L, 1, "http.configure", "rate_limit",
+                                      h->min_interval > 0 ? 1 / h->min_interval : 0, 0);
   lua_getfield(L, 1, "headers");
   if (!lua_isnil(L, -1)) {
     int given = lua_gettop(L);
@@ -782,6 +830,7 @@ static int lc_http_configure(lua_State *L) {
     }
   }
   h->defaults = settings;
+  h->min_interval = rate > 0 ? 1 / rate : 0; /* rate_limit = 0 turns the limit off */
   return 0;
 }
 

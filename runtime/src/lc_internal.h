@@ -142,6 +142,8 @@ int lc_open_http(lua_State *L);   /* lc_http.c */
 int lc_open_json(lua_State *L);   /* lc_json.c */
 int lc_open_log(lua_State *L);    /* lc_log.c */
 int lc_open_env(lua_State *L);    /* lc_env.c */
+int lc_open_amqp(lua_State *L);   /* lc_amqp.c */
+int lc_open_secrets(lua_State *L); /* lc_secrets.c */
 
 /* lc_json.c: encode the value at idx with lua-cjson into a malloc'd string
  * (caller frees); decode text and push the value. Both return LC_OK or set an
@@ -256,8 +258,8 @@ int lc_connector_protected(lc_connector *conn, lua_CFunction f, void *ud);
  * naming function when it is not a list of JSON-serialisable values. */
 char *lc_connector_json_lines(lua_State *L, int idx, const char *function);
 /* Builds a connector from (kind, ref) and the option strings into conn (whose rt
- * is set); used by lc_connector_open and by reloads. */
-int lc_connector_build(lc_connector *conn, int kind, const char *ref,
+ * is set); name labels inline source. Used by the open calls and by reloads. */
+int lc_connector_build(lc_connector *conn, int kind, const char *ref, const char *name,
                        const char *const *options, size_t n_options);
 /* Frees what lc_connector_build made (state, schema, builder, strings). */
 void lc_connector_release(lc_connector *conn);

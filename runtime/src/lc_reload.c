@@ -106,7 +106,7 @@ int lc_connector_reload(lc_connector *conn) {
   if (current == conn->refused_hash) return conn->reload_error.pub.code;
   lc_connector fresh = {0};
   fresh.rt = conn->rt;
-  int rc = lc_connector_build(&fresh, LC_SOURCE_FILE, conn->path,
+  int rc = lc_connector_build(&fresh, LC_SOURCE_FILE, conn->path, NULL,
                               (const char *const *)conn->options, conn->n_options);
   if (rc == LC_OK && conn->schema_locked && strcmp(fresh.schema_ddl, conn->schema_ddl) != 0) {
     char msg[LC_ERRMSG_MAX];

@@ -57,6 +57,7 @@ static void locate_error(lua_State *L, const char *msg, lc_state *st) {
   st->err_line = 0;
   for (int level = 0; lua_getstack(L, level, &ar); level++) {
     if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    if (strncmp(ar.source, "=luaconn.", 9) == 0) continue; /* the sandbox's own chunks */
     char prefix[LUA_IDSIZE + 32];
     snprintf(prefix, sizeof prefix, "%s:%d:", ar.short_src, ar.currentline);
     bool matches = msg && strncmp(msg, prefix, strlen(prefix)) == 0;
@@ -66,6 +67,15 @@ static void locate_error(lua_State *L, const char *msg, lc_state *st) {
       have_fallback = true;
     }
     if (matches) return;
+  }
+  /* The raising frame is gone (an error re-raised after pcall): trust the
+   * "source:line:" the message starts with. */
+  const char *colon = msg ? strchr(msg, ':') : NULL;
+  char *end = NULL;
+  long line = colon ? strtol(colon + 1, &end, 10) : 0;
+  if (colon && end != colon + 1 && *end == ':' && line > 0 && !memchr(msg, ' ', (size_t)(colon - msg))) {
+    snprintf(st->err_source, sizeof st->err_source, "@%.*s", (int)(colon - msg), msg);
+    st->err_line = (int)line;
   }
 }
 
@@ -257,7 +267,8 @@ typedef struct host_module {
 } host_module;
 
 static const host_module HOST_MODULES[] = {
-    {"http", lc_open_http}, {"json", lc_open_json}, {"log", lc_open_log}, {"env", lc_open_env}};
+    {"http", lc_open_http}, {"json", lc_open_json}, {"log", lc_open_log}, {"env", lc_open_env},
+    {"amqp", lc_open_amqp}, {"secrets", lc_open_secrets}};
 
 /* Marks a module whose chunk is running, to catch circular requires. */
 static char LOADING_SENTINEL;
@@ -287,9 +298,8 @@ static char *find_module(lc_runtime *rt, const char *name, luaL_Buffer *tried) {
         char path[4096];
         snprintf(path, sizeof path, "%.*s/%s", (int)n, list, rel);
         if (access(path, R_OK) == 0) return strdup(path);
-        luaL_addstring(tried, "\n\tno file '");
+        luaL_addstring(tried, "; no file ");
         luaL_addstring(tried, path);
-        luaL_addstring(tried, "'");
       }
       list += n;
       if (*list == ':') list++;
@@ -325,7 +335,7 @@ static int sandbox_require(lua_State *L) {
   char *path = find_module(st->rt, name, &tried);
   if (!path) {
     luaL_pushresult(&tried);
-    return luaL_error(L, "module '%s' not found (host modules: http, json, log, env):%s",
+    return luaL_error(L, "module '%s' not found (host modules: http, json, log, env, amqp%s)",
                       name, lua_tostring(L, -1));
   }
   luaL_pushresult(&tried);

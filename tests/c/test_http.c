@@ -189,6 +189,48 @@ START_TEST(persistent_500_fails_after_retries) {
 }
 END_TEST
 
+START_TEST(ok_list_hands_back_those_statuses_only) {
+  run_ok("local base = ...\n"
+         "local http = require 'http'\n"
+         "local r = http.request{url = base .. '/auth/bearer/items', ok = {401, 403}}\n"
+         "assert(r.status == 401, r.status)\n"
+         "assert(r.headers['www-authenticate'], 'the 401 response comes back whole')\n"
+         "assert(http.request{url = base .. '/echo', ok = {401}}.status == 200)\n"
+         "local ok, err = pcall(http.request, {url = base .. '/nowhere', ok = {401}})\n"
+         "assert(not ok and err:find('HTTP 404'), 'a status not listed still raises: ' .. tostring(err))\n"
+         "local bad, msg = pcall(http.request, {url = base .. '/echo', ok = {42}})\n"
+         "assert(not bad and msg:find('list HTTP statuses'), msg)\n");
+}
+END_TEST
+
+START_TEST(rate_limit_spaces_requests) {
+  run_ok("local base = ...\n" ATTEMPTS_LUA
+         "local http = require 'http'\n"
+         "http.configure{rate_limit = 10}\n"
+         "for i = 1, 6 do http.get(base .. '/echo', {query = {key = 'rate10'}}) end\n"
+         "local t = attempts('rate10').times\n"
+         "assert(#t == 6)\n"
+         "for i = 2, 6 do assert(t[i] - t[i - 1] >= 0.095, 'gap ' .. (t[i] - t[i - 1])) end\n"
+         "http.configure{rate_limit = 0}\n"
+         "for i = 1, 5 do http.get(base .. '/echo', {query = {key = 'rate0'}}) end\n"
+         "local u = attempts('rate0').times\n"
+         "assert(u[5] - u[1] < 0.3, 'rate_limit = 0 turns the limit off: ' .. (u[5] - u[1]))\n");
+}
+END_TEST
+
+START_TEST(rate_limit_never_sleeps_past_the_deadline) {
+  teardown();
+  open_sandbox(0.5);
+  const char *msg = run_fails("local base = ...\n"
+                              "local http = require 'http'\n"
+                              "http.configure{rate_limit = 0.5}\n"
+                              "http.get(base .. '/echo')\n"
+                              "http.get(base .. '/echo')\n",
+                              LC_ERR_TIME_LIMIT);
+  ck_assert_ptr_nonnull(msg);
+}
+END_TEST
+
 START_TEST(client_errors_are_not_retried) {
   char expected[256];
   const char *msg = run_fails("local base = ...\n"
@@ -319,6 +361,9 @@ int main(void) {
   tcase_add_test(tc, retry_after_zero_still_backs_off);
   tcase_add_test(tc, persistent_500_fails_after_retries);
   tcase_add_test(tc, client_errors_are_not_retried);
+  tcase_add_test(tc, ok_list_hands_back_those_statuses_only);
+  tcase_add_test(tc, rate_limit_spaces_requests);
+  tcase_add_test(tc, rate_limit_never_sleeps_past_the_deadline);
   tcase_add_test(tc, connection_refused_is_a_clear_error);
   tcase_add_test(tc, malformed_json_names_the_url);
   tcase_add_test(tc, slow_responses_time_out_and_retry);
