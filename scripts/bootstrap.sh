@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   lua-cjson-dev
   libcurl4-openssl-dev
   librabbitmq-dev
+  rabbitmq-server
   check
   valgrind
   openjdk-17-jdk-headless

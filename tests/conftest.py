@@ -1,6 +1,6 @@
 """Shared pytest fixtures for luaconn's tests.
 
-- source_dir: the repository root (env LUACONN_SOURCE_DIR, else this file's parent).
+- source_dir: the repository root (env LUACONN_SOURCE_DIR, else the parent of tests/).
 - api_server: base URL of tests/server/api_server.py running in-process (one per session).
 - cli / run_cli: the `luaconn` executable (env LUACONN_CLI, else build/luaconn).
 - attempts: attempts(key) -> what the api_server saw for that key (count, times).
@@ -88,6 +88,12 @@ class Cli:
         self.path = path
         self.source_dir = source_dir
 
+    def environment(self, extra: dict | None = None) -> dict:
+        """The CLI's environment: scripts come from the source tree
+        (LUACONN_LUA_ROOT) unless the caller's environment says otherwise."""
+        return {"LUACONN_LUA_ROOT": str(self.source_dir / "lua"), **os.environ,
+                **(extra or {})}
+
     def run(self, *args, input: str | None = None, timeout: float = 60,
             env: dict | None = None) -> CliResult:
         """Runs `luaconn ARGS...` and waits for it (at most timeout seconds)."""
@@ -95,7 +101,7 @@ class Cli:
             [str(self.path), *map(str, args)],
             input=None if input is None else input.encode("utf-8"),
             capture_output=True, timeout=timeout, cwd=self.source_dir,
-            env={**os.environ, **(env or {})})
+            env=self.environment(env))
         return CliResult(proc.args, proc.returncode,
                          proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
 

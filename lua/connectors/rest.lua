@@ -1,32 +1,36 @@
--- REST API: cursor-paginated GET reads, batched JSON POST writes.
+-- REST API: paginated GET reads (any luaconn.paginate style, with luaconn.auth
+-- credentials), batched JSON POST writes.
 local http = require "http"
 local paginate = require "luaconn.paginate"
+local auth = require "luaconn.auth"
 local batch = require "luaconn.batch"
 local client = require "luaconn.client"
 
 local C = {
-  description = "REST API read with cursor pagination; rows POSTed as JSON arrays",
-  options = client.with_options {
+  description = "REST API read page by page (cursor, offset, page, link or next_url); rows POSTed as JSON arrays",
+  options = client.with_options(auth.with_options {
     url = { type = "string", required = "read", description = "endpoint to read" },
+    paginator = { type = "string", default = "cursor", description = "cursor, offset, page, link or next_url" },
     page_size = { type = "integer", default = 100 },
     results_field = { type = "string", default = "results", description = "path of the records array" },
     cursor_field = { type = "string", default = "next_cursor", description = "path of the next cursor" },
     cursor_param = { type = "string", default = "cursor" },
     limit_param = { type = "string", default = "limit" },
+    next_field = { type = "string", default = "next", description = "next_url: path of the next page's URL" },
+    total_field = { type = "string", description = "offset: path of the record count" },
     schema = { type = "string", default = "id INT, name STRING, status STRING" },
     target_url = { type = "string", required = "write", description = "endpoint rows are POSTed to" },
     batch_size = { type = "integer", default = 500 },
-  },
+  }),
 }
 
 function C.schema(opts) return opts.schema end
 
 function C.read(opts, partition, emit)
   client.configure(opts)
-  paginate.cursor({
-    url = opts.url, page_size = opts.page_size, results_field = opts.results_field,
-    cursor_field = opts.cursor_field, cursor_param = opts.cursor_param, limit_param = opts.limit_param,
-  }, emit)
+  local spec = { fetch = auth.fetcher(opts), size_param = opts.limit_param }
+  for name, value in pairs(opts) do spec[name] = spec[name] or value end
+  paginate.run(opts.paginator, spec, emit)
 end
 
 function C.write(opts, rows)

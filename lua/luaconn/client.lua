@@ -7,6 +7,7 @@ local SHARED = {
   retries = { type = "integer", default = 3, description = "retries on 408, 429, 5xx and connection errors" },
   timeout = { type = "number", default = 30, description = "seconds per request" },
   headers = { type = "json", description = "extra request headers, a JSON object" },
+  rate_limit = { type = "number", default = 0, description = "at most this many requests per second (0 = no limit)" },
 }
 
 -- Returns the connector's own option declarations plus the shared HTTP ones.
@@ -19,7 +20,8 @@ end
 
 -- Applies the shared options to the http module before requests are made.
 function M.configure(opts)
-  http.configure { retries = opts.retries, timeout = opts.timeout, headers = opts.headers }
+  http.configure { retries = opts.retries, timeout = opts.timeout, headers = opts.headers,
+                   rate_limit = opts.rate_limit }
 end
 
 return M

@@ -5,6 +5,8 @@ import csv
 import io
 import json
 import re
+import signal
+import subprocess
 from datetime import date, datetime, timezone
 
 import pytest
@@ -62,6 +64,17 @@ def test_limit_stops_early(cli, api_server, attempts, unique_key):
                      "--limit", "150").ok()
     assert_rows_equal(result.rows(), dataset(150))
     assert attempts(unique_key)["count"] <= 2, "read past the limit"
+
+
+def test_a_reader_that_stops_early_ends_the_read_quietly(cli, api_server):
+    proc = subprocess.Popen([str(cli.path), "read", "rest", "-o", f"url={api_server}/items"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=cli.environment())
+    assert json.loads(proc.stdout.readline()) == dataset(1)[0]
+    proc.stdout.close()  # like `luaconn read ... | head -1`
+    assert proc.wait(timeout=60) in (0, -signal.SIGPIPE)
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
 
 
 def test_csv_format_quotes_unicode_and_newlines(cli, api_server):

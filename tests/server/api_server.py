@@ -50,6 +50,48 @@ GET /_attempts?key=K
     (the server and an importing test share one clock only in-process; compare
     differences between times, never a time with the caller's clock).
 
+Credentials (the auth fallback chain's tests)
+---------------------------------------------
+GET /auth/<kind>/items?...   /items, but only with the right credentials, else 401
+    {"error": "unauthorized"} with WWW-Authenticate (never echoing what was sent):
+    bearer   Authorization: Bearer API_TOKEN
+    header   X-API-Key: API_TOKEN
+    query    ?api_key=API_TOKEN
+    basic    Authorization: Basic base64(BASIC_USER:BASIC_PASSWORD)
+    oauth2   Authorization: Bearer <a live token from /oauth/token>
+POST /oauth/token?key=K[&ttl=S][&uses=U]   OAuth2 client credentials: form body
+    grant_type=client_credentials with client_id/client_secret in the body or as
+    HTTP basic credentials (CLIENT_ID, CLIENT_SECRET); else 401. Replies
+    {"access_token", "token_type": "bearer", "expires_in": S}; the token dies after
+    S seconds (default 3600) or after U resource requests (default unlimited), and
+    /auth/oauth2 then answers 401.
+GET /oauth/stats?key=K   {"issued": tokens issued for K, "rejected": 401s /auth/oauth2
+    gave for K's tokens}.
+
+ID ranges (idrange.lua)
+-----------------------
+GET /ids/<min>/<max>/<cap>/stats     {"min_id": min, "max_id": max} (inclusive; both
+    null when max < min: an empty table).
+GET /ids/<min>/<max>/<cap>/records?id_gte=A&id_lt=B[&limit=L]
+    A JSON array of {"id": i, "value": "v<i>"} for A <= i < B inside [min, max], in id
+    order, at most min(L, cap) of them (L defaults to cap).
+
+Paginator styles over dataset(N) (``rows`` as for /items)
+--------------------------------------------------------
+GET /pages/offset?offset=O&limit=L      {"data": [...], "total": N}
+GET /pages/number?page=P&per_page=S     {"items": [...], "page": P, "total_pages": T}
+    (pages from 1; a page past the end is empty)
+GET /pages/link?page=P&per_page=S       a bare JSON array; header
+    Link: <absolute url of the next page>; rel="next" while rows remain
+GET /pages/next?after=A&limit=L         {"records": [...], "links": {"next": URL|null}}
+    (rows with id > A; URL absolute, or relative with rel=1)
+L, S default to 100 and are capped at 10000 (a longer request gets a shorter page).
+
+A growing feed (incremental reads)
+---------------------------------
+POST /feed/<name>?count=K   appends K rows {"seq": n, "name": "event n"} (seq 1, 2, ...)
+GET /feed/<name>?since=S&limit=L   {"events": rows with seq > S in seq order, at most L}
+
 Faults (on any path except /_attempts; selected by query parameters)
 --------------------------------------------------------------------
 Requests are counted per ``key`` (thread-safe); give each test its own key.
@@ -59,7 +101,9 @@ Requests are counted per ``key`` (thread-safe); give each test its own key.
                                   the body is {"error": "boom"}
     malformed=1                   200, application/json, body ``{"results": [1, 2,``
     slow=S                        sleeps S seconds before answering
-``times`` limits every fault (fail, malformed, slow) to the key's first K requests.
+``times`` limits every fault (fail, malformed, slow) to the key's first K requests;
+``after=N`` lets the key's first N requests through untouched first (so
+fail=500&after=2 fails from the third request on: a failure mid-read).
 A failed request does nothing else: a failed POST to /sink stores nothing.
 """
 
@@ -74,9 +118,10 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_ROWS = 2500
 DEFAULT_LIMIT = 100
@@ -168,6 +213,72 @@ def _typed(n: int) -> tuple:
 
 class BadRequest(Exception):
     pass
+
+
+# The credentials /auth/<kind> and /oauth/token accept (tests compare against them).
+API_TOKEN = "tok-7f3e9a1c-secret-bearer"
+BASIC_USER, BASIC_PASSWORD = "luaconn", "pw-2b8d4e6f-secret"
+CLIENT_ID, CLIENT_SECRET = "luaconn-client", "cs-5a1f7c3d-secret"
+
+
+class _Tokens:
+    """OAuth2 tokens issued by /oauth/token: each dies at its expiry time or after
+    its allowed number of uses. Thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._live: dict[str, list] = {}          # token -> [key, expires_at, uses_left]
+        self._counts: dict[str, dict] = {}
+
+    def _count(self, key: str, what: str) -> None:
+        counts = self._counts.setdefault(key, {"issued": 0, "rejected": 0})
+        counts[what] += 1
+
+    def issue(self, key: str, ttl: float, uses: int | None) -> str:
+        with self._lock:
+            self._count(key, "issued")
+            token = f"at-{key}-{self._counts[key]['issued']}-{uuid.uuid4().hex}"
+            self._live[token] = [key, time.monotonic() + ttl, uses]
+            return token
+
+    def use(self, token: str) -> bool:
+        """True when token is live (and spends one of its uses)."""
+        with self._lock:
+            entry = self._live.get(token)
+            if entry is None:
+                return False
+            key, expires_at, uses = entry
+            if time.monotonic() >= expires_at or uses == 0:
+                self._count(key, "rejected")
+                return False
+            if uses is not None:
+                entry[2] = uses - 1
+            return True
+
+    def stats(self, key: str) -> dict:
+        with self._lock:
+            return dict(self._counts.get(key, {"issued": 0, "rejected": 0}))
+
+
+class _Feeds:
+    """Named append-only feeds of rows {"seq", "name"}. Thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rows: dict[str, list] = {}
+
+    def append(self, name: str, count: int) -> int:
+        with self._lock:
+            rows = self._rows.setdefault(name, [])
+            for _ in range(count):
+                seq = len(rows) + 1
+                rows.append({"seq": seq, "name": f"event {seq}"})
+            return len(rows)
+
+    def since(self, name: str, since: int, limit: int) -> list:
+        with self._lock:
+            rows = self._rows.get(name, [])
+            return rows[since:since + limit] if since >= 0 else rows[:limit]
 
 
 def _encode_cursor(offset: int, empty_next: bool) -> str:
@@ -277,6 +388,8 @@ class ApiServer(ThreadingHTTPServer):
         self.rows = rows
         self.faults = _Faults()
         self.sinks = _Sinks()
+        self.tokens = _Tokens()
+        self.feeds = _Feeds()
 
     @property
     def base_url(self) -> str:
@@ -285,6 +398,9 @@ class ApiServer(ThreadingHTTPServer):
 
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this, Nagle's algorithm
+    # and the client's delayed ACK add 40 ms to every response.
+    disable_nagle_algorithm = True
     server: ApiServer
 
     def log_message(self, format, *args):  # noqa: A002 (stdlib signature)
@@ -324,8 +440,8 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _apply_faults(self, query: dict) -> bool:
         """Counts the request under its key; answers it if a fault applies."""
-        number = self.server.faults.record(query.get("key", ""))
-        if "times" in query and number > _int_param(query, "times", 0):
+        number = self.server.faults.record(query.get("key", "")) - _int_param(query, "after", 0)
+        if number < 1 or ("times" in query and number > _int_param(query, "times", 0)):
             return False
         if "slow" in query:
             time.sleep(float(query["slow"]))
@@ -354,7 +470,108 @@ class ApiHandler(BaseHTTPRequestHandler):
                 "body": body.decode("utf-8", errors="replace")})
         if path.startswith("/sink/") and len(path) > len("/sink/"):
             return self._sink(path[len("/sink/"):], body)
+        parts = path.strip("/").split("/")
+        if parts[0] == "auth" and len(parts) == 3 and parts[2] == "items":
+            if not self._authorized(parts[1], query):
+                return self._reply(401, {"error": "unauthorized"},
+                                   {"WWW-Authenticate": 'Bearer realm="luaconn-tests"'})
+            return self._send(200, paginate(_items(rows), query))
+        if path == "/oauth/token" and self.command == "POST":
+            return self._oauth_token(query, body)
+        if path == "/oauth/stats":
+            return self._reply(200, self.server.tokens.stats(query.get("key", "")))
+        if parts[0] == "ids" and len(parts) == 5:
+            return self._ids(parts[1:4], parts[4], query)
+        if parts[0] == "pages" and len(parts) == 2:
+            return self._pages(parts[1], dataset_rows(rows), query)
+        if parts[0] == "feed" and len(parts) == 2:
+            return self._feed(parts[1], query)
         self._reply(404, {"error": f"no route for {self.command} {path}"})
+
+    def _authorized(self, kind: str, query: dict) -> bool:
+        authorization = self.headers.get("Authorization", "")
+        if kind == "bearer":
+            return authorization == f"Bearer {API_TOKEN}"
+        if kind == "header":
+            return self.headers.get("X-API-Key") == API_TOKEN
+        if kind == "query":
+            return query.get("api_key") == API_TOKEN
+        if kind == "basic":
+            return _basic_credentials(authorization) == (BASIC_USER, BASIC_PASSWORD)
+        if kind == "oauth2":
+            return (authorization.startswith("Bearer ")
+                    and self.server.tokens.use(authorization[len("Bearer "):]))
+        raise BadRequest(f"unknown auth kind {kind!r}")
+
+    def _oauth_token(self, query: dict, body: bytes) -> None:
+        form = dict(parse_qsl(body.decode("utf-8", errors="replace")))
+        credentials = _basic_credentials(self.headers.get("Authorization", "")) or (
+            form.get("client_id"), form.get("client_secret"))
+        if form.get("grant_type") != "client_credentials":
+            raise BadRequest("grant_type must be client_credentials")
+        if credentials != (CLIENT_ID, CLIENT_SECRET):
+            return self._reply(401, {"error": "invalid_client"})
+        ttl = float(query.get("ttl", 3600))
+        uses = _int_param(query, "uses", 0) or None
+        token = self.server.tokens.issue(query.get("key", ""), ttl, uses)
+        self._reply(200, {"access_token": token, "token_type": "bearer", "expires_in": ttl})
+
+    def _ids(self, bounds: list, what: str, query: dict) -> None:
+        try:
+            low, high, cap = (int(b) for b in bounds)
+        except ValueError:
+            raise BadRequest("use /ids/<min>/<max>/<cap>/(stats|records)") from None
+        if what == "stats":
+            empty = high < low
+            return self._reply(200, {"min_id": None if empty else low,
+                                     "max_id": None if empty else high})
+        if what != "records":
+            raise BadRequest(f"no {what} under /ids")
+        start = max(_int_param(query, "id_gte", low), low)
+        stop = min(_int_param(query, "id_lt", high + 1), high + 1)
+        count = max(0, min(stop - start, _int_param(query, "limit", cap), cap))
+        self._reply(200, [{"id": i, "value": f"v{i}"} for i in range(start, start + count)])
+
+    def _pages(self, style: str, rows: list, query: dict) -> None:
+        size_name = "per_page" if style in ("number", "link") else "limit"
+        size = min(_int_param(query, size_name, DEFAULT_LIMIT), MAX_LIMIT)
+        if size < 1:
+            raise BadRequest(f"{size_name} must be at least 1")
+        if style == "offset":
+            offset = _int_param(query, "offset", 0)
+            return self._reply(200, {"data": rows[offset:offset + size], "total": len(rows)})
+        if style in ("number", "link"):
+            page = _int_param(query, "page", 1)
+            chunk = rows[(page - 1) * size:page * size] if page >= 1 else []
+            if style == "number":
+                return self._reply(200, {"items": chunk, "page": page,
+                                         "total_pages": -(-len(rows) // size)})
+            headers = {}
+            if page * size < len(rows):
+                next_query = {**query, "page": page + 1}
+                headers["Link"] = f'<{self._self_url(next_query)}>; rel="next"'
+            return self._reply(200, chunk, headers)
+        if style == "next":
+            after = _int_param(query, "after", 0)
+            chunk = rows[after:after + size]
+            next_url = None
+            if after + len(chunk) < len(rows):
+                next_url = self._self_url({**query, "after": after + len(chunk)},
+                                          relative=query.get("rel") == "1")
+            return self._reply(200, {"records": chunk, "links": {"next": next_url}})
+        raise BadRequest(f"unknown paginator style {style!r}")
+
+    def _self_url(self, query: dict, relative: bool = False) -> str:
+        path = urlsplit(self.path).path + "?" + urlencode(query)
+        return path if relative else self.server.base_url + path
+
+    def _feed(self, name: str, query: dict) -> None:
+        feeds = self.server.feeds
+        if self.command == "POST":
+            return self._reply(200, {"total": feeds.append(name, _int_param(query, "count", 1))})
+        since = _int_param(query, "since", 0)
+        limit = min(_int_param(query, "limit", DEFAULT_LIMIT), MAX_LIMIT)
+        self._reply(200, {"events": feeds.since(name, since, limit)})
 
     def _sink(self, name: str, body: bytes) -> None:
         sinks = self.server.sinks
@@ -386,6 +603,27 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+def _basic_credentials(authorization: str) -> tuple | None:
+    """(user, password) of an "Authorization: Basic ..." value, else None."""
+    if not authorization.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+@lru_cache(maxsize=16)
+def _dataset_cached(n: int) -> tuple:
+    return tuple(dataset(n))
+
+
+def dataset_rows(n: int) -> list:
+    """dataset(n) as a shared read-only list (the paginator endpoints slice it)."""
+    return list(_dataset_cached(n))
 
 
 def start_server(rows: int = DEFAULT_ROWS, port: int = 0) -> tuple[ApiServer, str]:

@@ -1,0 +1,49 @@
+-- A table behind an HTTP API read in parallel by id ranges: partitions() asks
+-- /stats for the smallest and largest id and splits [min, max] into near-equal
+-- half-open ranges; read() pages through /records?id_gte=..&id_lt=.. by id.
+local auth = require "luaconn.auth"
+local client = require "luaconn.client"
+local ranges = require "luaconn.ranges"
+
+local C = {
+  description = "Id-range partitioned reads of a table behind an HTTP API (/stats + /records)",
+  options = client.with_options(auth.with_options {
+    url = { type = "string", required = true, description = "base URL; paths are appended" },
+    partitions = { type = "integer", default = 8 },
+    stats_path = { type = "string", default = "/stats" },
+    records_path = { type = "string", default = "/records" },
+    min_field = { type = "string", default = "min_id" },
+    max_field = { type = "string", default = "max_id" },
+    id_field = { type = "string", default = "id" },
+    gte_param = { type = "string", default = "id_gte" },
+    lt_param = { type = "string", default = "id_lt" },
+    page_size = { type = "integer", default = 1000, description = "records asked for per request" },
+    schema = { type = "string", default = "id BIGINT, value STRING" },
+  }),
+}
+
+function C.schema(opts) return opts.schema end
+
+function C.partitions(opts)
+  client.configure(opts)
+  local stats = auth.fetcher(opts)(opts.url .. opts.stats_path)
+  local min, max = stats[opts.min_field], stats[opts.max_field]
+  if type(min) ~= "number" or type(max) ~= "number" then return {} end -- an empty table
+  return ranges.split(min, max, opts.partitions)
+end
+
+-- Keyset pages inside the range: each request starts after the last id received,
+-- so a server that caps its page size below page_size loses nothing.
+function C.read(opts, partition, emit)
+  client.configure(opts)
+  local fetch, from = auth.fetcher(opts), partition.id_gte
+  while from < partition.id_lt do
+    local page = fetch(opts.url .. opts.records_path,
+      { [opts.gte_param] = from, [opts.lt_param] = partition.id_lt, limit = opts.page_size })
+    if #page == 0 then return end
+    for i = 1, #page do emit(page[i]) end
+    from = page[#page][opts.id_field] + 1
+  end
+end
+
+return C
