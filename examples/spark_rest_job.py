@@ -40,6 +40,7 @@ def main(argv=None):
     urllib.request.urlopen(urllib.request.Request(target, method="DELETE"), timeout=30).close()
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the demo talks to loopback only
     spark = (SparkSession.builder.master(args.master).appName("luaconn-rest-job")
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false")

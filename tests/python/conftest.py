@@ -28,8 +28,10 @@ def spark():
 
     import luaconn.spark
 
-    # Executors' Python workers run the interpreter running the tests.
+    # Executors' Python workers run the interpreter running the tests; Spark binds
+    # to loopback only (by default it picks the first non-loopback interface).
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     session = (SparkSession.builder.master("local[2]")
                .appName("luaconn-tests")
                .config("spark.sql.shuffle.partitions", "2")

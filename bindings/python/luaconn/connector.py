@@ -70,6 +70,9 @@ class _Runtime:
         lua_root = ffi.new("char[]", os.fsencode(LUA_ROOT))
         config.lua_root = lua_root
         config.log = lib.lc_py_log
+        # An edited connector file takes effect at the next safe point (a new read,
+        # write or micro-batch), never in the middle of one.
+        config.hot_reload = 1
         # INFO and above always reach the "luaconn" logger, which filters them; DEBUG
         # lines (one per HTTP request) only when it was enabled before this runtime.
         config.log_level = lib.LC_LOG_DEBUG if _log.isEnabledFor(lib.LC_LOG_DEBUG) \
@@ -136,12 +139,18 @@ class Connector:
 
     Connector("rest", url=...) loads a bundled connector (or one on LUACONN_PATH),
     Connector("path/to/x.lua", ...) a file, Connector(script="return {...}", ...)
-    inline Lua source. Options become strings (booleans "true"/"false"); None means
-    "not given". Use a Connector from the thread that created it, one read or write
-    at a time.
+    inline Lua source; script_name names inline source in errors (e.g. the path a
+    driver read it from). Options become strings (booleans "true"/"false"); None
+    means "not given". Use a Connector from the thread that created it, one read or
+    write at a time.
+
+    A connector loaded from a file hot-reloads: when the file (or a module it
+    requires) changes, the next partitions/read/write/stream call runs the new
+    version if it compiles and passes the contract; otherwise the last good version
+    keeps running and reload_error says why.
     """
 
-    def __init__(self, ref=None, *, script=None, **options):
+    def __init__(self, ref=None, *, script=None, script_name=None, **options):
         self._runtime = _runtime()
         kind, source = _source(ref, script)
         pairs = [ffi.new("char[]", text.encode("utf-8"))
@@ -149,8 +158,14 @@ class Connector:
                  for text in (key, _option_value(value))]
         c_options = ffi.new("const char *[]", pairs)
         out = ffi.new("lc_connector **")
-        self._runtime.check(lib.lc_connector_open(
-            self._runtime.ptr, kind, source, c_options, len(pairs) // 2, out))
+        if script is not None and script_name is not None:
+            status = lib.lc_connector_open_source(
+                self._runtime.ptr, script_name.encode("utf-8"), source, c_options,
+                len(pairs) // 2, out)
+        else:
+            status = lib.lc_connector_open(
+                self._runtime.ptr, kind, source, c_options, len(pairs) // 2, out)
+        self._runtime.check(status)
         self._ptr = ffi.gc(out[0], lib.lc_connector_free)
 
     # -- lifetime -------------------------------------------------------------------
@@ -187,6 +202,37 @@ class Connector:
     def script_name(self):
         """The path or chunk name the connector was loaded from."""
         return _text(lib.lc_connector_script(self._handle()))
+
+    @property
+    def source(self):
+        """The running version's Lua source text."""
+        return _text(lib.lc_connector_source(self._handle(), ffi.NULL))
+
+    @property
+    def generation(self):
+        """1 for the version first loaded, +1 for each hot reload that took effect."""
+        return lib.lc_connector_generation(self._handle())
+
+    @property
+    def reload_error(self):
+        """Why the newest edit was refused (a ConnectorError), or None when the
+        newest version is the one running."""
+        err = lib.lc_connector_reload_error(self._handle())
+        if err == ffi.NULL:
+            return None
+        return _ERROR_CLASSES.get(err.code, errors.ConnectorError)(
+            _text(err.message), code=err.code, script=_text(err.script), line=err.line,
+            traceback=_text(err.traceback))
+
+    def reload(self):
+        """Checks for an edited script now (calls do it themselves at safe points).
+        Returns the generation running afterwards."""
+        lib.lc_connector_reload(self._handle())
+        return self.generation
+
+    def lock_schema(self, locked=True):
+        """While locked, a reload that would change the schema is refused."""
+        lib.lc_connector_lock_schema(self._handle(), int(bool(locked)))
 
     @property
     def can_read(self):

@@ -75,10 +75,22 @@ def _split_options(options):
     return ref, script, rest
 
 
-def _open(options, secret=None):
-    """A Connector for Spark's options plus the secret store's (never logged)."""
+def _open(options, secret=None, shipped=None):
+    """A Connector for Spark's options plus the secret store's (never logged). With
+    shipped (script name, source) it runs that source instead of reading the file."""
     ref, script, connector_options = _split_options(options)
+    if shipped is not None:
+        name, source = shipped
+        return Connector(script=source, script_name=name, **connector_options, **(secret or {}))
     return Connector(ref, script=script, **connector_options, **(secret or {}))
+
+
+def _shipped(conn, options):
+    """What executors run: the source of the version the driver just planned with,
+    for a connector loaded from a file (so executors need no copy of the file and
+    never see a broken edit); None for an inline script, which travels as an option."""
+    ref, _, _ = _split_options(options)
+    return None if ref is None else (conn.script_name, conn.source)
 
 
 def _declared_options(options):
@@ -127,7 +139,8 @@ class LuaconnDataSource(DataSource):
     # Structured Streaming lives in luaconn.spark_stream.
     def streamReader(self, schema):
         from . import spark_stream
-        return spark_stream.stream_reader(self.options, schema)
+        return spark_stream.stream_reader(self.options, schema,
+                                          _secret_options(self._secret_store, self.options))
 
     def streamWriter(self, schema, overwrite):
         from . import spark_stream
@@ -136,8 +149,10 @@ class LuaconnDataSource(DataSource):
 
 @dataclass
 class LuaconnPartition(InputPartition):
-    """One partition the connector planned, as its JSON text."""
+    """One partition the connector planned, as its JSON text, with the script
+    version that planned it (see _shipped)."""
     spec_json: str
+    shipped: tuple = None
 
 
 class LuaconnReader(DataSourceReader):
@@ -148,7 +163,9 @@ class LuaconnReader(DataSourceReader):
 
     def partitions(self):
         with _open(self.options, self.secret) as conn:
-            return [LuaconnPartition(spec) for spec in conn.partition_specs()]
+            specs = conn.partition_specs()
+            shipped = _shipped(conn, self.options)
+        return [LuaconnPartition(spec, shipped) for spec in specs]
 
     def read(self, partition):
         """Yields pyarrow.RecordBatch in Spark's expected Arrow schema."""
@@ -156,7 +173,7 @@ class LuaconnReader(DataSourceReader):
 
         # The same conversion Spark applies to check the batches it receives.
         target = to_arrow_schema(self.schema, timezone="UTC")
-        with _open(self.options, self.secret) as conn:
+        with _open(self.options, self.secret, partition.shipped) as conn:
             for batch in conn.read_json(partition.spec_json):
                 yield conform_batch(batch, target)
 

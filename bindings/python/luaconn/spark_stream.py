@@ -21,7 +21,8 @@ from pyspark.sql.datasource import DataSourceStreamArrowWriter, DataSourceStream
 
 from . import errors
 from .spark import (
-    LuaconnCommitMessage, LuaconnPartition, _declared_options, _decoded, _open, conform_batch,
+    LuaconnCommitMessage, LuaconnPartition, _declared_options, _decoded, _open, _shipped,
+    conform_batch,
 )
 
 WRITE_TASK_OPTION = "write_task"
@@ -29,14 +30,14 @@ WRITE_TASK_OPTION = "write_task"
 SPARK_WRITE_OPTIONS = {"checkpointlocation", "path", "queryname"}
 
 
-def stream_reader(options, schema):
+def stream_reader(options, schema, secret=None):
     options = dict(options)
-    with _open(options) as conn:
+    with _open(options, secret) as conn:
         if not conn.can_stream:
             raise errors.ContractError(
                 f"{conn.script_name} cannot be read as a stream: it defines no "
                 "initial_offset, latest_offset and stream_partitions")
-    return LuaconnStreamReader(options, schema)
+    return LuaconnStreamReader(options, schema, secret)
 
 
 def stream_writer(options, schema, overwrite):
@@ -73,19 +74,27 @@ def _read_limit(limit):
 class LuaconnStreamReader(DataSourceStreamReader):
     """The offset methods run in one long-lived driver process: the connector stays
     open there between micro-batches (and is left out when Spark pickles the reader
-    for the executors, which open their own in read)."""
+    for the executors, which open their own in read).
 
-    def __init__(self, options, schema):
+    Hot reload: the driver's connector reloads an edited file at the next
+    micro-batch (its schema locked: an edit that changes the schema is refused and
+    logged), and each micro-batch's partitions carry the source of the version that
+    planned them, so executors run exactly that version and a broken edit never
+    reaches them."""
+
+    def __init__(self, options, schema, secret=None):
         self.options = options
         self.schema = schema
+        self.secret = secret
         self._conn = None
 
     def __getstate__(self):
-        return {"options": self.options, "schema": self.schema, "_conn": None}
+        return {**self.__dict__, "_conn": None}
 
     def _connector(self):
         if self._conn is None:
-            self._conn = _open(self.options)
+            self._conn = _open(self.options, self.secret)
+            self._conn.lock_schema()
         return self._conn
 
     def initialOffset(self):
@@ -101,14 +110,16 @@ class LuaconnStreamReader(DataSourceStreamReader):
         return json.loads(self._connector().latest_offset(json.dumps(start), _read_limit(limit)))
 
     def partitions(self, start, end):
-        specs = self._connector().stream_partitions(json.dumps(start), json.dumps(end))
-        return [LuaconnPartition(spec) for spec in specs]
+        conn = self._connector()
+        specs = conn.stream_partitions(json.dumps(start), json.dumps(end))
+        shipped = _shipped(conn, self.options)
+        return [LuaconnPartition(spec, shipped) for spec in specs]
 
     def read(self, partition):
         from pyspark.sql.pandas.types import to_arrow_schema
 
         target = to_arrow_schema(self.schema, timezone="UTC")
-        with _open(self.options) as conn:
+        with _open(self.options, self.secret, partition.shipped) as conn:
             for batch in conn.read_json(partition.spec_json):
                 yield conform_batch(batch, target)
 
