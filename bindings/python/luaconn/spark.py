@@ -168,14 +168,19 @@ class LuaconnReader(DataSourceReader):
         return [LuaconnPartition(spec, shipped) for spec in specs]
 
     def read(self, partition):
-        """Yields pyarrow.RecordBatch in Spark's expected Arrow schema."""
-        from pyspark.sql.pandas.types import to_arrow_schema
+        return read_partition(self, partition)
 
-        # The same conversion Spark applies to check the batches it receives.
-        target = to_arrow_schema(self.schema, timezone="UTC")
-        with _open(self.options, self.secret, partition.shipped) as conn:
-            for batch in conn.read_json(partition.spec_json):
-                yield conform_batch(batch, target)
+
+def read_partition(reader, partition):
+    """Runs on an executor: yields the partition's pyarrow.RecordBatches in Spark's
+    expected Arrow schema, from the script version that planned the partition."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    # The same conversion Spark applies to check the batches it receives.
+    target = to_arrow_schema(reader.schema, timezone="UTC")
+    with _open(reader.options, reader.secret, partition.shipped) as conn:
+        for batch in conn.read_json(partition.spec_json):
+            yield conform_batch(batch, target)
 
 
 def conform_batch(batch, target):

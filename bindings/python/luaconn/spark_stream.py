@@ -22,7 +22,7 @@ from pyspark.sql.datasource import DataSourceStreamArrowWriter, DataSourceStream
 from . import errors
 from .spark import (
     LuaconnCommitMessage, LuaconnPartition, _declared_options, _decoded, _open, _shipped,
-    conform_batch,
+    read_partition,
 )
 
 WRITE_TASK_OPTION = "write_task"
@@ -116,12 +116,7 @@ class LuaconnStreamReader(DataSourceStreamReader):
         return [LuaconnPartition(spec, shipped) for spec in specs]
 
     def read(self, partition):
-        from pyspark.sql.pandas.types import to_arrow_schema
-
-        target = to_arrow_schema(self.schema, timezone="UTC")
-        with _open(self.options, self.secret, partition.shipped) as conn:
-            for batch in conn.read_json(partition.spec_json):
-                yield conform_batch(batch, target)
+        return read_partition(self, partition)
 
     def commit(self, end):
         self._connector().stream_commit(json.dumps(end))
