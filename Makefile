@@ -100,8 +100,17 @@ test-python: all python
 demo: bootstrap all python
 	$(PYTHON) examples/demo.py --cli $(BUILD)/luaconn
 
-bench: bootstrap all
-	@echo "bench: no benchmarks yet (see issue 7)"
+# Benchmarks against the seed's Python connectors (bench/README.md); BENCH_SCALE
+# scales every workload (0.1 = a tenth of the rows).
+BENCH_SCALE ?= 1
+
+$(BUILD)/bench-ceiling: bench/ceiling.c
+	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags luajit) -o $@ $< $(CJSON_A) \
+	    $(shell pkg-config --libs luajit) -lm
+
+bench: bootstrap all python $(BUILD)/bench-ceiling
+	LUACONN_CLI=$(CURDIR)/$(BUILD)/luaconn BENCH_CEILING=$(CURDIR)/$(BUILD)/bench-ceiling \
+	  $(PYTHON) bench/run.py --scale $(BENCH_SCALE) --command "make bench BENCH_SCALE=$(BENCH_SCALE)"
 
 install: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \

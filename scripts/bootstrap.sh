@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   check
   valgrind
   openjdk-17-jdk-headless
+  nginx-light wrk          # make bench: the benchmark's static server and its load tool
 )
 
 # Pinned: the newest that installs here (see README "Versions").
@@ -22,6 +23,7 @@ PYTHON_PACKAGES=(
   "cffi==2.0.0"
   "pytest==9.2.0"
   "requests==2.34.2"
+  "pika==1.4.4"            # make bench: the seed's RabbitMQ reader
 )
 
 missing_debian=()

@@ -197,6 +197,36 @@ START_TEST(env_get_returns_value_or_default) {
 }
 END_TEST
 
+/* ---- secrets ----------------------------------------------------------------------- */
+
+static void secrets_file(const char *text) {
+  static char path[64];
+  snprintf(path, sizeof path, "/tmp/lc_secretsXXXXXX");
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  setenv("LUACONN_SECRETS_FILE", path, 1);
+}
+
+START_TEST(secrets_come_from_the_operators_file_and_are_redacted) {
+  secrets_file("{\"billing\": {\"token\": \"s3cr3t-json-value\"}}");
+  ck_assert_str_eq(run_string("return require('secrets').get('billing', 'token')"),
+                   "s3cr3t-json-value");
+  ck_assert_int_eq(run("local v = require('secrets').get('billing', 'token')\n"
+                       "error('server refused ' .. v)\n"), LC_ERR_SCRIPT);
+  ck_assert_str_eq(lc_runtime_error(rt)->message, "server refused ***");
+  unlink(getenv("LUACONN_SECRETS_FILE"));
+
+  secrets_file("# key=value lines\nbilling.token=s3cr3t-line-value\r\nother.x=y\n");
+  ck_assert_str_eq(run_string("return require('secrets').get('billing', 'token')"),
+                   "s3cr3t-line-value");
+  run_ok("assert(require('secrets').get('billing', 'missing') == nil)");
+  unlink(getenv("LUACONN_SECRETS_FILE"));
+  unsetenv("LUACONN_SECRETS_FILE");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("hostmods");
   TCase *json = tcase_create("json");
@@ -216,5 +246,9 @@ int main(void) {
   tcase_add_checked_fixture(env, setup, teardown);
   tcase_add_test(env, env_get_returns_value_or_default);
   suite_add_tcase(s, env);
+  TCase *secrets = tcase_create("secrets");
+  tcase_add_checked_fixture(secrets, setup, teardown);
+  tcase_add_test(secrets, secrets_come_from_the_operators_file_and_are_redacted);
+  suite_add_tcase(s, secrets);
   return lc_test_run(s);
 }

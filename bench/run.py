@@ -1,0 +1,486 @@
+"""luaconn against the seed's hand-written Python connectors (issue 7): runs every
+workload on the same data, prints the table and writes bench/results.md.
+
+    python3 bench/run.py [--scale 0.1] [--only rest,write,mq,ids,mem] [--no-write-results]
+    (make bench BENCH_SCALE=0.1)
+
+Environment: BENCH_SCALE (default 1), BENCH_DATA (pre-rendered pages; default
+/tmp/luaconn-bench-data, reused across runs), BENCH_REPEAT (standalone runs, best
+kept; default 3), LUACONN_CLI and BENCH_CEILING (binaries; default build/).
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import data  # noqa: E402
+import servers  # noqa: E402
+
+PAGE = 1000
+SEED_PARTITIONS = 8
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def rounded(n, unit):
+    return max(unit, int(round(n / unit)) * unit)
+
+
+# ---- measuring ----------------------------------------------------------------------
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def best_of(repeat, fn):
+    """(result, seconds) of the fastest of repeat runs (the machine is shared)."""
+    runs = [timed(fn) for _ in range(repeat)]
+    return min(runs, key=lambda r: r[1])
+
+
+def _status_kb(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def spark_workers():
+    """Pids of the Python worker processes of pyspark's daemon (forked children)."""
+    daemons, parent = set(), {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            if b"pyspark.daemon" in cmd:
+                daemons.add(pid)
+                parent[pid] = _status_kb(pid, "PPid")
+        except OSError:
+            pass
+    return [pid for pid in daemons if str(parent[pid]) in daemons]
+
+
+def reset_peaks():
+    """Resets the workers' peak RSS (VmHWM) so the next figure is the next job's."""
+    for pid in spark_workers():
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+
+
+def worker_peak_mb():
+    return max((_status_kb(pid, "VmHWM") for pid in spark_workers()), default=0) / 1024
+
+
+# ---- machine ------------------------------------------------------------------------
+
+def _version(cmd, pattern=r"([\d][\w.~+-]*)"):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        m = re.search(pattern, out.stdout + out.stderr)
+        return m.group(1) if m else "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_gb = int(f.readline().split()[1]) / 1024 / 1024
+    import importlib.metadata as md
+
+    def py(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return "-"
+    java = _version(["java", "-version"], r'version "([^"]+)')
+    deb = lambda pkg: _version(["dpkg-query", "-W", "-f=${Version}", pkg], r"(\S+)")  # noqa: E731
+    return {
+        "CPU": f"{cpu}, {os.cpu_count()} cores", "memory": f"{mem_gb:.1f} GiB",
+        "OS": f"{platform.system()} {platform.release()}",
+        "versions": (f"luaconn {py('luaconn')}, LuaJIT {deb('libluajit-5.1-2')}, "
+                     f"lua-cjson {deb('lua-cjson')}, libcurl {deb('libcurl4')}, "
+                     f"Python {platform.python_version()}, pyspark {py('pyspark')}, "
+                     f"pyarrow {py('pyarrow')}, requests {py('requests')}, pika {py('pika')}, "
+                     f"Java {java}, "
+                     f"nginx {deb('nginx-light')}, rabbitmq-server {deb('rabbitmq-server')}"),
+    }
+
+
+# ---- Spark --------------------------------------------------------------------------
+
+def spark_session():
+    from pyspark.sql import SparkSession
+
+    import luaconn.spark
+    import seed
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    # Workers import the seed's classes (pickled by reference) from bench/.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+    spark = (SparkSession.builder.master("local[2]").appName("luaconn-bench")
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.memory", "2g")
+             .config("spark.sql.shuffle.partitions", "2")
+             .config("spark.sql.session.timeZone", "UTC")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    luaconn.spark.register(spark)
+    seed.register(spark)
+    # Warm up the JVM and start the Python workers, so no workload pays for it.
+    warm = "return { schema = 'id INT', read = function(o, p, emit) emit { id = 1 } end }"
+    for _ in range(3):
+        spark.range(0, 100_000, numPartitions=2).selectExpr("sum(id)").collect()
+        spark.read.format("luaconn").option("script", warm).load().collect()
+    return spark
+
+
+def spark_read(spark, fmt, options):
+    """Reads every row (count and sum of ids force each one through Spark);
+    returns ((rows, id sum), seconds, worker peak MB)."""
+    reader = spark.read.format(fmt)
+    for k, v in options.items():
+        reader = reader.option(k, str(v))
+    df = reader.load()
+    reset_peaks()
+    row, seconds = timed(lambda: df.selectExpr("count(*) AS n", "sum(id) AS s").collect()[0])
+    return (row["n"], row["s"]), seconds, worker_peak_mb()
+
+
+# ---- the workloads ------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.scale = args.scale
+        self.repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+        self.data_dir = os.environ.get("BENCH_DATA", "/tmp/luaconn-bench-data")
+        self.cli = os.environ.get("LUACONN_CLI", str(ROOT / "build" / "luaconn"))
+        self.ceiling = os.environ.get("BENCH_CEILING", str(ROOT / "build" / "bench-ceiling"))
+        self.rest_rows = rounded(1_000_000 * self.scale, PAGE)
+        self.write_rows = rounded(1_000_000 * self.scale, 1000)
+        self.mq_messages = rounded(500_000 * self.scale, 1000)
+        self.ids = rounded(10_000_000 * self.scale, SEED_PARTITIONS * PAGE)
+        self.mem_small = rounded(1_000_000 * self.scale, PAGE)
+        self.rows = []       # (workload, system, rows, seconds, peak MB, note)
+        self.capacity = []   # (server endpoint, requests/s, rows/s)
+        self.notes = []
+        self.spark = None
+
+    def add(self, workload, system, rows, seconds, peak=None, note=""):
+        self.rows.append((workload, system, rows, seconds, peak, note))
+        log(f"{workload} | {system}: {rows} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s"
+            + (f", worker peak {peak:.0f} MB" if peak else "") + (f" ({note})" if note else ""))
+
+    def get_spark(self):
+        if self.spark is None:
+            log("starting Spark local[2]")
+            self.spark = spark_session()
+        return self.spark
+
+    # -- data and servers --
+    def prepare(self, only):
+        log(f"rendering pages into {self.data_dir} (once per size)")
+        self.rest_path = data.render_rest(self.data_dir, self.rest_rows, PAGE)
+        if {"ids", "mem"} & only:
+            self.ids_paths = data.render_ids(self.data_dir, sorted({self.mem_small, self.ids}),
+                                             PAGE, SEED_PARTITIONS)
+        self.nginx = servers.Nginx(self.data_dir).start()
+        self.base = self.nginx.url
+        self.measure_capacity(only)
+
+    def measure_capacity(self, only):
+        middle = self.rest_rows // PAGE // 2 or 1
+        rps = servers.wrk(f"{self.base}{self.rest_path}?limit={PAGE}&cursor={middle}")
+        self.capacity.append(("GET one REST page (1,000 rows)", rps, rps * PAGE))
+        if {"ids", "mem"} & only:
+            rps = servers.wrk(f"{self.base}{self.ids_paths[self.ids]}/records?id_gte=1"
+                              f"&id_lt={self.ids + 1}&limit={PAGE}")
+            self.capacity.append(("GET one id page (1,000 rows)", rps, rps * PAGE))
+        if "write" in only:
+            body = os.path.join(self.nginx.state, "body.json")
+            import json
+            with open(body, "w") as f:
+                json.dump([data.rest_row(i) for i in range(1, 501)], f)
+            rps = servers.wrk(f"{self.base}/sink/wrk", body_file=body)
+            self.capacity.append(("POST a 500-row batch", rps, rps * 500))
+
+    # -- 1 + 2: REST read --
+    def rest_standalone(self):
+        url = f"{self.base}{self.rest_path}"
+        n = self.rest_rows
+        cmd = [self.cli, "read", "rest", "-o", f"url={url}", "-o", f"page_size={PAGE}"]
+        self.cli_cmd = " ".join(shlex.quote(c) for c in cmd) + " > /dev/null"
+        _, s = best_of(self.repeat, lambda: subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True))
+        self.add("2. REST read, standalone", "luaconn CLI (JSON lines to /dev/null)", n, s)
+
+        import luaconn
+        conn = luaconn.Connector("rest", url=url, page_size=PAGE)
+        got, s = best_of(self.repeat, lambda: sum(b.num_rows for b in conn.read()))
+        assert got == n, got
+        self.add("2. REST read, standalone", "luaconn plain Python API (Arrow batches)", n, s)
+
+        import seed
+        got, s = best_of(self.repeat, lambda: seed.requests_loop(url, PAGE))
+        assert got == n, got
+        self.add("2. REST read, standalone", "Python loop with requests (seed read())", n, s)
+
+        files = os.path.join(self.nginx.state, "pages.txt")
+        with open(files, "w") as f:
+            f.write("\n".join(data.rest_page_files(self.data_dir, n)) + "\n")
+        for mode, label in (([], "JIT off, as connectors run"), (["--jit"], "JIT on")):
+            out = min((subprocess.run([self.ceiling, files, "results", *mode], capture_output=True,
+                                      text=True, check=True).stdout.split()
+                       for _ in range(self.repeat)), key=lambda r: float(r[1]))
+            self.add("2. REST read, standalone", f"ceiling: lua-cjson decode only ({label})",
+                     int(out[0]), float(out[1]), note="pages in memory, no HTTP, no rows built")
+        out = subprocess.run(["luajit", str(HERE / "ceiling.lua"), files, "results"],
+                             capture_output=True, text=True, check=True).stdout.split()
+        self.add("2. REST read, standalone", "lua-cjson decode only, in the luajit binary",
+                 int(out[0]), float(out[1]), note="LuaJIT's own allocator; for reference")
+
+    def rest_spark(self):
+        spark = self.get_spark()
+        url = f"{self.base}{self.rest_path}"
+        n = self.rest_rows
+        expect = (n, n * (n + 1) // 2)
+        for system, fmt in (("seed RestApiDataSource", "rest-api"), ("luaconn rest.lua", "luaconn")):
+            opts = {"url": url, "page_size": PAGE}
+            if fmt == "luaconn":
+                opts["connector"] = "rest"
+            got, s, peak = spark_read(spark, fmt, opts)
+            assert got == expect, (system, got, expect)
+            self.add("1. REST read, Spark local[2]", system, n, s, peak)
+
+    # -- 3: write --
+    def write_spark(self):
+        spark = self.get_spark()
+        n = self.write_rows
+        df = spark.range(1, n + 1, numPartitions=2).selectExpr(
+            "CAST(id AS INT) AS id", "concat('user ', id) AS name",
+            "CASE WHEN id % 7 = 0 THEN NULL WHEN id % 2 = 0 THEN 'inactive' ELSE 'active' END AS status")
+        df = df.cache()
+        df.count()
+        for system, fmt, sink in (("seed RestApiBatchWriter", "rest-api", "seed"),
+                                  ("luaconn rest.lua", "luaconn", "luaconn")):
+            w = df.write.format(fmt).mode("append").option("target_url", f"{self.base}/sink/{sink}")
+            if fmt == "luaconn":
+                w = w.option("connector", "rest").option("batch_size", "500")
+            reset_peaks()
+            _, s = timed(w.save)
+            posts, size = self.nginx.sink_posts(sink)
+            assert posts == n // 500, (system, posts)
+            self.add("3. Write, Spark local[2], batches of 500", system, n, s, worker_peak_mb(),
+                     note=f"{posts} POSTs, {size / 1e6:.0f} MB")
+        df.unpersist()
+
+    # -- 4: RabbitMQ --
+    def mq(self):
+        from broker import Broker
+
+        import luaconn
+        n = self.mq_messages
+        log(f"starting rabbitmq-server and publishing {n} messages")
+        broker = Broker().start()
+        try:
+            queue = "bench"
+            with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue, write_id="bench") as c:
+                for start in range(0, n, 50_000):
+                    rows = [{"body": f'{{"n":{i},"payload":"message {i}"}}'}
+                            for i in range(start, min(n, start + 50_000))]
+                    c.write(c.rows_from_json(rows))
+            self.wait_message_count(broker.url, queue, n)
+            with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue) as c:
+                part = f'{{"start": 0, "end": {n}}}'
+                got, s = best_of(self.repeat, lambda: sum(b.num_rows for b in c.read_json(part)))
+            assert got == n, got
+            self.add("4. RabbitMQ stream read, standalone", "luaconn plain Python API", n, s,
+                     note="the broker's delivery rate bounds this")
+            spark = self.get_spark()
+            for system, fmt, opts in (
+                    ("seed QueueStreamReader (pika)", "seed-queue", {}),
+                    ("luaconn rabbitmq.lua", "luaconn",
+                     {"connector": "rabbitmq", "partitions": "2", "starting_offset": "earliest"})):
+                got, s, peak = self.stream_all(spark, fmt, {"broker": broker.url, "queue": queue, **opts}, n)
+                assert got == n, (system, got)
+                self.add("4. RabbitMQ stream read, Spark Structured Streaming", system, n, s, peak,
+                         note="one availableNow trigger")
+        finally:
+            broker.stop()
+            broker.remove()
+
+    def wait_message_count(self, url, queue, n):
+        import pika
+        deadline = time.monotonic() + 60
+        while True:
+            conn = pika.BlockingConnection(pika.URLParameters(url))
+            count = conn.channel().queue_declare(queue=queue, passive=True).method.message_count
+            conn.close()
+            if count >= n or time.monotonic() > deadline:
+                return
+            time.sleep(0.5)
+
+    def stream_all(self, spark, fmt, options, n):
+        import tempfile
+        reader = spark.readStream.format(fmt)
+        for k, v in options.items():
+            reader = reader.option(k, v)
+        checkpoint = tempfile.mkdtemp(prefix="luaconn-bench-chk-")
+        reset_peaks()
+        start = time.perf_counter()
+        query = (reader.load().writeStream.format("noop").option("checkpointLocation", checkpoint)
+                 .trigger(availableNow=True).start())
+        query.awaitTermination()
+        seconds = time.perf_counter() - start
+        rows = sum(p["numInputRows"] for p in query.recentProgress)
+        return rows, seconds, worker_peak_mb()
+
+    # -- 5: ID ranges --
+    def ids_spark(self):
+        spark = self.get_spark()
+        n = self.ids
+        url = f"{self.base}{self.ids_paths[n]}"
+        got, s, peak = spark_read(spark, "seed-idrange", {"url": url, "partitions": SEED_PARTITIONS})
+        self.add("5. ID-range read, Spark local[2], 8 partitions", "seed PartitionedReader",
+                 got[0], s, peak,
+                 note=f"{n - got[0]} id(s) missed: the seed's ranges end at max_id exclusive")
+        got, s, peak = spark_read(spark, "luaconn", {"connector": "idrange", "url": url,
+                                                     "partitions": SEED_PARTITIONS, "page_size": PAGE})
+        assert got == (n, n * (n + 1) // 2), got
+        self.add("5. ID-range read, Spark local[2], 8 partitions", "luaconn idrange.lua", n, s, peak)
+
+    # -- 6: memory --
+    def memory(self):
+        spark = self.get_spark()
+        for n in (self.mem_small, self.ids):
+            url = f"{self.base}{self.ids_paths[n]}"
+            got, s, peak = spark_read(spark, "luaconn", {"connector": "idrange", "url": url,
+                                                         "partitions": 1, "page_size": PAGE})
+            assert got[0] == n, got
+            self.add("6. Memory: one partition, one Python worker", f"luaconn idrange.lua, {n:,} rows",
+                     n, s, peak)
+
+    def close(self):
+        if self.spark is not None:
+            self.spark.stop()
+        self.nginx.stop()
+
+
+# ---- the report ---------------------------------------------------------------------
+
+GOALS = [
+    ("1. REST read, Spark local[2]", "luaconn rest.lua", "seed RestApiDataSource", 10),
+    ("2. REST read, standalone", "luaconn plain Python API (Arrow batches)",
+     "Python loop with requests (seed read())", None),
+    ("2. REST read, standalone", "luaconn CLI (JSON lines to /dev/null)",
+     "ceiling: lua-cjson decode only (JIT off, as connectors run)", 0.6),
+    ("2. REST read, standalone", "luaconn plain Python API (Arrow batches)",
+     "ceiling: lua-cjson decode only (JIT off, as connectors run)", 0.6),
+    ("2. REST read, standalone", "luaconn plain Python API (Arrow batches)",
+     "ceiling: lua-cjson decode only (JIT on)", None),
+    ("3. Write, Spark local[2], batches of 500", "luaconn rest.lua", "seed RestApiBatchWriter", 10),
+    ("4. RabbitMQ stream read, Spark Structured Streaming", "luaconn rabbitmq.lua",
+     "seed QueueStreamReader (pika)", 10),
+    ("5. ID-range read, Spark local[2], 8 partitions", "luaconn idrange.lua", "seed PartitionedReader", None),
+]
+
+
+def render(bench, info, command):
+    rate = {(w, s): r / sec for w, s, r, sec, _, _ in bench.rows}
+    lines = [f"# luaconn benchmarks", "",
+             f"Run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} with `{command}`"
+             f" (scale {bench.scale:g}).", "",
+             f"Machine: {info['CPU']}, {info['memory']}, {info['OS']}.  ",
+             f"Versions: {info['versions']}.", "",
+             "| workload | system | rows | seconds | rows/s | Python worker peak RSS | note |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for w, s, r, sec, peak, note in bench.rows:
+        lines.append(f"| {w} | {s} | {r:,} | {sec:.2f} | {r / sec:,.0f} | "
+                     f"{f'{peak:.0f} MB' if peak else '-'} | {note} |")
+    lines += ["", "| ratio | measured | goal | met |", "|---|---:|---:|---|"]
+    for w, mine, base, goal in GOALS:
+        if (w, mine) in rate and (w, base) in rate:
+            ratio = rate[(w, mine)] / rate[(w, base)]
+            lines.append(f"| {w}: {mine} / {base} | {ratio:.2f}x | "
+                         f"{f'{goal:g}x' if goal else '-'} | "
+                         f"{('yes' if ratio >= goal else 'NO') if goal else ''} |")
+    mq = [(r / sec) for w, s, r, sec, _, _ in bench.rows if w.startswith("4.") and s.startswith("luaconn")]
+    if mq:
+        lines.append(f"| 4. RabbitMQ: luaconn messages/s | {mq[0]:,.0f} | 200,000 | "
+                     f"{'yes' if mq[0] >= 200_000 else 'NO'} |")
+    mem = [peak for w, s, r, sec, peak, _ in bench.rows if w.startswith("6.")]
+    if len(mem) == 2 and mem[0]:
+        lines.append(f"| 6. Memory: peak RSS {bench.ids:,} rows / {bench.mem_small:,} rows | "
+                     f"{mem[1] / mem[0]:.2f}x | at most 1.2x | {'yes' if mem[1] <= 1.2 * mem[0] else 'NO'} |")
+    lines += ["", "Server capacity on its own (nginx, 1 worker process, pre-rendered files; "
+              "wrk, 1 thread, 2 keep-alive connections, 3 s):", "",
+              "| endpoint | requests/s | rows/s |", "|---|---:|---:|"]
+    for what, rps, rows in bench.capacity:
+        lines.append(f"| {what} | {rps:,.0f} | {rows:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
+    ap.add_argument("--only", default="rest,write,mq,ids,mem")
+    ap.add_argument("--results", default=str(HERE / "results.md"))
+    ap.add_argument("--no-write-results", action="store_true")
+    ap.add_argument("--command", default=None, help="the command to record in results.md")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    bench = Bench(args)
+    info = machine()
+    bench.prepare(only)
+    try:
+        if "rest" in only:
+            bench.rest_standalone()
+            bench.rest_spark()
+        if "write" in only:
+            bench.write_spark()
+        if "mq" in only:
+            bench.mq()
+        if "ids" in only:
+            bench.ids_spark()
+        if "mem" in only:
+            bench.memory()
+    finally:
+        bench.close()
+    command = args.command or "python3 bench/run.py " + " ".join(map(shlex.quote, sys.argv[1:]))
+    report = render(bench, info, command)
+    print(report)
+    if not args.no_write_results:
+        Path(args.results).write_text(report)
+        log(f"wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()
