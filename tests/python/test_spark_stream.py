@@ -1,6 +1,6 @@
 """RabbitMQ streams through Spark Structured Streaming (format "luaconn", connector
 rabbitmq.lua) against a real broker: exactly-once into a Parquet sink across a stop,
-a dropped broker connection and restarts from the checkpoint; confirmed publishes
+a dropped broker connection, a broker restart and restarts from the checkpoint; confirmed publishes
 from a batch write and from a streaming write."""
 import json
 import sys
@@ -55,7 +55,7 @@ def wait_for(condition, seconds, what):
         time.sleep(0.2)
 
 
-def test_exactly_once_across_stop_connection_loss_and_restarts(spark, broker, tmp_path):
+def test_exactly_once_across_stop_connection_loss_broker_restart_and_restarts(spark, broker, tmp_path):
     queue, sink, checkpoint = "exactly-once", tmp_path / "sink", tmp_path / "checkpoint"
     publish(broker.url, queue, 0, 1000)   # the stream exists before the query starts
     publisher = threading.Thread(
@@ -78,11 +78,31 @@ def test_exactly_once_across_stop_connection_loss_and_restarts(spark, broker, tm
         pass            # failed on the dropped connection, or still running
     query.stop()
 
-    # 3. Restarted from the checkpoint, it catches up on everything published.
+    # 3. The broker restarts under a running query: it fails cleanly or recovers.
     publisher.join()
     query = stream(spark, broker, queue, sink, checkpoint)
-    query.processAllAvailable()
+    broker.stop()
+    broker.start()
+    try:
+        query.awaitTermination(20)
+    except Exception:
+        pass
     query.stop()
+
+    # 4. Restarted from the checkpoint once the stream is back (a restarted node
+    # takes a few seconds to serve it again), it catches up on everything published.
+    deadline = time.monotonic() + 120
+    while True:
+        query = stream(spark, broker, queue, sink, checkpoint)
+        try:
+            query.processAllAvailable()
+            query.stop()
+            break
+        except Exception:
+            query.stop()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
     elapsed = time.monotonic() - started
 
     # The sink's log decides which files are committed (a failed batch can leave
