@@ -50,7 +50,8 @@ local function setup(spec, default_results)
     local doc, response = fetch(url, q)
     pages = pages + 1
     local records = M.records(doc, results, url, pages)
-    for i = 1, #records do spec.on_record(records[i]) end
+    local on_record = spec.on_record
+    for i = 1, #records do on_record(records[i]) end
     return doc, #records, response
   end
   return query, page, function() return pages end
