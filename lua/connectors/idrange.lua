@@ -7,7 +7,7 @@ local ranges = require "luaconn.ranges"
 
 local C = {
   description = "Id-range partitioned reads of a table behind an HTTP API (/stats + /records)",
-  options = client.with_options(auth.with_options {
+  options = auth.with_options {
     url = { type = "string", required = true, description = "base URL; paths are appended" },
     partitions = { type = "integer", default = 8 },
     stats_path = { type = "string", default = "/stats" },
@@ -19,7 +19,7 @@ local C = {
     lt_param = { type = "string", default = "id_lt" },
     page_size = { type = "integer", default = 1000, description = "records asked for per request" },
     schema = { type = "string", default = "id BIGINT, value STRING" },
-  }),
+  },
 }
 
 function C.schema(opts) return opts.schema end

@@ -8,7 +8,7 @@ local client = require "luaconn.client"
 
 local C = {
   description = "REST API read page by page (cursor, offset, page, link or next_url); rows POSTed as JSON arrays",
-  options = client.with_options(auth.with_options {
+  options = auth.with_options {
     url = { type = "string", required = "read", description = "endpoint to read" },
     paginator = { type = "string", default = "cursor", description = "cursor, offset, page, link or next_url" },
     page_size = { type = "integer", default = 100 },
@@ -21,7 +21,7 @@ local C = {
     schema = { type = "string", default = "id INT, name STRING, status STRING" },
     target_url = { type = "string", required = "write", description = "endpoint rows are POSTed to" },
     batch_size = { type = "integer", default = 500 },
-  }),
+  },
 }
 
 function C.schema(opts) return opts.schema end

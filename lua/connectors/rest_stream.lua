@@ -8,7 +8,7 @@ local paginate = require "luaconn.paginate"
 
 local C = {
   description = "REST API read incrementally by a growing field, as a batch or a stream",
-  options = client.with_options(auth.with_options {
+  options = auth.with_options {
     url = { type = "string", required = true, description = "endpoint to read" },
     field = { type = "string", required = true, description = "the growing field, e.g. seq" },
     since_param = { type = "string", default = "since", description = "asks for records with field > value" },
@@ -17,7 +17,7 @@ local C = {
     limit_param = { type = "string", default = "limit" },
     results_field = { type = "string", default = "results", description = "path of the records array" },
     schema = { type = "string", required = true },
-  }),
+  },
 }
 
 function C.schema(opts) return opts.schema end

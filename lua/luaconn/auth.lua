@@ -3,13 +3,14 @@
 -- API key in a header or the query, HTTP basic, OAuth2 client credentials).
 --
 --   local auth = require "luaconn.auth"
---   options = auth.with_options { url = {...} }
+--   options = auth.with_options { url = {...} }   -- plus the shared HTTP options
 --   local fetch = auth.fetcher(opts)      -- fetch(url, query) -> decoded body, response
 local http = require "http"
 local json = require "json"
 local env = require "env"
 local log = require "log"
 local secrets = require "secrets"
+local client = require "luaconn.client"
 
 local M = {}
 
@@ -33,12 +34,10 @@ local OPTIONS = {
   token_scope = { type = "string", description = "OAuth2 scope to ask for" },
 }
 
--- The connector's own option declarations plus the auth ones.
+-- The connector's own option declarations plus the auth ones and the shared HTTP
+-- ones (luaconn.client).
 function M.with_options(own)
-  local all = {}
-  for name, spec in pairs(OPTIONS) do all[name] = spec end
-  for name, spec in pairs(own) do all[name] = spec end
-  return all
+  return client.with_options(OPTIONS, own)
 end
 
 local function present(value) return value ~= nil and value ~= "" end

@@ -10,11 +10,13 @@ local SHARED = {
   rate_limit = { type = "number", default = 0, description = "at most this many requests per second (0 = no limit)" },
 }
 
--- Returns the connector's own option declarations plus the shared HTTP ones.
-function M.with_options(own)
+-- Returns the shared HTTP option declarations plus those of each table given
+-- (later tables win): client.with_options { url = {...} }.
+function M.with_options(...)
   local all = {}
-  for name, spec in pairs(SHARED) do all[name] = spec end
-  for name, spec in pairs(own) do all[name] = spec end
+  for _, declarations in ipairs { SHARED, ... } do
+    for name, spec in pairs(declarations) do all[name] = spec end
+  end
   return all
 end
 

@@ -130,9 +130,6 @@ void lc_sandbox_push_coroutine(lc_state *st, lua_State *co);
  * Returns LC_OK when it yielded, LC_DONE when it finished, or an error code with
  * rt->error filled. */
 int lc_sandbox_resume(lc_state *st, lua_State *co, int nargs);
-/* Turns the Lua error value on top of L's stack (or of co, when the error happened
- * in a coroutine) into rt->error. */
-int lc_sandbox_error(lc_state *st, lua_State *co, int lua_status);
 /* Reads a file into a malloc'd buffer (caller frees). */
 int lc_read_file(const char *path, char **data, size_t *len);
 
@@ -267,7 +264,7 @@ void lc_connector_release(lc_connector *conn);
  * is on and a watched file changed. Never fails the caller: a refused version is
  * reported through the log and lc_connector_reload_error. */
 void lc_connector_safe_point(lc_connector *conn);
-/* Frees the read/write coroutines (lc_read.c / lc_write.c). */
+/* Ends any read in progress: frees its coroutine and discards its partial batch. */
 void lc_read_reset(lc_connector *conn);
 
 /* ---- lc_options.c: option declarations and values -------------------------------- */

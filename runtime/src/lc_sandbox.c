@@ -108,7 +108,9 @@ static const char *strip_position(const char *msg, int line) {
   return msg;
 }
 
-int lc_sandbox_error(lc_state *st, lua_State *co, int lua_status) {
+/* Turns the Lua error value on top of L's stack (or of co, when the error happened
+ * in a coroutine) into rt->error; returns its lc_status. */
+static int sandbox_error(lc_state *st, lua_State *co, int lua_status) {
   lua_State *L = co ? co : st->L;
   const char *raw = lua_tostring(L, -1);
   if (!raw) raw = "(error object is not a string)";
@@ -183,7 +185,7 @@ int lc_sandbox_call(lc_state *st, int nargs, int nresults) {
   disarm(st);
   lua_remove(L, base);
   if (status == 0) return LC_OK;
-  return lc_sandbox_error(st, NULL, status);
+  return sandbox_error(st, NULL, status);
 }
 
 /* The body of every coroutine the runtime starts: xpcall keeps the stack intact
@@ -211,11 +213,11 @@ int lc_sandbox_resume(lc_state *st, lua_State *co, int nargs) {
     /* xpcall caught the error: (false, message with traceback). Memory errors
      * skip the handler, so their position is unknown. */
     lua_settop(co, 2);
-    int code = lc_sandbox_error(st, co, st->mem_refused ? LUA_ERRMEM : LUA_ERRRUN);
+    int code = sandbox_error(st, co, st->mem_refused ? LUA_ERRMEM : LUA_ERRRUN);
     lua_settop(co, 0);
     return code;
   }
-  return lc_sandbox_error(st, co, status);
+  return sandbox_error(st, co, status);
 }
 
 /* ---- loading ------------------------------------------------------------------- */
@@ -251,10 +253,10 @@ int lc_sandbox_load(lc_state *st, const char *source, size_t len, const char *ch
       lua_pop(L, 1);
       lua_pushstring(L, "bytecode is not allowed: connectors are loaded from Lua source only");
     }
-    return lc_sandbox_error(st, NULL, status);
+    return sandbox_error(st, NULL, status);
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_env);  /* new_env */
-  if (lua_pcall(L, 0, 1, 0) != 0) return lc_sandbox_error(st, NULL, LUA_ERRMEM);
+  if (lua_pcall(L, 0, 1, 0) != 0) return sandbox_error(st, NULL, LUA_ERRMEM);
   lua_setfenv(L, -2);
   return LC_OK;
 }

@@ -94,11 +94,9 @@ def _shipped(conn, options):
 
 
 def _declared_options(options):
+    """The lower-cased names of the options the connector declares."""
     ref, script, _ = _split_options(options)
-    declared = check(ref, script=script).get("options") or {}
-    if isinstance(declared, dict):
-        return {name.lower() for name in declared}
-    return {entry["name"].lower() for entry in declared}
+    return {name.lower() for name in check(ref, script=script).get("options") or {}}
 
 
 class LuaconnDataSource(DataSource):
@@ -122,10 +120,11 @@ class LuaconnDataSource(DataSource):
 
     def writer(self, schema, overwrite):
         options = dict(self.options)
+        declared = _declared_options(options)
         if overwrite:
             # The contract has no overwrite call: a connector that can replace its
             # target says so by declaring an option named "mode".
-            if "mode" not in _declared_options(options):
+            if "mode" not in declared:
                 raise errors.OptionError(
                     "luaconn: this connector cannot overwrite (it declares no 'mode' "
                     "option); use mode('append')")
@@ -133,7 +132,7 @@ class LuaconnDataSource(DataSource):
         with _open(options) as conn:
             if not conn.can_write:
                 raise errors.ContractError(f"{conn.script_name} has no write function")
-        return LuaconnWriter(options, "write_task" in _declared_options(options),
+        return LuaconnWriter(options, "write_task" in declared,
                              _secret_options(self._secret_store, options))
 
     # Structured Streaming lives in luaconn.spark_stream.
