@@ -7,7 +7,7 @@ PYTHON  ?= python3
 BUILD   ?= build
 
 CC      ?= cc
-PKGS     = luajit libcurl librabbitmq
+PKGS     = luajit libcurl librabbitmq yajl
 CJSON_A  = $(shell ls /usr/lib/*/liblua5.1-cjson.a 2>/dev/null | head -n1)
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g

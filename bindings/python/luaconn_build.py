@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 # lua-cjson is linked as Debian's shared liblua5.1-cjson: its static archive is not
 # position-independent (fpconv.o), so it cannot go into a Python extension module.
 CJSON_LIBRARY = "lua5.1-cjson"
-PKG_CONFIG_PACKAGES = ["luajit", "libcurl", "librabbitmq"]
+PKG_CONFIG_PACKAGES = ["luajit", "libcurl", "librabbitmq", "yajl"]
 
 
 def source_root():

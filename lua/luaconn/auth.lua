@@ -115,15 +115,19 @@ local function decode(response)
   return doc
 end
 
--- A function fetch(url, query) -> decoded JSON body, response that GETs with opts'
--- credentials. With auth=oauth2 a 401 fetches a new token and retries once.
+-- A function fetch(url, query, raw) -> decoded JSON body (nil when raw), response
+-- that GETs with opts' credentials. With auth=oauth2 a 401 fetches a new token and
+-- retries once.
 function M.fetcher(opts)
   local kind = opts.auth
   if not M.KINDS[kind] then
     error(("option 'auth' must be none, bearer, header, query, basic or oauth2, not '%s'"):format(kind), 0)
   end
   if kind == "none" then
-    return function(url, query) return http.get_json(url, { query = query }) end
+    return function(url, query, raw)
+      if raw then return nil, http.get(url, { query = query }) end
+      return http.get_json(url, { query = query })
+    end
   end
   local secret = M.resolve(opts)
   log.secret(secret)
@@ -134,7 +138,7 @@ function M.fetcher(opts)
   elseif kind == "basic" then headers.Authorization = "Basic " .. M.base64((opts.username or "") .. ":" .. secret)
   elseif not present(opts.token_url) then error("auth=oauth2 needs option 'token_url'", 0)
   end
-  return function(url, query)
+  return function(url, query, raw)
     local q = {}
     for k, v in pairs(query or {}) do q[k] = v end
     for k, v in pairs(extra_query) do q[k] = v end
@@ -147,6 +151,7 @@ function M.fetcher(opts)
       request.ok = nil
       response = http.request(request)
     end
+    if raw then return nil, response end
     return decode(response), response
   end
 end

@@ -740,6 +740,145 @@ int lc_builder_append(lc_builder *b, lua_State *L, int idx, int64_t row_number, 
   return LC_OK;
 }
 
+/* ---- appending rows of JSON scalars (lc_records.c's path) ----------------------- */
+
+static bool is_scalar_type(lc_type_id id) {
+  return id != LC_T_ARRAY && id != LC_T_STRUCT && id != LC_T_MAP;
+}
+
+bool lc_builder_flat(const lc_builder *b) {
+  for (size_t i = 0; i < b->root.n_children; i++)
+    if (!is_scalar_type(b->root.children[i].type->id)) return false;
+  return true;
+}
+
+size_t lc_builder_columns(const lc_builder *b) { return b->root.n_children; }
+
+const char *lc_builder_column_name(const lc_builder *b, size_t i) {
+  return b->root.children[i].name;
+}
+
+/* A JSON number's text as a double the way lua-cjson reads it (strtod), or false
+ * when it is too long to be a plain number. */
+static bool json_number(const lc_scalar *v, double *out) {
+  char text[64];
+  if (v->len >= sizeof text) return false;
+  memcpy(text, v->text, v->len);
+  text[v->len] = '\0';
+  *out = strtod(text, NULL);
+  return true;
+}
+
+/* An integral JSON number within [lo, hi): digits-only text converts exactly (so
+ * BIGINT ids above 2^53 keep every digit); other forms (1.0, 1e3) as a double,
+ * integral as the Lua path requires. */
+static bool json_integer(const lc_scalar *v, int64_t lo, int64_t hi_inclusive, int64_t *out) {
+  const char *s = v->text, *end = v->text + v->len;
+  bool digits = v->len > 0 && v->len < 19 + (s[0] == '-');
+  for (const char *q = s + (s[0] == '-'); digits && q < end; q++) digits = *q >= '0' && *q <= '9';
+  if (digits) {
+    int64_t n = 0;
+    for (const char *q = s + (s[0] == '-'); q < end; q++) n = n * 10 + (*q - '0');
+    n = s[0] == '-' ? -n : n;
+    if (n < lo || n > hi_inclusive) return false;
+    *out = n;
+    return true;
+  }
+  double d;
+  if (!json_number(v, &d) || d != floor(d) || d < (double)lo || d >= -(double)lo) return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+/* Converts one JSON scalar for column col into *out; false when the Lua path would
+ * reject it (or reads it differently), so the caller hands the record to that path. */
+static bool convert_scalar(const column *col, const lc_scalar *v, void *out) {
+  union { int32_t i32; int64_t i64; float f; double d; } *o = out;
+  int64_t n;
+  double d;
+  switch (col->type->id) {
+  case LC_T_BOOLEAN:
+    return v->kind == LC_SCALAR_TRUE || v->kind == LC_SCALAR_FALSE;
+  case LC_T_INT:
+    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT32_MIN, INT32_MAX, &n)) return false;
+    o->i32 = (int32_t)n;
+    return true;
+  case LC_T_BIGINT:
+    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT64_MIN, INT64_MAX, &n)) return false;
+    o->i64 = n;
+    return true;
+  case LC_T_FLOAT:
+  case LC_T_DOUBLE:
+    if (v->kind != LC_SCALAR_NUMBER || !json_number(v, &d)) return false;
+    if (col->type->id == LC_T_FLOAT) o->f = (float)d;
+    else o->d = d;
+    return true;
+  case LC_T_STRING:
+    if (v->kind == LC_SCALAR_STRING &&
+        utf8_valid_prefix((const unsigned char *)v->text, v->len) != v->len)
+      return false;
+    /* fall through */
+  case LC_T_BINARY:
+    return v->kind == LC_SCALAR_STRING && col->data.len + v->len <= INT32_MAX;
+  case LC_T_DATE:
+    if (v->kind == LC_SCALAR_STRING) {
+      int64_t days;
+      if (parse_date(v->text, v->len, &days)) return false;
+      o->i32 = (int32_t)days;
+      return true;
+    }
+    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT32_MIN, INT32_MAX, &n)) return false;
+    o->i32 = (int32_t)n;
+    return true;
+  case LC_T_TIMESTAMP:
+    if (v->kind == LC_SCALAR_STRING) return !parse_timestamp(v->text, v->len, &o->i64);
+    if (v->kind != LC_SCALAR_NUMBER || !json_number(v, &d)) return false;
+    d = nearbyint(d * 1e6);
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return false;
+    o->i64 = (int64_t)d;
+    return true;
+  default:
+    return false;
+  }
+}
+
+int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values) {
+  if (!b->ready && !(b->ready = column_reset(&b->root))) return LC_ERR_NOMEM;
+  size_t n = b->root.n_children;
+  uint64_t converted[n ? n : 1];
+  /* Everything is checked before anything is appended: a record either goes in
+   * whole or is left, untouched, to the Lua path. */
+  for (size_t i = 0; i < n; i++) {
+    const column *col = &b->root.children[i];
+    bool missing = values[i].kind == LC_SCALAR_ABSENT || values[i].kind == LC_SCALAR_NULL;
+    if (missing ? !col->nullable : !convert_scalar(col, &values[i], &converted[i]))
+      return LC_ERR_VALUE;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < n && ok; i++) {
+    column *col = &b->root.children[i];
+    const lc_scalar *v = &values[i];
+    lc_type_id id = col->type->id;
+    if (v->kind == LC_SCALAR_ABSENT || v->kind == LC_SCALAR_NULL) {
+      ok = write_empty_slot(col) && mark_null(col);
+      continue;
+    }
+    if (id == LC_T_BOOLEAN)
+      ok = bitmap_push(&col->values, col->length, v->kind == LC_SCALAR_TRUE);
+    else if (id == LC_T_STRING || id == LC_T_BINARY)
+      ok = buf_append(&col->data, v->text, v->len) && push_offset(col, col->data.len);
+    else
+      ok = buf_append(&col->values, &converted[i], value_width(id));
+    ok = ok && mark_valid(col);
+  }
+  if (!ok) {
+    b->ready = column_reset(&b->root);
+    return LC_ERR_NOMEM;
+  }
+  b->root.length++;
+  return LC_OK;
+}
+
 int64_t lc_builder_rows(const lc_builder *b) { return b->root.length; }
 
 size_t lc_builder_bytes(const lc_builder *b) { return column_bytes(&b->root); }

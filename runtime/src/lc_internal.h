@@ -192,6 +192,26 @@ void lc_builder_free(lc_builder *b);
  * On error (LC_ERR_VALUE) the batch in progress is discarded. */
 int lc_builder_append(lc_builder *b, lua_State *L, int idx, int64_t row_number,
                       char *err, size_t errlen);
+/* One JSON scalar of a record, for lc_builder_append_scalars. NUMBER: the number's
+ * JSON text; STRING: the decoded bytes. text is borrowed. */
+typedef enum lc_scalar_kind {
+  LC_SCALAR_ABSENT, LC_SCALAR_NULL, LC_SCALAR_FALSE, LC_SCALAR_TRUE,
+  LC_SCALAR_NUMBER, LC_SCALAR_STRING
+} lc_scalar_kind;
+typedef struct lc_scalar {
+  lc_scalar_kind kind;
+  const char *text;
+  size_t len;
+} lc_scalar;
+/* True when every column is a scalar type (rows can come from lc_scalar values). */
+bool lc_builder_flat(const lc_builder *b);
+size_t lc_builder_columns(const lc_builder *b);
+const char *lc_builder_column_name(const lc_builder *b, size_t i);   /* borrowed */
+/* Appends one row from values[i] for column i (a flat builder), converting as
+ * lc_builder_append converts the same values decoded by lua-cjson. LC_ERR_VALUE:
+ * some value would not convert (or converts differently) and nothing was appended,
+ * so the caller gives the record to lc_builder_append, which words the error. */
+int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values);
 int64_t lc_builder_rows(const lc_builder *b);
 size_t lc_builder_bytes(const lc_builder *b);   /* approximate buffer bytes */
 /* Moves the rows so far into *schema and *array (the caller owns both and releases
@@ -266,6 +286,20 @@ void lc_connector_release(lc_connector *conn);
 void lc_connector_safe_point(lc_connector *conn);
 /* Ends any read in progress: frees its coroutine and discards its partial batch. */
 void lc_read_reset(lc_connector *conn);
+/* The emit function read() receives (a C closure over its connector). */
+int lc_read_emit(lua_State *L);
+
+/* ---- lc_records.c: json.page, a page of JSON records appended in C ------------- */
+
+/* Adds page and accepts_pages to the json module table on top of the stack. */
+void lc_records_register(lua_State *L);
+bool lc_page_is(lua_State *L, int idx);
+/* Appends the records of the page at idx to b, counting them in *rows, until the
+ * page is done or the batch holds max_rows rows or max_bytes bytes (it may pass
+ * them by one parsed chunk's records). Raises Lua errors (bad records name their
+ * row as emit's do). */
+void lc_page_fill(lua_State *L, int idx, lc_builder *b, int64_t *rows, int64_t max_rows,
+                  size_t max_bytes);
 
 /* ---- lc_options.c: option declarations and values -------------------------------- */
 

@@ -204,6 +204,7 @@ int lc_open_json(lua_State *L) {
   lua_getfield(L, -1, "null");
   lua_setfield(L, -3, "null");
   lua_pop(L, 1);
+  lc_records_register(L);
   return 1;
 }
 

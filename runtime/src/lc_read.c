@@ -1,6 +1,7 @@
 /* lc_read.c: reading a partition. read(opts, partition, emit) runs in a coroutine;
- * emit appends the row to the batch builder and yields when the batch is full, so
- * memory stays bounded however much the script reads. */
+ * emit appends the row (or a json.page's records, lc_records.c) to the batch builder
+ * and yields when the batch is full, so memory stays bounded however much the script
+ * reads. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,18 +24,23 @@ void lc_read_reset(lc_connector *conn) {
   }
 }
 
-static int emit(lua_State *L) {
+int lc_read_emit(lua_State *L) {
   lc_connector *conn = lua_touserdata(L, lua_upvalueindex(1));
   if (L != conn->read_co)
     return luaL_error(L, "emit must be called by read itself, not from another coroutine");
-  if (!lua_istable(L, 1))
-    return luaL_error(L, "emit expects a row (a table keyed by column name), got %s",
-                      luaL_typename(L, 1));
-  char err[512];
-  if (lc_builder_append(conn->builder, L, 1, conn->rows_emitted + 1, err, sizeof err) != LC_OK)
-    return lc_state_raise(L, LC_ERR_VALUE, "%s", err);
-  conn->rows_emitted++;
   const lc_config *cfg = &conn->rt->config;
+  if (lc_page_is(L, 1)) {
+    lc_page_fill(L, 1, conn->builder, &conn->rows_emitted, cfg->batch_rows,
+                 (size_t)cfg->batch_bytes);
+  } else {
+    if (!lua_istable(L, 1))
+      return luaL_error(L, "emit expects a row (a table keyed by column name) or a json.page, got %s",
+                        luaL_typename(L, 1));
+    char err[512];
+    if (lc_builder_append(conn->builder, L, 1, conn->rows_emitted + 1, err, sizeof err) != LC_OK)
+      return lc_state_raise(L, LC_ERR_VALUE, "%s", err);
+    conn->rows_emitted++;
+  }
   if (lc_builder_rows(conn->builder) >= cfg->batch_rows ||
       (int64_t)lc_builder_bytes(conn->builder) >= cfg->batch_bytes) {
     conn->read_yield_expected = true;
@@ -66,7 +72,7 @@ static int start_protected(lua_State *L) {
   if (lc_json_decode(L, json, strlen(json), err, sizeof err) != LC_OK)
     return luaL_error(L, "the partition is not valid JSON: %s", err);
   lua_pushlightuserdata(L, conn);
-  lua_pushcclosure(L, emit, 1);
+  lua_pushcclosure(L, lc_read_emit, 1);
   lua_xmove(L, co, 4);
   return 0;
 }

@@ -1,0 +1,540 @@
+/*
+ * lc_records.c: a page of JSON records straight into the batch builder.
+ *
+ * json.page(text, path [, what]) wraps a page of an API; the read's emit(page)
+ * appends the records it holds (the array at path; "" is the whole document). yajl
+ * parses the text once, as events: each record's values are staged and appended in
+ * C, with no Lua table per record, which is where a connector read spends most of
+ * its time otherwise. Whatever the C path would not read exactly as the Lua path
+ * does (a nested column, a value of another type, a record that is not an object,
+ * a duplicate key, text yajl rejects) hands the rest of the page to the Lua path:
+ * lua-cjson decodes the page and each remaining record goes through
+ * lc_builder_append, which words any error. So no result depends on the path taken.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "lc_internal.h"
+
+#define LC_PAGE_MT "luaconn.page"
+#define LC_PAGE_CHUNK 16384   /* bytes parsed between checks for a full batch */
+
+typedef enum page_mode { PAGE_FAST, PAGE_SLOW, PAGE_DONE } page_mode;
+
+typedef struct lc_page {
+  page_mode mode;
+  const char *text;         /* the page, kept alive by the userdata's env table */
+  size_t len;
+  size_t fed;               /* bytes handed to yajl so far */
+  size_t chunk_base;        /* offset of the chunk yajl is parsing */
+  yajl_handle parser;       /* PAGE_FAST only; owned */
+  char *what;               /* "GET <url>" for errors; owned */
+  char **parts;             /* the records path split at dots; owned */
+  size_t n_parts;
+  /* where the events are */
+  size_t depth;             /* containers open */
+  size_t on_path;           /* containers 1..on_path are the maps along the path */
+  bool key_on_path;         /* the current key of map on_path is the next path part */
+  bool in_records;
+  bool records_seen;
+  bool resuming;            /* the next '[' is the stand-in for the records array */
+  bool paused;              /* the batch filled up: parsing resumes at resume_at */
+  size_t resume_at;
+  size_t span_start, span_end;   /* the records array's bytes */
+  /* the record being read */
+  lc_builder *b;            /* borrowed from the read that emits the page */
+  int64_t max_rows;         /* the batch is full at max_rows rows or max_bytes bytes */
+  size_t max_bytes;
+  size_t n_columns;
+  const char **names;       /* column names, borrowed from the builder; array owned */
+  size_t *name_lens;        /* owned */
+  lc_scalar *staged;        /* one per column; owned */
+  ptrdiff_t *staged_at;     /* where a copied text starts in scratch, -1 when text
+                             * points into the page itself; owned */
+  int column;               /* column of the current key, -1 when none */
+  char *scratch;            /* the record's texts; owned */
+  size_t scratch_len, scratch_cap;
+  bool out_of_memory;
+  /* progress */
+  int64_t count;            /* records appended */
+  int64_t count_in_c;       /* of which by the C path */
+  int64_t slow_next;        /* PAGE_SLOW: 1-based index of the next record */
+  int64_t slow_total;
+  bool has_records;         /* the path leads to the records (known once done) */
+} lc_page;
+
+static lc_page *page_check(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, LC_PAGE_MT);
+}
+
+static void page_stop_parser(lc_page *p) {
+  if (p->parser) yajl_free(p->parser);
+  p->parser = NULL;
+}
+
+/* ---- staging one record ------------------------------------------------------------ */
+
+static int stage(lc_page *p, lc_scalar_kind kind, const char *text, size_t len) {
+  if (p->column < 0) return 1;
+  p->staged[p->column] = (lc_scalar){.kind = kind, .text = text, .len = len};
+  /* Most values lie in the page as they are; only those yajl unescaped or
+   * buffered (across a chunk's end) live in its buffers and are copied. */
+  if (!text || (text >= p->text && text + len <= p->text + p->len)) {
+    p->staged_at[p->column] = -1;
+    return 1;
+  }
+  if (p->scratch_len + len > p->scratch_cap) {
+    size_t cap = p->scratch_cap ? p->scratch_cap : 256;
+    while (cap < p->scratch_len + len) cap *= 2;
+    char *grown = realloc(p->scratch, cap);
+    if (!grown) {
+      p->out_of_memory = true;
+      return 0;
+    }
+    p->scratch = grown;
+    p->scratch_cap = cap;
+  }
+  if (len) memcpy(p->scratch + p->scratch_len, text, len);
+  p->staged_at[p->column] = (ptrdiff_t)p->scratch_len;
+  p->scratch_len += len;
+  return 1;
+}
+
+static void begin_record(lc_page *p) {
+  for (size_t i = 0; i < p->n_columns; i++) p->staged[i].kind = LC_SCALAR_ABSENT;
+  p->scratch_len = 0;
+  p->column = -1;
+}
+
+static bool batch_full(const lc_builder *b, int64_t max_rows, size_t max_bytes) {
+  return lc_builder_rows(b) >= max_rows || lc_builder_bytes(b) >= max_bytes;
+}
+
+/* Per record: the row count exactly, the (approximate) byte size every 64 rows. */
+static bool batch_full_now(const lc_builder *b, int64_t max_rows, size_t max_bytes) {
+  int64_t rows = lc_builder_rows(b);
+  return rows >= max_rows || ((rows & 63) == 0 && lc_builder_bytes(b) >= max_bytes);
+}
+
+static size_t position(lc_page *p) {
+  return p->chunk_base + yajl_get_bytes_consumed(p->parser);
+}
+
+/* Appends the staged record; 0 stops parsing: the Lua path must take over, or the
+ * batch is full (paused: parsing starts again after this record). */
+static int end_record(lc_page *p) {
+  for (size_t i = 0; i < p->n_columns; i++)
+    if (p->staged_at[i] >= 0) p->staged[i].text = p->scratch + p->staged_at[i];
+  int rc = lc_builder_append_scalars(p->b, p->staged);
+  if (rc == LC_ERR_NOMEM) p->out_of_memory = true;
+  if (rc != LC_OK) return 0;
+  p->count++;
+  p->count_in_c++;
+  if (!batch_full_now(p->b, p->max_rows, p->max_bytes)) return 1;
+  p->paused = true;
+  p->resume_at = position(p);
+  return 0;
+}
+
+/* ---- yajl events ------------------------------------------------------------------- */
+
+/* A value begins (a scalar when !container). Returns 0 to stop parsing (the Lua
+ * path takes over). */
+static int value_begins(lc_page *p, bool container, bool is_array) {
+  size_t records_depth = p->n_parts + 1;
+  if (p->in_records) {
+    if (p->depth == records_depth) {     /* an element of the records array */
+      if (!container || is_array) return 0;
+      begin_record(p);
+    } else if (p->depth == records_depth + 1 && container && p->column >= 0) {
+      return 0;                           /* a nested value for a column */
+    }
+    if (container) p->depth++;
+    return 1;
+  }
+  bool reached = p->on_path == p->depth && (p->depth == 0 || p->key_on_path);
+  if (reached && p->depth == p->n_parts) {
+    if (!is_array || p->records_seen) return 0;
+    if (!p->resuming) {
+      size_t at = position(p);
+      if (at == 0 || p->text[at - 1] != '[') return 0;
+      p->span_start = at - 1;
+    }
+    p->resuming = false;
+    p->records_seen = p->in_records = true;
+  } else if (reached && container && !is_array) {
+    p->on_path = p->depth + 1;
+    p->key_on_path = false;
+  }
+  if (container) p->depth++;
+  return 1;
+}
+
+static int container_ends(lc_page *p) {
+  size_t records_depth = p->n_parts + 1;
+  if (p->in_records && p->depth == records_depth + 1) {
+    p->depth--;
+    return end_record(p);
+  }
+  if (p->in_records && p->depth == records_depth) {
+    size_t at = position(p);
+    if (at == 0 || p->text[at - 1] != ']') return 0;
+    p->in_records = false;
+    p->span_end = at;
+  }
+  if (p->on_path == p->depth && p->depth > 0) {
+    p->on_path--;
+    p->key_on_path = false;
+  }
+  p->depth--;
+  return 1;
+}
+
+static bool in_record(const lc_page *p) {
+  return p->in_records && p->depth == p->n_parts + 2;
+}
+
+static int on_null(void *ctx) {
+  lc_page *p = ctx;
+  if (!value_begins(p, false, false)) return 0;
+  return in_record(p) ? stage(p, LC_SCALAR_NULL, NULL, 0) : 1;
+}
+
+static int on_boolean(void *ctx, int value) {
+  lc_page *p = ctx;
+  if (!value_begins(p, false, false)) return 0;
+  return in_record(p) ? stage(p, value ? LC_SCALAR_TRUE : LC_SCALAR_FALSE, NULL, 0) : 1;
+}
+
+static int on_number(void *ctx, const char *text, size_t len) {
+  lc_page *p = ctx;
+  if (!value_begins(p, false, false)) return 0;
+  return in_record(p) ? stage(p, LC_SCALAR_NUMBER, text, len) : 1;
+}
+
+static int on_string(void *ctx, const unsigned char *text, size_t len) {
+  lc_page *p = ctx;
+  if (!value_begins(p, false, false)) return 0;
+  return in_record(p) ? stage(p, LC_SCALAR_STRING, (const char *)text, len) : 1;
+}
+
+static int on_start_map(void *ctx) { return value_begins(ctx, true, false); }
+static int on_start_array(void *ctx) { return value_begins(ctx, true, true); }
+static int on_end(void *ctx) { return container_ends(ctx); }
+
+static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
+  lc_page *p = ctx;
+  if (in_record(p)) {
+    p->column = -1;
+    for (size_t i = 0; i < p->n_columns; i++) {
+      if (p->name_lens[i] == len && memcmp(p->names[i], key, len) == 0) {
+        /* lua-cjson keeps the last of duplicate keys; the Lua path does that. */
+        if (p->staged[i].kind != LC_SCALAR_ABSENT) return 0;
+        p->column = (int)i;
+        break;
+      }
+    }
+  } else if (!p->in_records && p->on_path == p->depth && p->depth > 0) {
+    const char *part = p->parts[p->depth - 1];
+    p->key_on_path = strlen(part) == len && memcmp(part, key, len) == 0;
+  }
+  return 1;
+}
+
+static const yajl_callbacks page_events = {
+  .yajl_null = on_null,
+  .yajl_boolean = on_boolean,
+  .yajl_number = on_number,
+  .yajl_string = on_string,
+  .yajl_start_map = on_start_map,
+  .yajl_map_key = on_map_key,
+  .yajl_end_map = on_end,
+  .yajl_start_array = on_start_array,
+  .yajl_end_array = on_end,
+};
+
+/* ---- the two paths ----------------------------------------------------------------- */
+
+/* Decodes text with lua-cjson and pushes it; raises "<what>: response is not valid
+ * JSON: ..." (the words http.get_json uses) when it is not. */
+static void push_decoded(lua_State *L, lc_page *p, const char *text, size_t len) {
+  char err[256];
+  if (lc_json_decode(L, text, len, err, sizeof err) != LC_OK) {
+    const char *reason = strncmp(err, "invalid JSON: ", 14) == 0 ? err + 14 : err;
+    lc_state_raise(L, LC_ERR_VALUE, "%s: response is not valid JSON: %s", p->what, reason);
+  }
+}
+
+/* Sets field name of the page's env table (page at idx) to the value on top; pops it. */
+static void page_keep(lua_State *L, int idx, const char *name) {
+  lua_getfenv(L, idx);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+/* The C path parsed the whole page: the document is what is left of it with the
+ * records array emptied, decoded by lua-cjson like any other. */
+static void finish_fast(lua_State *L, int idx, lc_page *p) {
+  page_stop_parser(p);
+  if (p->n_parts == 0) {
+    lua_newtable(L);
+  } else {
+    lua_pushlstring(L, p->text, p->span_start);
+    lua_pushliteral(L, "[]");
+    lua_pushlstring(L, p->text + p->span_end, p->len - p->span_end);
+    lua_concat(L, 3);
+    size_t len;
+    const char *rest = lua_tolstring(L, -1, &len);
+    push_decoded(L, p, rest, len);
+    lua_remove(L, -2);
+  }
+  page_keep(L, idx, "doc");
+  p->has_records = true;
+  p->mode = PAGE_DONE;
+}
+
+/* Hands the records after the first p->count to the Lua path. */
+static void go_slow(lua_State *L, int idx, lc_page *p) {
+  page_stop_parser(p);
+  p->mode = PAGE_SLOW;
+  push_decoded(L, p, p->text, p->len);
+  lua_pushvalue(L, -1);
+  page_keep(L, idx, "doc");
+  for (size_t i = 0; i < p->n_parts && lua_istable(L, -1); i++) {
+    lua_getfield(L, -1, p->parts[i]);
+    lua_remove(L, -2);
+  }
+  p->has_records = lua_istable(L, -1);
+  p->slow_total = p->has_records ? (int64_t)lua_objlen(L, -1) : 0;
+  p->slow_next = p->count + 1;
+  page_keep(L, idx, "records");
+  if (!p->has_records) p->mode = PAGE_DONE;
+}
+
+/* lc_builder_append_scalars checks UTF-8 more strictly than yajl (overlong forms,
+ * surrogates), so yajl need not check it too. */
+static yajl_handle page_parser(lc_page *p) {
+  yajl_handle parser = yajl_alloc(&page_events, NULL, p);
+  if (parser) yajl_config(parser, yajl_dont_validate_strings, 1);
+  return parser;
+}
+
+/* A parser that goes on with the records after p->resume_at: it is given "[" for
+ * the array it resumes, then the text after the record's comma; it stops at the
+ * array's end (what follows was checked by the first parser and is decoded by
+ * lua-cjson with the rest of the document). */
+static bool resume(lc_page *p) {
+  size_t at = p->resume_at;
+  while (at < p->len && p->text[at] && strchr(" \t\r\n", p->text[at])) at++;
+  if (at < p->len && p->text[at] == ',') at++;
+  p->paused = false;
+  if (!(p->parser = page_parser(p))) return false;
+  yajl_config(p->parser, yajl_allow_trailing_garbage, 1);
+  p->fed = at;
+  p->depth = p->on_path = p->n_parts;
+  p->key_on_path = p->resuming = true;
+  p->in_records = p->records_seen = false;
+  p->chunk_base = 0;
+  return yajl_parse(p->parser, (const unsigned char *)"[", 1) == yajl_status_ok;
+}
+
+/* Parses chunks until the page ends, the batch is full, or the Lua path must go on. */
+static void fill_fast(lua_State *L, int idx, lc_page *p) {
+  while (p->mode == PAGE_FAST && !batch_full(p->b, p->max_rows, p->max_bytes)) {
+    if (p->paused && !resume(p)) {
+      if (!p->parser) luaL_error(L, "%s: out of memory reading a page of records", p->what);
+      go_slow(L, idx, p);
+      break;
+    }
+    size_t n = p->len - p->fed < LC_PAGE_CHUNK ? p->len - p->fed : LC_PAGE_CHUNK;
+    p->chunk_base = p->fed;
+    yajl_status status = n ? yajl_parse(p->parser, (const unsigned char *)p->text + p->fed, n)
+                           : yajl_complete_parse(p->parser);
+    p->fed += n;
+    if (p->out_of_memory) luaL_error(L, "%s: out of memory reading a page of records", p->what);
+    if (p->paused) page_stop_parser(p);
+    else if (status != yajl_status_ok || (n == 0 && !p->records_seen)) go_slow(L, idx, p);
+    else if (n == 0) finish_fast(L, idx, p);
+  }
+}
+
+static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
+  lua_getfenv(L, idx);
+  lua_getfield(L, -1, "records");
+  int records = lua_gettop(L);
+  char err[LC_ERRMSG_MAX];
+  while (p->slow_next <= p->slow_total && !batch_full(p->b, p->max_rows, p->max_bytes)) {
+    lua_rawgeti(L, records, (int)p->slow_next);
+    if (lc_builder_append(p->b, L, -1, *rows + 1, err, sizeof err) != LC_OK)
+      lc_state_raise(L, LC_ERR_VALUE, "%s", err);
+    lua_pop(L, 1);
+    (*rows)++;
+    p->slow_next++;
+    p->count++;
+  }
+  lua_pop(L, 2);
+  if (p->slow_next > p->slow_total) p->mode = PAGE_DONE;
+}
+
+bool lc_page_is(lua_State *L, int idx) {
+  return luaL_testudata(L, idx, LC_PAGE_MT) != NULL;
+}
+
+void lc_page_fill(lua_State *L, int idx, lc_builder *b, int64_t *rows, int64_t max_rows,
+                  size_t max_bytes) {
+  lc_page *p = page_check(L, idx);
+  if (p->b != b) {
+    if (p->b) luaL_error(L, "emit: this page was already given to another read");
+    size_t n = p->n_columns = lc_builder_columns(b);
+    p->staged = calloc(n ? n : 1, sizeof *p->staged);
+    p->staged_at = calloc(n ? n : 1, sizeof *p->staged_at);
+    p->names = calloc(n ? n : 1, sizeof *p->names);
+    p->name_lens = calloc(n ? n : 1, sizeof *p->name_lens);
+    if (!p->staged || !p->staged_at || !p->names || !p->name_lens)
+      luaL_error(L, "%s: out of memory", p->what);
+    for (size_t i = 0; i < n; i++) {
+      p->names[i] = lc_builder_column_name(b, i);
+      p->name_lens[i] = strlen(p->names[i]);
+    }
+    p->b = b;
+    /* Nested columns need Lua values: the whole page takes the Lua path. */
+    if (!lc_builder_flat(b)) go_slow(L, idx, p);
+  }
+  p->max_rows = max_rows;
+  p->max_bytes = max_bytes;
+  if (p->mode == PAGE_FAST) {
+    int64_t before = p->count;
+    fill_fast(L, idx, p);
+    *rows += p->count - before;
+  }
+  if (p->mode == PAGE_SLOW) fill_slow(L, idx, p, rows);
+}
+
+/* ---- the Lua side ------------------------------------------------------------------ */
+
+static int page_gc(lua_State *L) {
+  lc_page *p = page_check(L, 1);
+  page_stop_parser(p);
+  if (p->parts) {
+    for (size_t i = 0; i < p->n_parts; i++) free(p->parts[i]);
+    free(p->parts);
+  }
+  free(p->what);
+  free(p->staged);
+  free(p->staged_at);
+  free(p->names);
+  free(p->name_lens);
+  free(p->scratch);
+  *p = (lc_page){.mode = PAGE_DONE};
+  return 0;
+}
+
+static int page_done(lua_State *L) {
+  lua_pushboolean(L, page_check(L, 1)->mode == PAGE_DONE);
+  return 1;
+}
+
+/* Records emitted so far; once done, nil when the path led to no records. */
+static int page_count(lua_State *L) {
+  lc_page *p = page_check(L, 1);
+  if (p->mode == PAGE_DONE && !p->has_records) lua_pushnil(L);
+  else lua_pushnumber(L, (lua_Number)p->count);
+  return 1;
+}
+
+/* Records the C path appended (the rest went through lc_builder_append): tests and
+ * benchmarks check the fast path is taken. */
+static int page_count_in_c(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)page_check(L, 1)->count_in_c);
+  return 1;
+}
+
+/* The decoded page (its records array emptied unless the Lua path read it); nil
+ * until done. */
+static int page_doc(lua_State *L) {
+  lc_page *p = page_check(L, 1);
+  if (p->mode != PAGE_DONE) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_getfenv(L, 1);
+  lua_getfield(L, -1, "doc");
+  return 1;
+}
+
+static char *page_strdup(const char *s, size_t n) {
+  char *copy = malloc(n + 1);
+  if (copy) {
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+  }
+  return copy;
+}
+
+/* json.page(text, path [, what]): path "a.b" names the records array ("" or nil: the
+ * page itself); what names the page in errors ("GET <url>"). */
+static int page_new(lua_State *L) {
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  const char *path = luaL_optstring(L, 2, "");
+  const char *what = luaL_optstring(L, 3, "JSON page");
+  lc_page *p = lua_newuserdata(L, sizeof *p);
+  *p = (lc_page){.mode = PAGE_FAST, .text = text, .len = len, .column = -1};
+  luaL_getmetatable(L, LC_PAGE_MT);
+  lua_setmetatable(L, -2);
+  lua_createtable(L, 0, 3);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "text");
+  lua_setfenv(L, -2);
+  size_t n_parts = 0;
+  for (const char *s = path; *s;) {
+    size_t n = strcspn(s, ".");
+    if (n) n_parts++;
+    s += n + (s[n] == '.');
+  }
+  p->what = page_strdup(what, strlen(what));
+  p->parts = calloc(n_parts ? n_parts : 1, sizeof *p->parts);
+  if (!p->what || !p->parts) return luaL_error(L, "json.page: out of memory");
+  for (const char *s = path; *s;) {
+    size_t n = strcspn(s, ".");
+    if (n && !(p->parts[p->n_parts++] = page_strdup(s, n)))
+      return luaL_error(L, "json.page: out of memory");
+    s += n + (s[n] == '.');
+  }
+  if (len == 0) {
+    /* An empty body holds no records (http.get_json decodes it as nil). */
+    p->mode = PAGE_DONE;
+    return 1;
+  }
+  p->parser = page_parser(p);
+  if (!p->parser) return luaL_error(L, "json.page: out of memory");
+  return 1;
+}
+
+/* json.accepts_pages(f): true when f is a read's emit, which takes pages whole. */
+static int page_accepted_by(lua_State *L) {
+  lua_pushboolean(L, lua_tocfunction(L, 1) == lc_read_emit);
+  return 1;
+}
+
+void lc_records_register(lua_State *L) {
+  if (luaL_newmetatable(L, LC_PAGE_MT)) {
+    static const luaL_Reg methods[] = {
+        {"done", page_done}, {"count", page_count}, {"count_in_c", page_count_in_c},
+        {"doc", page_doc}, {NULL, NULL}};
+    lua_pushcfunction(L, page_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_newtable(L);
+    luaL_register(L, NULL, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "luaconn.page");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, page_new);
+  lua_setfield(L, -2, "page");
+  lua_pushcfunction(L, page_accepted_by);
+  lua_setfield(L, -2, "accepts_pages");
+}
