@@ -35,8 +35,8 @@ end
 
 function C.write(opts, rows)
   client.configure(opts)
-  local sent, batches = batch.each(rows, opts.batch_size, function(list)
-    http.post(opts.target_url, { json = list })
+  local sent, batches = batch.each_json(rows, opts.batch_size, function(text)
+    http.post(opts.target_url, { body = text, headers = { ["Content-Type"] = "application/json" } })
   end)
   return { rows = sent, batches = batches }
 end

@@ -165,14 +165,14 @@ static const char *parse_timestamp(const char *s, size_t len, int64_t *micros) {
   return NULL;
 }
 
-static void format_date(int64_t days, char *out, size_t outlen) {
+void lc_format_date(int64_t days, char *out, size_t outlen) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, &y, &m, &d);
   snprintf(out, outlen, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
-static void format_timestamp(int64_t micros, char *out, size_t outlen) {
+void lc_format_timestamp(int64_t micros, char *out, size_t outlen) {
   int64_t days = floor_div(micros, MICROS_PER_DAY);
   int64_t in_day = micros - days * MICROS_PER_DAY;
   int64_t y;
@@ -1192,11 +1192,11 @@ static int push_value(lua_State *L, const struct ArrowSchema *s, const struct Ar
     lua_pushlstring(L, (const char *)a->buffers[2] + start, (size_t)(end - start));
     break;
   case AK_DATE32:
-    format_date(((const int32_t *)values)[j], text, sizeof text);
+    lc_format_date(((const int32_t *)values)[j], text, sizeof text);
     lua_pushstring(L, text);
     break;
   case AK_DATE64:
-    format_date(floor_div(((const int64_t *)values)[j], 86400000), text, sizeof text);
+    lc_format_date(floor_div(((const int64_t *)values)[j], 86400000), text, sizeof text);
     lua_pushstring(L, text);
     break;
   case AK_TIMESTAMP: {
@@ -1212,7 +1212,7 @@ static int push_value(lua_State *L, const struct ArrowSchema *s, const struct Ar
                (long long)v, unit);
       return LC_ERR_VALUE;
     }
-    format_timestamp(micros, text, sizeof text);
+    lc_format_timestamp(micros, text, sizeof text);
     lua_pushstring(L, text);
     break;
   }

@@ -240,6 +240,8 @@ int lc_connector_open_source(lc_runtime *rt, const char *name, const char *sourc
 void lc_connector_release(lc_connector *conn) {
   lc_builder_free(conn->builder); /* before the state its references live in */
   conn->builder = NULL;
+  lc_rowjson_free(conn->write_json);
+  conn->write_json = NULL;
   lc_sandbox_close(conn->st);
   conn->st = NULL;
   lc_type_free(conn->schema);

@@ -147,6 +147,9 @@ int lc_open_secrets(lua_State *L); /* lc_secrets.c */
  * error message in err. */
 int lc_json_encode(lua_State *L, int idx, char **out, char *err, size_t errlen);
 int lc_json_decode(lua_State *L, const char *text, size_t len, char *err, size_t errlen);
+/* n as json.encode prints it: 14 significant digits, or the shortest exact text
+ * when 14 would change it. n must be finite. */
+void lc_json_number_text(double n, char out[32]);
 
 /* ---- lc_schema.c: Spark DDL schemas ------------------------------------------- */
 
@@ -218,6 +221,10 @@ size_t lc_builder_bytes(const lc_builder *b);   /* approximate buffer bytes */
  * them) and starts an empty batch. */
 int lc_builder_finish(lc_builder *b, struct ArrowSchema *schema, struct ArrowArray *array);
 
+/* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC), as rows show dates and
+ * timestamps to Lua. */
+void lc_format_date(int64_t days, char *out, size_t outlen);
+void lc_format_timestamp(int64_t micros, char *out, size_t outlen);
 /* Pushes row `row` of a batch as a Lua table keyed by column name; nulls become
  * json.null. The batch is borrowed. Supports every type lc_builder produces. */
 int lc_arrow_push_row(lua_State *L, const struct ArrowSchema *schema,
@@ -226,6 +233,20 @@ int lc_arrow_push_row(lua_State *L, const struct ArrowSchema *schema,
 /* Checks that a batch's schema is one lc_arrow_push_row can read (a struct of
  * supported types); err names the first unsupported column. */
 int lc_arrow_check_schema(const struct ArrowSchema *schema, char *err, size_t errlen);
+
+/* ---- lc_rowjson.c: Arrow rows as JSON text (for json.encode_rows) ---------------- */
+
+typedef struct lc_rowjson lc_rowjson;
+/* Caller frees with lc_rowjson_free; NULL when out of memory. */
+lc_rowjson *lc_rowjson_new(void);
+void lc_rowjson_free(lc_rowjson *r);
+/* Adds row `row` of the batch (its schema checked by lc_arrow_check_schema). L is
+ * used for rows only the Lua path writes; errors are json.encode's. */
+int lc_rowjson_add(lc_rowjson *r, lua_State *L, const struct ArrowSchema *schema,
+                   const struct ArrowArray *array, int64_t row, char *err, size_t errlen);
+int64_t lc_rowjson_rows(const lc_rowjson *r);
+/* Pushes "[row,...]" of the rows added (at least one) and starts empty. */
+void lc_rowjson_push(lc_rowjson *r, lua_State *L);
 
 /* ---- lc_connector.c, lc_read.c, lc_write.c: a loaded connector ---------------- */
 
@@ -251,6 +272,8 @@ struct lc_connector {
   const struct ArrowArray *write_array;
   int64_t write_row;        /* next row of write_array to hand out */
   int64_t rows_written;
+  lc_rowjson *write_json;   /* rows json.encode_rows took and has not returned; owned */
+  bool write_resume_false;  /* json.encode_rows waits: resume write() with false */
   /* hot reload */
   int kind;                 /* LC_SOURCE_FILE or LC_SOURCE_INLINE once resolved */
   char *path;               /* the script file, NULL for inline source; owned */
@@ -286,6 +309,8 @@ void lc_connector_release(lc_connector *conn);
 void lc_connector_safe_point(lc_connector *conn);
 /* Ends any read in progress: frees its coroutine and discards its partial batch. */
 void lc_read_reset(lc_connector *conn);
+/* Adds encode_rows and encodes_rows to the json module table on top (lc_write.c). */
+void lc_write_register_json(lua_State *L);
 /* The emit function read() receives (a C closure over its connector). */
 int lc_read_emit(lua_State *L);
 

@@ -69,6 +69,17 @@ static bool lc_json_is_wide(double n) {
   return strtod(text, NULL) != n;
 }
 
+void lc_json_number_text(double n, char out[32]) {
+  if (!lc_json_is_wide(n)) {
+    snprintf(out, 32, "%.14g", n);
+    return;
+  }
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(out, 32, "%.*g", digits, n);
+    if (strtod(out, NULL) == n) return;
+  }
+}
+
 static bool lc_json_has_wide(lua_State *L, int idx, int depth) {
   int type = lua_type(L, idx);
   if (type == LUA_TNUMBER) return lc_json_is_wide(lua_tonumber(L, idx));
@@ -131,10 +142,7 @@ static void lc_json_unmark(lua_State *L, int numbers_idx) {
     double value = lua_tonumber(L, -1);
     lua_pop(L, 1);
     char number[32];
-    for (int digits = 15; digits <= 17; digits++) {
-      snprintf(number, sizeof number, "%.*g", digits, value);
-      if (strtod(number, NULL) == value) break;
-    }
+    lc_json_number_text(value, number);
     luaL_addstring(&b, number);
     p = after + 1; /* past the closing quote */
   }
@@ -205,6 +213,7 @@ int lc_open_json(lua_State *L) {
   lua_setfield(L, -3, "null");
   lua_pop(L, 1);
   lc_records_register(L);
+  lc_write_register_json(L);
   return 1;
 }
 

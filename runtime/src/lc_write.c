@@ -16,6 +16,9 @@ static void write_reset(lc_connector *conn) {
   conn->write_array = NULL;
   conn->write_row = 0;
   conn->rows_written = 0;
+  lc_rowjson_free(conn->write_json);
+  conn->write_json = NULL;
+  conn->write_resume_false = false;
 }
 
 /* Pushes the next row of the current batch; false when the batch is used up. */
@@ -39,7 +42,64 @@ static int next_row(lua_State *L) {
   /* Ask C for the next batch: lc_write_batch resumes us with its first row,
    * lc_write_end with nothing (the end of the rows). */
   conn->write_yield_expected = true;
+  conn->write_resume_false = false;
   return lua_yield(L, 0);
+}
+
+/* json.encode_rows(rows, n): the next rows (at most n) of write's rows iterator as
+ * the text of a JSON array of objects, and their number; nil after the last row;
+ * false when a new batch of rows has just arrived (call again). Rows taken but not
+ * yet returned are the connector's; write must not return while it holds some. */
+static int encode_rows(lua_State *L) {
+  if (lua_tocfunction(L, 1) != next_row)
+    return luaL_argerror(L, 1, "expected the rows iterator write(opts, rows) received");
+  lua_getupvalue(L, 1, 1);
+  lc_connector *conn = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  lua_Number n = luaL_checknumber(L, 2);
+  if (!(n >= 1)) return luaL_argerror(L, 2, "expected a number of rows, 1 or more");
+  if (L != conn->write_co)
+    return luaL_error(L, "the rows iterator must be used by write itself, not another coroutine");
+  if (!conn->write_json && !(conn->write_json = lc_rowjson_new()))
+    return luaL_error(L, "out of memory encoding rows as JSON");
+  char err[LC_ERRMSG_MAX];
+  while (lc_rowjson_rows(conn->write_json) < (int64_t)n) {
+    if (conn->write_array && conn->write_row < conn->write_array->length) {
+      if (lc_rowjson_add(conn->write_json, L, conn->write_schema, conn->write_array,
+                         conn->write_row, err, sizeof err) != LC_OK)
+        return lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->rows_written + 1, err);
+      conn->write_row++;
+      conn->rows_written++;
+    } else if (conn->write_input_ended) {
+      break;
+    } else {
+      /* The rows so far wait in write_json while C fetches the next batch. */
+      conn->write_yield_expected = conn->write_resume_false = true;
+      return lua_yield(L, 0);
+    }
+  }
+  if (lc_rowjson_rows(conn->write_json) == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushnumber(L, (lua_Number)lc_rowjson_rows(conn->write_json));
+  lc_rowjson_push(conn->write_json, L);
+  lua_insert(L, -2);
+  return 2;
+}
+
+/* json.encodes_rows(rows): true when rows is write's own iterator, which
+ * json.encode_rows takes. */
+static int encodes_rows(lua_State *L) {
+  lua_pushboolean(L, lua_tocfunction(L, 1) == next_row);
+  return 1;
+}
+
+void lc_write_register_json(lua_State *L) {
+  lua_pushcfunction(L, encode_rows);
+  lua_setfield(L, -2, "encode_rows");
+  lua_pushcfunction(L, encodes_rows);
+  lua_setfield(L, -2, "encodes_rows");
 }
 
 static int start_protected(lua_State *L) {
@@ -79,10 +139,12 @@ int lc_write_begin(lc_connector *conn) {
   return rc;
 }
 
-/* Protected: pushes the batch's first row onto the write coroutine. */
+/* Protected: pushes the batch's first row onto the write coroutine (or false, for
+ * a waiting json.encode_rows, which takes the rows itself). */
 static int push_first_protected(lua_State *L) {
   lc_connector *conn = lua_touserdata(L, 1);
-  if (!push_next_row(L, conn)) return 0;
+  if (conn->write_resume_false) lua_pushboolean(L, 0);
+  else if (!push_next_row(L, conn)) return 0;
   lua_xmove(L, conn->write_co, 1);
   return 0;
 }
@@ -134,7 +196,12 @@ int lc_write_end(lc_connector *conn, char **commit_message_json) {
   lc_error_clear(&conn->rt->error);
   if (!conn->write_co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_end before lc_write_begin");
   conn->write_input_ended = true;
-  int rc = conn->write_finished ? LC_DONE : resume_write(conn, 0);
+  int nargs = 0;
+  if (!conn->write_finished && conn->write_resume_false) {
+    lua_pushboolean(conn->write_co, 0);   /* json.encode_rows returns its last rows next */
+    nargs = 1;
+  }
+  int rc = conn->write_finished ? LC_DONE : resume_write(conn, nargs);
   if (rc == LC_OK) {
     write_reset(conn);
     return lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,

@@ -201,3 +201,84 @@ def _capture(fn):
     except Exception as exc:  # noqa: BLE001 (the test inspects it)
         return exc
     return None
+
+
+# json.encode_rows writes a row's JSON in C; the Lua path (a table per row, then
+# json.encode of the list) is what it must match, value for value and batch for batch.
+LUA_PATH_WRITER = """
+local http = require "http"
+local json = require "json"
+local batch = require "luaconn.batch"
+return {
+  schema = "id INT",
+  options = { target_url = { type = "string" }, batch_size = { type = "integer" } },
+  write = function(opts, rows)
+    local sent, batches = batch.each(rows, opts.batch_size, function(list)
+      http.post(opts.target_url, { body = json.encode(list) })
+    end)
+    return { rows = sent, batches = batches }
+  end,
+}
+"""
+
+WRITE_SCHEMA = pa.schema([
+    ("i", pa.int32()), ("l", pa.int64()), ("d", pa.float64()), ("f", pa.float32()),
+    ("b", pa.bool_()), ("s", pa.string()), ("dt", pa.date32()),
+    ("ts", pa.timestamp("us", tz="UTC")), ("tags", pa.list_(pa.string())),
+])
+
+
+def _write_rows(n):
+    texts = ["plain", 'quote " and \\ backslash', "slash / here", "tab\there\nnewline",
+             "Zoë 東京 🚀", "\x01 control", ""]
+    return [{
+        "i": None if k % 11 == 0 else k * (-1) ** k,
+        "l": 2 ** 40 + k, "d": None if k % 5 == 0 else k / 3 * 1e-7 + k * 1e15,
+        "f": k / 7, "b": None if k % 13 == 0 else k % 2 == 0,
+        "s": None if k % 9 == 0 else f"{texts[k % len(texts)]} {k}",
+        "dt": dt.date(2024, 1, 1) + dt.timedelta(days=k),
+        "ts": dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=k * 1234567),
+        "tags": None if k % 4 else [f"t{k}", "x"],
+    } for k in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("batch_size,chunk", [(5, 7), (500, 1500), (3, 3)])
+def test_rows_encoded_in_c_match_the_lua_path(api_server, sink, unique_key, batch_size, chunk):
+    table = pa.Table.from_pylist(_write_rows(103), schema=WRITE_SCHEMA)
+    fast = luaconn.Connector("rest", target_url=f"{api_server}/sink/{unique_key}-c",
+                             batch_size=batch_size)
+    lua = luaconn.Connector(script=LUA_PATH_WRITER, target_url=f"{api_server}/sink/{unique_key}-lua",
+                            batch_size=batch_size)
+    assert fast.write(table.to_batches(max_chunksize=chunk)) == {
+        "rows": 103, "batches": -(-103 // batch_size)}
+    lua.write(table.to_batches(max_chunksize=chunk))
+    by_c, by_lua = sink(f"{unique_key}-c"), sink(f"{unique_key}-lua")
+    assert by_c["batches"] == by_lua["batches"] == [batch_size] * (103 // batch_size) + (
+        [103 % batch_size] if 103 % batch_size else [])
+    assert by_c["rows"] == by_lua["rows"]
+    expected = _write_rows(103)
+    for column in ("i", "l", "b", "s", "tags"):
+        assert [r[column] for r in by_c["rows"]] == [r[column] for r in expected], column
+
+
+def test_rows_json_cannot_encode_fail_as_the_lua_path_fails(api_server, unique_key):
+    table = pa.table({"id": pa.array([1, 2], pa.int32()), "x": pa.array([1.5, float("nan")])})
+    url = f"{api_server}/sink/{unique_key}"
+    errors = []
+    for conn in (luaconn.Connector("rest", target_url=url, batch_size=10),
+                 luaconn.Connector(script=LUA_PATH_WRITER, target_url=url, batch_size=10)):
+        with pytest.raises(luaconn.ConnectorError) as info:
+            conn.write(table)
+        errors.append(str(info.value))
+    assert "row 2: Cannot serialise number: must not be NaN or Inf" in errors[0]
+    assert "Cannot serialise number: must not be NaN or Inf" in errors[1]
+
+
+def test_a_write_that_drops_encoded_rows_is_not_silent(api_server, unique_key):
+    conn = luaconn.Connector(script="""
+local json = require "json"
+return { schema = "id INT", write = function(opts, rows)
+  json.encode_rows(rows, 2)   -- takes two rows and drops them: the rest are never read
+end }""")
+    with pytest.raises(luaconn.ConnectorError, match="returned before reading every row"):
+        conn.write(pa.table({"id": pa.array(range(5), pa.int32())}))
