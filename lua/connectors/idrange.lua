@@ -1,6 +1,7 @@
 -- A table behind an HTTP API read in parallel by id ranges: partitions() asks
 -- /stats for the smallest and largest id and splits [min, max] into near-equal
 -- half-open ranges; read() pages through /records?id_gte=..&id_lt=.. by id.
+local json = require "json"
 local auth = require "luaconn.auth"
 local client = require "luaconn.client"
 local ranges = require "luaconn.ranges"
@@ -38,11 +39,12 @@ function C.read(opts, partition, emit)
   client.configure(opts)
   local fetch, from = auth.fetcher(opts), partition.id_gte
   while from < partition.id_lt do
-    local page = fetch(opts.url .. opts.records_path,
-      { [opts.gte_param] = from, [opts.lt_param] = partition.id_lt, limit = opts.page_size })
-    if #page == 0 then return end
-    for i = 1, #page do emit(page[i]) end
-    from = page[#page][opts.id_field] + 1
+    local _, response = fetch(opts.url .. opts.records_path,
+      { [opts.gte_param] = from, [opts.lt_param] = partition.id_lt, limit = opts.page_size }, true)
+    local page = json.page(response.body, "", "GET " .. response.url)
+    repeat emit(page) until page:done()   -- the records go into the batch in C
+    if not page:count() or page:count() == 0 then return end
+    from = page:last()[opts.id_field] + 1
   end
 end
 

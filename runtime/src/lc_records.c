@@ -42,6 +42,7 @@ typedef struct lc_page {
   bool paused;              /* the batch filled up: parsing resumes at resume_at */
   size_t resume_at;
   size_t span_start, span_end;   /* the records array's bytes */
+  size_t last_start, last_end;   /* the last record the C path appended */
   /* the record being read */
   lc_builder *b;            /* borrowed from the read that emits the page */
   int64_t max_rows;         /* the batch is full at max_rows rows or max_bytes bytes */
@@ -131,6 +132,7 @@ static int end_record(lc_page *p) {
   if (rc != LC_OK) return 0;
   p->count++;
   p->count_in_c++;
+  p->last_end = position(p);
   if (!batch_full_now(p->b, p->max_rows, p->max_bytes)) return 1;
   p->paused = true;
   p->resume_at = position(p);
@@ -147,6 +149,7 @@ static int value_begins(lc_page *p, bool container, bool is_array) {
     if (p->depth == records_depth) {     /* an element of the records array */
       if (!container || is_array) return 0;
       begin_record(p);
+      p->last_start = position(p) - 1;
     } else if (p->depth == records_depth + 1 && container && p->column >= 0) {
       return 0;                           /* a nested value for a column */
     }
@@ -451,6 +454,22 @@ static int page_count_in_c(lua_State *L) {
   return 1;
 }
 
+/* The last record emitted, decoded (keyset pagination starts after it); nil when
+ * none. */
+static int page_last(lua_State *L) {
+  lc_page *p = page_check(L, 1);
+  if (p->count == 0) {
+    lua_pushnil(L);
+  } else if (p->count > p->count_in_c) {   /* the Lua path holds the records */
+    lua_getfenv(L, 1);
+    lua_getfield(L, -1, "records");
+    lua_rawgeti(L, -1, (int)p->count);
+  } else {
+    push_decoded(L, p, p->text + p->last_start, p->last_end - p->last_start);
+  }
+  return 1;
+}
+
 /* The decoded page (its records array emptied unless the Lua path read it); nil
  * until done. */
 static int page_doc(lua_State *L) {
@@ -523,7 +542,7 @@ void lc_records_register(lua_State *L) {
   if (luaL_newmetatable(L, LC_PAGE_MT)) {
     static const luaL_Reg methods[] = {
         {"done", page_done}, {"count", page_count}, {"count_in_c", page_count_in_c},
-        {"doc", page_doc}, {NULL, NULL}};
+        {"doc", page_doc}, {"last", page_last}, {NULL, NULL}};
     lua_pushcfunction(L, page_gc);
     lua_setfield(L, -2, "__gc");
     lua_newtable(L);

@@ -29,8 +29,9 @@ static const char READER[] =
     "      local p = json.page(o.text, o.path, 'GET test')\n"
     "      repeat emit(p) until p:done()\n"
     "      local cursor = field(p:doc(), o.cursor)\n"
-    "      log.info('count=%s in_c=%d cursor=%s', tostring(p:count()), p:count_in_c(),\n"
-    "               cursor == json.null and 'null' or tostring(cursor))\n"
+    "      local last = p:last() or {}\n"
+    "      log.info('count=%s in_c=%d cursor=%s last=%s', tostring(p:count()), p:count_in_c(),\n"
+    "               cursor == json.null and 'null' or tostring(cursor), tostring(last.id or last.i))\n"
     "    else\n"
     "      local records = field(json.decode(o.text), o.path)\n"
     "      for i = 1, #records do emit(records[i]) end\n"
@@ -180,7 +181,7 @@ START_TEST(every_scalar_type_reads_as_the_lua_path_reads_it) {
       "]}";
   outcome page = both_agree(SCALARS, "results", json, 1, 0);
   ck_assert_ptr_nonnull(strstr(page.rows, "'tab\there \"q\" \xc3\xa9 \xf0\x9f\x9a\x80 /'"));
-  ck_assert_str_eq(page.log, "count=5 in_c=5 cursor=c2");
+  ck_assert_str_eq(page.log, "count=5 in_c=5 cursor=c2 last=nil");
   outcome_free(&page);
 }
 END_TEST
@@ -202,7 +203,7 @@ START_TEST(batches_end_where_the_lua_path_ends_them) {
         i > 1 ? ", " : "", i, i, i);
   put(&t, "], \"next_cursor\": null}");
   outcome page = both_agree("id INT, name STRING", "results", t.data, 3, 7);
-  ck_assert_str_eq(page.log, "count=50 in_c=50 cursor=null");
+  ck_assert_str_eq(page.log, "count=50 in_c=50 cursor=null last=50");
   int separators = 0;
   for (const char *p = page.rows; (p = strstr(p, " | ")); p += 3) separators++;
   ck_assert_int_eq(separators, (150 + 6) / 7);
@@ -217,11 +218,11 @@ START_TEST(records_under_a_nested_path_or_at_the_root) {
                             " \"meta\": {\"next\": \"p2\"}, \"items\": [{\"id\": 99}]}",
                             1, 0);
   ck_assert_str_eq(page.rows, "1;2; | ");
-  ck_assert_str_eq(page.log, "count=2 in_c=2 cursor=p2");
+  ck_assert_str_eq(page.log, "count=2 in_c=2 cursor=p2 last=2");
   outcome_free(&page);
   page = both_agree("id INT", "", " [ {\"id\": 5} , {\"id\": 6} ] ", 1, 0);
   ck_assert_str_eq(page.rows, "5;6; | ");
-  ck_assert_str_eq(page.log, "count=2 in_c=2 cursor=nil");
+  ck_assert_str_eq(page.log, "count=2 in_c=2 cursor=nil last=6");
   outcome_free(&page);
 }
 END_TEST
@@ -231,17 +232,17 @@ START_TEST(unusual_records_take_the_lua_path_with_the_same_result) {
   outcome page = both_agree("id INT", "results",
                             "{\"results\": [{\"id\": 1}, {\"id\": 2, \"id\": 3}, {\"id\": 4}]}", 1, 0);
   ck_assert_str_eq(page.rows, "1;3;4; | ");
-  ck_assert_str_eq(page.log, "count=3 in_c=1 cursor=nil");
+  ck_assert_str_eq(page.log, "count=3 in_c=1 cursor=nil last=4");
   outcome_free(&page);
   /* A nested column needs Lua values: the whole page goes that way. */
   page = both_agree("id INT, tags ARRAY<STRING>", "results",
                     "{\"results\": [{\"id\": 1, \"tags\": [\"a\", \"b\"]}, {\"id\": 2}]}", 1, 0);
   ck_assert_str_eq(page.rows, "1,['a' 'b' ];2,null; | ");
-  ck_assert_str_eq(page.log, "count=2 in_c=0 cursor=nil");
+  ck_assert_str_eq(page.log, "count=2 in_c=0 cursor=nil last=2");
   outcome_free(&page);
   /* An object where the records should be: Lua sees a table with no sequence. */
   page = both_agree("id INT", "results", "{\"results\": {\"id\": 1}}", 1, 0);
-  ck_assert_str_eq(page.log, "count=0 in_c=0 cursor=nil");
+  ck_assert_str_eq(page.log, "count=0 in_c=0 cursor=nil last=nil");
   outcome_free(&page);
 }
 END_TEST
@@ -279,11 +280,11 @@ START_TEST(invalid_json_and_missing_records_are_named) {
   outcome_free(&page);
   page = run("page", "id INT", "items", "{\"results\": [{\"id\": 1}]}", 1, 0);
   ck_assert_int_eq(page.rc, LC_OK);
-  ck_assert_str_eq(page.log, "count=nil in_c=0 cursor=nil");
+  ck_assert_str_eq(page.log, "count=nil in_c=0 cursor=nil last=nil");
   outcome_free(&page);
   page = run("page", "id INT", "results", "", 1, 0);
   ck_assert_int_eq(page.rc, LC_OK);
-  ck_assert_str_eq(page.log, "count=nil in_c=0 cursor=nil");
+  ck_assert_str_eq(page.log, "count=nil in_c=0 cursor=nil last=nil");
   outcome_free(&page);
 }
 END_TEST
