@@ -310,6 +310,28 @@ class Bench:
         n = self.mq_messages
         log(f"starting rabbitmq-server and publishing {n} messages")
         broker = Broker().start()
+
+        def broker_seconds():
+            """CPU seconds the broker's Erlang VM (in the broker's session) used so far."""
+            total = 0.0
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if os.getsid(int(pid)) != broker.process.pid:
+                        continue
+                    with open(f"/proc/{pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return total
+
+        def with_broker_cpu(fn):
+            """fn's (result, seconds) and the broker's CPU share (1.0 = one core busy)
+            over all of fn's wall time."""
+            cpu, wall = broker_seconds(), time.perf_counter()
+            result, seconds = fn()
+            return result, seconds, (broker_seconds() - cpu) / (time.perf_counter() - wall)
+
         try:
             queue = "bench"
             with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue, write_id="bench") as c:
@@ -320,19 +342,21 @@ class Bench:
             self.wait_message_count(broker.url, queue, n)
             with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue) as c:
                 part = f'{{"start": 0, "end": {n}}}'
-                got, s = best_of(self.repeat, lambda: sum(b.num_rows for b in c.read_json(part)))
+                got, s, busy = with_broker_cpu(
+                    lambda: best_of(self.repeat, lambda: sum(b.num_rows for b in c.read_json(part))))
             assert got == n, got
             self.add("4. RabbitMQ stream read, standalone", "luaconn plain Python API", n, s,
-                     note="the broker's delivery rate bounds this")
+                     note=f"the broker's delivery rate bounds this; broker CPU {busy:.0%} of one core")
             spark = self.get_spark()
             for system, fmt, opts in (
                     ("seed QueueStreamReader (pika)", "seed-queue", {}),
                     ("luaconn rabbitmq.lua", "luaconn",
                      {"connector": "rabbitmq", "partitions": "2", "starting_offset": "earliest"})):
-                got, s, peak = self.stream_all(spark, fmt, {"broker": broker.url, "queue": queue, **opts}, n)
+                (got, peak), s, busy = with_broker_cpu(lambda: self.stream_all(
+                    spark, fmt, {"broker": broker.url, "queue": queue, **opts}, n))
                 assert got == n, (system, got)
                 self.add("4. RabbitMQ stream read, Spark Structured Streaming", system, n, s, peak,
-                         note="one availableNow trigger")
+                         note=f"one availableNow trigger; broker CPU {busy:.0%} of one core")
         finally:
             broker.stop()
             broker.remove()
@@ -349,6 +373,8 @@ class Bench:
             time.sleep(0.5)
 
     def stream_all(self, spark, fmt, options, n):
+        """Reads the stream to its end in one availableNow trigger into a noop sink;
+        returns ((rows, worker peak MB), seconds)."""
         import tempfile
         reader = spark.readStream.format(fmt)
         for k, v in options.items():
@@ -361,7 +387,7 @@ class Bench:
         query.awaitTermination()
         seconds = time.perf_counter() - start
         rows = sum(p["numInputRows"] for p in query.recentProgress)
-        return rows, seconds, worker_peak_mb()
+        return (rows, worker_peak_mb()), seconds
 
     # -- 5: ID ranges --
     def ids_spark(self):

@@ -23,6 +23,12 @@ local function offset_of(delivery)
   return delivery.headers["x-stream-offset"]
 end
 
+-- A probe reads a handful of messages, so it asks for little credit: deliveries
+-- still in flight when it stops are dropped by the next receive on this connection,
+-- and with a reader's large prefetch that draining could use up the next probe's
+-- wait (a tail probe after a head probe then found nothing).
+local PROBE_PREFETCH = 100
+
 -- Consumes from `spec` (an x-stream-offset value) and returns the first delivered
 -- offset and the highest one seen until the stream is quiet for `idle` seconds
 -- (nil, nil when nothing arrives within `first_wait`). While publishers keep
@@ -30,7 +36,8 @@ end
 -- correct, since every offset below it exists.
 local function probe(opts, spec, first_wait, idle)
   local conn = M.connection(opts, "probe")
-  conn:consume(opts.queue, { prefetch = opts.prefetch, arguments = { ["x-stream-offset"] = spec } })
+  local prefetch = math.min(opts.prefetch, PROBE_PREFETCH)
+  conn:consume(opts.queue, { prefetch = prefetch, arguments = { ["x-stream-offset"] = spec } })
   local first, last
   local d = conn:receive(first_wait)
   local budget = 4 * opts.prefetch
@@ -68,21 +75,26 @@ end
 -- in offset order. Stops on the first delivered offset >= stop (offsets may skip
 -- values, so it never counts); waits at most opts.read_timeout for each message.
 -- A first offset beyond start that the stream no longer retains is data loss.
+-- The delivery table (and its headers) is reused for the next message: on_message
+-- copies what it keeps. Acks grant credit only, so one multiple-ack per half of the
+-- prefetch keeps the broker sending without a round trip per message.
 function M.consume_range(opts, start, stop, on_message)
   if start >= stop then return 0 end
   local conn = M.connection(opts, "read")
   conn:consume(opts.queue, { prefetch = opts.prefetch, arguments = { ["x-stream-offset"] = start } })
   local count, expected, unacked = 0, start, 0
+  local ack_every = math.max(1, math.floor(opts.prefetch / 2))
+  local read_timeout = opts.read_timeout
+  local d = {}
   while true do
-    local d = conn:receive(opts.read_timeout)
-    if not d then
+    if not conn:receive(read_timeout, d) then
       conn:cancel()
       error(string.format("stream '%s': no message at offset %d or later within %g s (range [%d, %d))",
-        opts.queue, expected, opts.read_timeout, start, stop), 0)
+        opts.queue, expected, read_timeout, start, stop), 0)
     end
-    local off = offset_of(d)
+    local off = d.headers["x-stream-offset"]
     unacked = unacked + 1
-    if unacked * 2 >= opts.prefetch then conn:ack(d.delivery_tag, true); unacked = 0 end
+    if unacked >= ack_every then conn:ack(d.delivery_tag, true); unacked = 0 end
     if off >= start then   -- a consumer may start at the beginning of off's chunk
       if count == 0 and off > start then M.check_loss(opts, start, off) end
       if off >= stop then break end

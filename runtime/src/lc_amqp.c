@@ -262,13 +262,18 @@ static void lc_amqp_push_field(lua_State *L, const amqp_field_value_t *v) {
   }
 }
 
-static void lc_amqp_push_table(lua_State *L, const amqp_table_t *t) {
-  lua_createtable(L, 0, t->num_entries);
+/* Adds the entries of t to the Lua table on top of the stack. */
+static void lc_amqp_add_entries(lua_State *L, const amqp_table_t *t) {
   for (int i = 0; i < t->num_entries; i++) {
     lua_pushlstring(L, t->entries[i].key.bytes, t->entries[i].key.len);
     lc_amqp_push_field(L, &t->entries[i].value);
     lua_rawset(L, -3);
   }
+}
+
+static void lc_amqp_push_table(lua_State *L, const amqp_table_t *t) {
+  lua_createtable(L, 0, t->num_entries);
+  lc_amqp_add_entries(L, t);
 }
 
 /* ---- option helpers ---------------------------------------------------------- */
@@ -592,43 +597,69 @@ static int lc_amqp_consume(lua_State *L) {
   return 1;
 }
 
-/* Pushes a delivery as {delivery_tag, body, routing_key, exchange, redelivered,
- * message_id, timestamp, content_type, headers}. */
-static void lc_amqp_push_delivery(lua_State *L, const amqp_envelope_t *env) {
-  const amqp_basic_properties_t *p = &env->message.properties;
-  lua_createtable(L, 0, 9);
-  lua_pushnumber(L, (double)env->delivery_tag);
-  lua_setfield(L, -2, "delivery_tag");
-  lua_pushlstring(L, env->message.body.bytes, env->message.body.len);
-  lua_setfield(L, -2, "body");
-  lua_pushlstring(L, env->routing_key.bytes, env->routing_key.len);
-  lua_setfield(L, -2, "routing_key");
-  lua_pushlstring(L, env->exchange.bytes, env->exchange.len);
-  lua_setfield(L, -2, "exchange");
-  lua_pushboolean(L, env->redelivered);
-  lua_setfield(L, -2, "redelivered");
-  if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
-    lua_pushlstring(L, p->message_id.bytes, p->message_id.len);
-    lua_setfield(L, -2, "message_id");
+/* Removes every key of the table at absolute index t. */
+static void lc_amqp_clear(lua_State *L, int t) {
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, t);
   }
-  if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG) {
-    lua_pushnumber(L, (double)p->timestamp);
-    lua_setfield(L, -2, "timestamp");
-  }
-  if (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) {
-    lua_pushlstring(L, p->content_type.bytes, p->content_type.len);
-    lua_setfield(L, -2, "content_type");
-  }
-  if (p->_flags & AMQP_BASIC_HEADERS_FLAG) lc_amqp_push_table(L, &p->headers);
-  else lua_newtable(L);
-  lua_setfield(L, -2, "headers");
 }
 
-/* conn:receive([timeout]) -> the next delivery of the current consumer, or nil when
- * none arrived within timeout seconds (default 5). */
+/* Sets t[key] to bytes, or to nil when flag is not among the properties' flags. */
+static void lc_amqp_set_optional(lua_State *L, int t, const char *key, amqp_flags_t flags,
+                                 amqp_flags_t flag, amqp_bytes_t bytes) {
+  if (flags & flag) lua_pushlstring(L, bytes.bytes, bytes.len);
+  else lua_pushnil(L);
+  lua_setfield(L, t, key);
+}
+
+/* Fills the table at absolute index t (a fresh one, or a delivery table being
+ * reused, together with its headers table) with a delivery: {delivery_tag, body,
+ * routing_key, exchange, redelivered, message_id, timestamp, content_type, headers}.
+ * Fields a message lacks are nil, so nothing of a previous delivery survives. */
+static void lc_amqp_fill_delivery(lua_State *L, int t, const amqp_envelope_t *env) {
+  const amqp_basic_properties_t *p = &env->message.properties;
+  lua_pushnumber(L, (double)env->delivery_tag);
+  lua_setfield(L, t, "delivery_tag");
+  lua_pushlstring(L, env->message.body.bytes, env->message.body.len);
+  lua_setfield(L, t, "body");
+  lua_pushlstring(L, env->routing_key.bytes, env->routing_key.len);
+  lua_setfield(L, t, "routing_key");
+  lua_pushlstring(L, env->exchange.bytes, env->exchange.len);
+  lua_setfield(L, t, "exchange");
+  lua_pushboolean(L, env->redelivered);
+  lua_setfield(L, t, "redelivered");
+  lc_amqp_set_optional(L, t, "message_id", p->_flags, AMQP_BASIC_MESSAGE_ID_FLAG, p->message_id);
+  lc_amqp_set_optional(L, t, "content_type", p->_flags, AMQP_BASIC_CONTENT_TYPE_FLAG, p->content_type);
+  if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG) lua_pushnumber(L, (double)p->timestamp);
+  else lua_pushnil(L);
+  lua_setfield(L, t, "timestamp");
+  lua_getfield(L, t, "headers");
+  if (lua_istable(L, -1)) {
+    lc_amqp_clear(L, lc_absindex(L, -1));
+  } else {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, (p->_flags & AMQP_BASIC_HEADERS_FLAG) ? p->headers.num_entries : 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, t, "headers");
+  }
+  if (p->_flags & AMQP_BASIC_HEADERS_FLAG) lc_amqp_add_entries(L, &p->headers);
+  lua_pop(L, 1);
+}
+
+/* conn:receive([timeout [, into]]) -> the next delivery of the current consumer, or
+ * nil when none arrived within timeout seconds (default 5). With `into` (a delivery
+ * table this call returned before) the delivery is written into that table and its
+ * headers table instead of new ones: a reader of many messages then allocates no
+ * tables per message, but must not keep a delivery past the next receive. */
 static int lc_amqp_receive(lua_State *L) {
   lc_amqp *a = lc_amqp_check(L);
   double timeout = luaL_optnumber(L, 2, 5);
+  bool reuse = !lua_isnoneornil(L, 3);
+  if (reuse) luaL_checktype(L, 3, LUA_TTABLE);
   if (!a->consumer_channel) return lc_state_raise(L, LC_ERR_IO, "amqp: receive without a consumer (call consume first)");
   double deadline = lc_now() + timeout;
   for (;;) {
@@ -643,7 +674,9 @@ static int lc_amqp_receive(lua_State *L) {
         amqp_destroy_envelope(&env);
         continue;
       }
-      lc_amqp_push_delivery(L, &env);
+      if (reuse) lua_pushvalue(L, 3);
+      else lua_createtable(L, 0, 9);
+      lc_amqp_fill_delivery(L, lua_gettop(L), &env);
       amqp_destroy_envelope(&env);
       return 1;
     }

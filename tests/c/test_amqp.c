@@ -1,8 +1,9 @@
 /* The amqp host module and the rabbitmq connector against a real rabbitmq-server
  * the suite starts on a free loopback port (tests/broker.py): confirmed publishing,
- * stream consumption from an offset with headers, broker errors with reply code and
- * text, connection failures naming host:port, the call's time budget, and the
- * connector's stream offsets through lc_stream_*. */
+ * stream consumption from an offset with headers, deliveries received into a reused
+ * table, broker errors with reply code and text, connection failures naming
+ * host:port, the call's time budget, and the connector's stream offsets through
+ * lc_stream_*. */
 #include "lc_test.h"
 
 #include "lc_internal.h"
@@ -107,6 +108,30 @@ START_TEST(consume_from_a_timestamp_and_from_last) {
          "end\n"
          "assert(max == 9, 'the last chunk ends at offset 9, got ' .. max)\n"
          "c:cancel()\n");
+}
+END_TEST
+
+START_TEST(receive_into_a_reused_delivery_keeps_nothing_of_the_last_one) {
+  run_ok("local c = require('amqp').connect(...)\n"
+         "c:declare('s-reuse', {arguments = {['x-queue-type'] = 'stream'}})\n"
+         "c:publish('s-reuse', 'first', {message_id = 'm1', content_type = 'text/plain',\n"
+         "          timestamp = 1700000000, headers = {kind = 'a', n = 1}})\n"
+         "c:publish('s-reuse', 'second')\n"
+         "c:wait_confirms()\n"
+         "c:consume('s-reuse', {arguments = {['x-stream-offset'] = 0}})\n"
+         "local d = {}\n"
+         "assert(c:receive(5, d) == d, 'the given table is filled and returned')\n"
+         "local headers = d.headers\n"
+         "assert(d.body == 'first' and d.message_id == 'm1' and d.timestamp == 1700000000)\n"
+         "assert(d.content_type == 'text/plain' and headers.kind == 'a' and headers.n == 1)\n"
+         "assert(c:receive(5, d) == d)\n"
+         "assert(d.body == 'second' and d.headers == headers, 'the headers table is reused too')\n"
+         "assert(d.message_id == nil and d.timestamp == nil and d.content_type == nil)\n"
+         "local keys = {}\n"
+         "for k in pairs(d.headers) do keys[#keys + 1] = k end\n"
+         "assert(#keys == 1 and keys[1] == 'x-stream-offset' and d.headers[keys[1]] == 1)\n"
+         "assert(c:receive(0.2, d) == nil, 'nil at the tail')\n"
+         "assert(not pcall(c.receive, c, 0.1, 'not a table'))\n");
 }
 END_TEST
 
@@ -237,6 +262,7 @@ int main(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, publish_with_confirms_then_consume_from_an_offset);
   tcase_add_test(tc, consume_from_a_timestamp_and_from_last);
+  tcase_add_test(tc, receive_into_a_reused_delivery_keeps_nothing_of_the_last_one);
   tcase_add_test(tc, broker_errors_carry_reply_code_and_text);
   tcase_add_test(tc, broker_down_names_host_and_port);
   tcase_add_test(tc, wrong_password_is_refused_and_never_shown);

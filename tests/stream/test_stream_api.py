@@ -72,6 +72,34 @@ def test_replaying_a_range_returns_identical_rows(broker, queue):
     assert rows[0]["routing_key"] == queue
 
 
+def test_each_row_has_only_its_own_message_fields(broker, queue):
+    """Properties and headers of one message never show up on the next one."""
+    with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue) as conn:
+        conn.write(conn.rows_from_json([
+            {"body": "a", "message_id": "id-a", "timestamp": "2024-05-01T12:00:00Z",
+             "headers": json.dumps({"kind": "x", "n": 1})},
+            {"body": "b"},
+            {"body": "c", "headers": json.dumps({"kind": "y"})},
+        ]))
+    rows = read_range(broker, queue, 0, 3).to_pylist()
+    assert [r["body"] for r in rows] == ["a", "b", "c"]
+    assert rows[0]["message_id"] == "id-a" and rows[1]["message_id"] != "id-a"
+    assert rows[0]["timestamp"] is not None and rows[1]["timestamp"] is None
+    assert rows[0]["headers"] == '{"kind":"x","n":1,"x-stream-offset":0}'
+    assert rows[1]["headers"] == '{"x-stream-offset":1}'
+    assert rows[2]["headers"] == '{"kind":"y","x-stream-offset":2}'
+
+
+def test_offsets_are_found_with_a_large_prefetch(broker, queue):
+    """A head probe stopped with many deliveries in flight must not hide the tail."""
+    publish(broker, queue, 6000, write_id="big")
+    with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue, prefetch=20000) as conn:
+        assert json.loads(conn.initial_offset()) == {"next": 0}
+        assert json.loads(conn.latest_offset(json.dumps({"next": 0}))) == {"next": 6000}
+        rows = pa.Table.from_batches(list(conn.read_json('{"start": 0, "end": 6000}')))
+    assert rows.column("offset").to_pylist() == list(range(6000))
+
+
 def test_binary_bodies(broker, queue):
     publish(broker, queue, 3)
     table = read_range(broker, queue, 0, 3, body="binary")
