@@ -123,12 +123,7 @@ function M.fetcher(opts)
   if not M.KINDS[kind] then
     error(("option 'auth' must be none, bearer, header, query, basic or oauth2, not '%s'"):format(kind), 0)
   end
-  if kind == "none" then
-    return function(url, query, raw)
-      if raw then return nil, http.get(url, { query = query }) end
-      return http.get_json(url, { query = query })
-    end
-  end
+  if kind == "none" then return client.get end
   local secret = M.resolve(opts)
   log.secret(secret)
   local headers, extra_query = {}, {}

@@ -20,6 +20,13 @@ function M.with_options(...)
   return all
 end
 
+-- A plain GET: fetch(url, query, raw) -> decoded JSON body (nil when raw), response.
+-- The shape luaconn.paginate and luaconn.auth's fetchers share.
+function M.get(url, query, raw)
+  if raw then return nil, http.get(url, { query = query }) end
+  return http.get_json(url, { query = query })
+end
+
 -- Applies the shared options to the http module before requests are made.
 function M.configure(opts)
   http.configure { retries = opts.retries, timeout = opts.timeout, headers = opts.headers,

@@ -11,8 +11,8 @@
 -- Each returns the number of pages fetched. Every style stops on an empty page.
 -- When on_record is the read's own emit, pages go to it whole (json.page): the
 -- records are parsed straight into the batch in C, several times faster.
-local http = require "http"
 local json = require "json"
+local client = require "luaconn.client"
 
 local M = {}
 
@@ -30,11 +30,6 @@ local function present(value)
   return value ~= nil and value ~= json.null and value ~= ""
 end
 
-local function plain_get(url, query, raw)
-  if raw then return nil, http.get(url, { query = query }) end
-  return http.get_json(url, { query = query })
-end
-
 local function no_records(url, pages, path)
   error(("GET %s: page %d has no '%s' array (set results_field)"):format(url, pages, path), 0)
 end
@@ -50,7 +45,7 @@ local function setup(spec, default_results)
   local query = {}
   for k, v in pairs(spec.query or {}) do query[k] = v end
   local results = spec.results_field or default_results
-  local fetch = spec.fetch or plain_get
+  local fetch = spec.fetch or client.get
   -- Fetches one page and emits its records; returns the page, the record count
   -- and the response.
   local pages = 0
