@@ -126,7 +126,7 @@ def machine():
         "CPU": f"{cpu}, {os.cpu_count()} cores", "memory": f"{mem_gb:.1f} GiB",
         "OS": f"{platform.system()} {platform.release()}",
         "versions": (f"luaconn {py('luaconn')}, LuaJIT {deb('libluajit-5.1-2')}, "
-                     f"lua-cjson {deb('lua-cjson')}, libcurl {deb('libcurl4')}, "
+                     f"lua-cjson {deb('lua-cjson')}, yajl {deb('libyajl2')}, libcurl {deb('libcurl4')}, "
                      f"Python {platform.python_version()}, pyspark {py('pyspark')}, "
                      f"pyarrow {py('pyarrow')}, requests {py('requests')}, pika {py('pika')}, "
                      f"Java {java}, "
