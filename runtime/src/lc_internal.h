@@ -245,6 +245,8 @@ void lc_rowjson_free(lc_rowjson *r);
 int lc_rowjson_add(lc_rowjson *r, lua_State *L, const struct ArrowSchema *schema,
                    const struct ArrowArray *array, int64_t row, char *err, size_t errlen);
 int64_t lc_rowjson_rows(const lc_rowjson *r);
+/* A new batch arrived (its schema may sit where the last one did): learn it anew. */
+void lc_rowjson_new_batch(lc_rowjson *r);
 /* Pushes "[row,...]" of the rows added (at least one) and starts empty. */
 void lc_rowjson_push(lc_rowjson *r, lua_State *L);
 

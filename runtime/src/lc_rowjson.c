@@ -16,12 +16,31 @@
 
 #include "lc_internal.h"
 
+/* How a column's values are written: in C, or (LUA) by the Lua path. */
+typedef enum value_kind {
+  VK_LUA, VK_BOOL, VK_INT8, VK_INT16, VK_INT32, VK_INT64, VK_FLOAT, VK_DOUBLE,
+  VK_BYTES, VK_LARGE_BYTES, VK_DATE32, VK_TIMESTAMP_US
+} value_kind;
+
 struct lc_rowjson {
-  yajl_gen gen;        /* one row at a time; owned */
+  yajl_gen gen;        /* stays inside one open array: each row is one element; owned */
   char *text;          /* "[row,row,..." so far; owned */
   size_t len, cap;
   int64_t rows;
+  const struct ArrowSchema *schema;   /* the batch schema kinds describe, NULL after
+                                       * lc_rowjson_new_batch */
+  value_kind *kinds;                  /* per column; owned */
+  size_t *name_lens;                  /* per column; owned */
+  int64_t n_columns;
 };
+
+/* Puts the generator inside an array with nothing printed, ready for a row. */
+static bool gen_start(yajl_gen g) {
+  yajl_gen_reset(g, NULL);
+  bool ok = yajl_gen_array_open(g) == yajl_gen_status_ok;
+  yajl_gen_clear(g);
+  return ok;
+}
 
 lc_rowjson *lc_rowjson_new(void) {
   lc_rowjson *r = calloc(1, sizeof *r);
@@ -33,6 +52,7 @@ lc_rowjson *lc_rowjson_new(void) {
   }
   /* lua-cjson escapes '/', so the texts match the Lua path's. */
   yajl_gen_config(r->gen, yajl_gen_escape_solidus, 1);
+  gen_start(r->gen);
   return r;
 }
 
@@ -40,6 +60,8 @@ void lc_rowjson_free(lc_rowjson *r) {
   if (!r) return;
   yajl_gen_free(r->gen);
   free(r->text);
+  free(r->kinds);
+  free(r->name_lens);
   free(r);
 }
 
@@ -72,8 +94,11 @@ static yajl_gen_status gen_number(yajl_gen g, double n) {
 
 static yajl_gen_status gen_integer(yajl_gen g, int64_t n) {
   char text[24];
-  int len = snprintf(text, sizeof text, "%lld", (long long)n);
-  return yajl_gen_number(g, text, (size_t)len);
+  char *end = text + sizeof text, *p = end;
+  uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+  do *--p = (char)('0' + u % 10); while (u /= 10);
+  if (n < 0) *--p = '-';
+  return yajl_gen_number(g, p, (size_t)(end - p));
 }
 
 static yajl_gen_status gen_bytes(yajl_gen g, const struct ArrowArray *a, int64_t j, bool large) {
@@ -88,47 +113,87 @@ static yajl_gen_status gen_bytes(yajl_gen g, const struct ArrowArray *a, int64_t
   return yajl_gen_string(g, (const unsigned char *)a->buffers[2] + start, (size_t)(end - start));
 }
 
+static value_kind kind_of(const char *f) {
+  static const struct { const char *format; value_kind kind; } kinds[] = {
+    {"b", VK_BOOL}, {"c", VK_INT8}, {"s", VK_INT16}, {"i", VK_INT32}, {"l", VK_INT64},
+    {"f", VK_FLOAT}, {"g", VK_DOUBLE}, {"u", VK_BYTES}, {"z", VK_BYTES},
+    {"U", VK_LARGE_BYTES}, {"Z", VK_LARGE_BYTES}, {"tdD", VK_DATE32},
+    {"tsu:UTC", VK_TIMESTAMP_US}, {"tsu:", VK_TIMESTAMP_US},
+  };
+  for (size_t i = 0; f && i < sizeof kinds / sizeof *kinds; i++)
+    if (!strcmp(f, kinds[i].format)) return kinds[i].kind;
+  return VK_LUA;
+}
+
+void lc_rowjson_new_batch(lc_rowjson *r) {
+  if (r) r->schema = NULL;
+}
+
+/* Classifies the batch's columns once per batch. */
+static bool learn_schema(lc_rowjson *r, const struct ArrowSchema *schema) {
+  if (r->schema == schema) return true;
+  value_kind *kinds = realloc(r->kinds, (size_t)(schema->n_children + 1) * sizeof *kinds);
+  if (kinds) r->kinds = kinds;
+  size_t *lens = realloc(r->name_lens, (size_t)(schema->n_children + 1) * sizeof *lens);
+  if (lens) r->name_lens = lens;
+  if (!kinds || !lens) return false;
+  for (int64_t c = 0; c < schema->n_children; c++) {
+    const struct ArrowSchema *child = schema->children[c];
+    r->kinds[c] = child->dictionary ? VK_LUA : kind_of(child->format);
+    r->name_lens[c] = child->name ? strlen(child->name) : 0;
+  }
+  r->n_columns = schema->n_children;
+  r->schema = schema;
+  return true;
+}
+
 /* Writes the value at physical slot j; false when this value needs the Lua path. */
-static bool gen_value(yajl_gen g, const struct ArrowSchema *s, const struct ArrowArray *a,
-                      int64_t j) {
+static bool gen_value(yajl_gen g, value_kind kind, const struct ArrowArray *a, int64_t j) {
   if (is_null(a, j)) return yajl_gen_null(g) == yajl_gen_status_ok;
-  const char *f = s->format;
-  const void *v = a->n_buffers > 1 ? a->buffers[1] : NULL;
+  if (kind == VK_LUA) return false;
+  const void *v = a->buffers[1];
   char text[48];
   yajl_gen_status st;
-  if (!strcmp(f, "b")) st = yajl_gen_bool(g, (((const uint8_t *)v)[j >> 3] >> (j & 7)) & 1);
-  else if (!strcmp(f, "c")) st = gen_integer(g, ((const int8_t *)v)[j]);
-  else if (!strcmp(f, "s")) st = gen_integer(g, ((const int16_t *)v)[j]);
-  else if (!strcmp(f, "i")) st = gen_integer(g, ((const int32_t *)v)[j]);
-  else if (!strcmp(f, "l")) st = gen_integer(g, ((const int64_t *)v)[j]);
-  else if (!strcmp(f, "f") || !strcmp(f, "g")) {
-    double n = f[0] == 'f' ? ((const float *)v)[j] : ((const double *)v)[j];
+  switch (kind) {
+  case VK_BOOL: st = yajl_gen_bool(g, (((const uint8_t *)v)[j >> 3] >> (j & 7)) & 1); break;
+  case VK_INT8: st = gen_integer(g, ((const int8_t *)v)[j]); break;
+  case VK_INT16: st = gen_integer(g, ((const int16_t *)v)[j]); break;
+  case VK_INT32: st = gen_integer(g, ((const int32_t *)v)[j]); break;
+  case VK_INT64: st = gen_integer(g, ((const int64_t *)v)[j]); break;
+  case VK_FLOAT:
+  case VK_DOUBLE: {
+    double n = kind == VK_FLOAT ? ((const float *)v)[j] : ((const double *)v)[j];
     if (!isfinite(n)) return false;   /* json.encode refuses it, in its words */
     st = gen_number(g, n);
-  } else if (!strcmp(f, "u") || !strcmp(f, "z")) st = gen_bytes(g, a, j, false);
-  else if (!strcmp(f, "U") || !strcmp(f, "Z")) st = gen_bytes(g, a, j, true);
-  else if (!strcmp(f, "tdD")) {
+    break;
+  }
+  case VK_BYTES: st = gen_bytes(g, a, j, false); break;
+  case VK_LARGE_BYTES: st = gen_bytes(g, a, j, true); break;
+  case VK_DATE32:
     lc_format_date(((const int32_t *)v)[j], text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
-  } else if (!strcmp(f, "tsu:UTC") || !strcmp(f, "tsu:")) {
+    break;
+  case VK_TIMESTAMP_US:
     lc_format_timestamp(((const int64_t *)v)[j], text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
-  } else {
+    break;
+  default:
     return false;
   }
   return st == yajl_gen_status_ok;
 }
 
 /* Writes row `row` of the batch with the generator; false when it needs the Lua path. */
-static bool gen_row(yajl_gen g, const struct ArrowSchema *schema, const struct ArrowArray *array,
-                    int64_t row) {
+static bool gen_row(lc_rowjson *r, const struct ArrowSchema *schema,
+                    const struct ArrowArray *array, int64_t row) {
+  yajl_gen g = r->gen;
   if (yajl_gen_map_open(g) != yajl_gen_status_ok) return false;
-  for (int64_t c = 0; c < schema->n_children; c++) {
+  for (int64_t c = 0; c < r->n_columns; c++) {
     const struct ArrowSchema *s = schema->children[c];
     const struct ArrowArray *a = array->children[c];
     const char *name = s->name ? s->name : "";
-    if (yajl_gen_string(g, (const unsigned char *)name, strlen(name)) != yajl_gen_status_ok ||
-        !gen_value(g, s, a, a->offset + array->offset + row))
+    if (yajl_gen_string(g, (const unsigned char *)name, r->name_lens[c]) != yajl_gen_status_ok ||
+        !gen_value(g, r->kinds[c], a, a->offset + array->offset + row))
       return false;
   }
   return yajl_gen_map_close(g) == yajl_gen_status_ok;
@@ -136,24 +201,27 @@ static bool gen_row(yajl_gen g, const struct ArrowSchema *schema, const struct A
 
 int lc_rowjson_add(lc_rowjson *r, lua_State *L, const struct ArrowSchema *schema,
                    const struct ArrowArray *array, int64_t row, char *err, size_t errlen) {
-  if (!append(r, r->rows ? "," : "[", 1)) goto nomem;
+  if (!append(r, r->rows ? "," : "[", 1) || !learn_schema(r, schema)) goto nomem;
+  bool in_c = gen_row(r, schema, array, row);
+  const unsigned char *text;
+  size_t len;
+  yajl_gen_get_buf(r->gen, &text, &len);
+  /* The generator puts a comma before every row after its first; ours are above. */
+  if (in_c && len && text[0] == ',') text++, len--;
+  bool ok = !in_c || append(r, (const char *)text, len);
   yajl_gen_clear(r->gen);
-  yajl_gen_reset(r->gen, NULL);
-  if (gen_row(r->gen, schema, array, row)) {
-    const unsigned char *text;
-    size_t len;
-    yajl_gen_get_buf(r->gen, &text, &len);
-    if (!append(r, (const char *)text, len)) goto nomem;
-  } else {
+  if (!in_c && !gen_start(r->gen)) goto nomem;   /* drop the row's partial text */
+  if (!ok) goto nomem;
+  if (!in_c) {
     int rc = lc_arrow_push_row(L, schema, array, row, err, errlen);
     if (rc != LC_OK) return rc;
-    char *text = NULL;
-    rc = lc_json_encode(L, -1, &text, err, errlen);
+    char *encoded = NULL;
+    rc = lc_json_encode(L, -1, &encoded, err, errlen);
     lua_pop(L, 1);
     if (rc != LC_OK) return rc;
-    bool ok = append(r, text, strlen(text));
-    free(text);
-    if (!ok) goto nomem;
+    bool appended = append(r, encoded, strlen(encoded));
+    free(encoded);
+    if (!appended) goto nomem;
   }
   r->rows++;
   return LC_OK;

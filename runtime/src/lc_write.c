@@ -161,6 +161,7 @@ int lc_write_batch(lc_connector *conn, const struct ArrowSchema *schema,
   conn->write_schema = schema;
   conn->write_array = array;
   conn->write_row = 0;
+  lc_rowjson_new_batch(conn->write_json);
   int rc = conn->write_finished ? LC_DONE : lc_connector_protected(conn, push_first_protected, conn);
   if (rc == LC_OK) rc = resume_write(conn, 1);
   if (rc == LC_DONE && conn->write_row < array->length) {
