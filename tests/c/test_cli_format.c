@@ -111,6 +111,26 @@ START_TEST(jsonl_prints_every_scalar_type) {
 }
 END_TEST
 
+static const int64_t extreme_signed[] = {INT64_MIN, INT64_MAX};
+static const uint64_t extreme_unsigned[] = {UINT64_MAX, 0};
+static const int8_t extreme_small[] = {-128, 127};
+
+START_TEST(integers_print_their_extremes) {
+  test_col batch, l, u, c;
+  test_col_init(&batch, "+s", "", 2, 0, 0, NULL, NULL, NULL);
+  test_col_init(&l, "l", "l", 2, 0, 0, NULL, extreme_signed, NULL);
+  test_col_init(&u, "L", "u", 2, 0, 0, NULL, extreme_unsigned, NULL);
+  test_col_init(&c, "c", "c", 2, 0, 0, NULL, extreme_small, NULL);
+  test_col_child(&batch, &l);
+  test_col_child(&batch, &u);
+  test_col_child(&batch, &c);
+  char *text = test_render(CLI_FORMAT_JSONL, &batch, 2);
+  ck_assert_str_eq(text, "{\"l\":-9223372036854775808,\"u\":18446744073709551615,\"c\":-128}\n"
+                         "{\"l\":9223372036854775807,\"u\":0,\"c\":127}\n");
+  free(text);
+}
+END_TEST
+
 START_TEST(csv_quotes_fields_and_leaves_nulls_empty) {
   scalar_batch b;
   scalar_batch_init(&b);
@@ -341,6 +361,7 @@ int main(void) {
   Suite *s = suite_create("cli_format");
   TCase *tc = tcase_create("format");
   tcase_add_test(tc, jsonl_prints_every_scalar_type);
+  tcase_add_test(tc, integers_print_their_extremes);
   tcase_add_test(tc, csv_quotes_fields_and_leaves_nulls_empty);
   tcase_add_test(tc, limit_prints_only_the_first_rows);
   tcase_add_test(tc, floats_print_shortest_round_trip_form);
