@@ -322,9 +322,8 @@ int lc_read_emit(lua_State *L);
 void lc_records_register(lua_State *L);
 bool lc_page_is(lua_State *L, int idx);
 /* Appends the records of the page at idx to b, counting them in *rows, until the
- * page is done or the batch holds max_rows rows or max_bytes bytes (it may pass
- * them by one parsed chunk's records). Raises Lua errors (bad records name their
- * row as emit's do). */
+ * page is done or the batch holds max_rows rows or (checked every 64 records)
+ * max_bytes bytes. Raises Lua errors (bad records name their row as emit's do). */
 void lc_page_fill(lua_State *L, int idx, lc_builder *b, int64_t *rows, int64_t max_rows,
                   size_t max_bytes);
 
