@@ -18,7 +18,7 @@
 #include "lc_internal.h"
 
 #define LC_PAGE_MT "luaconn.page"
-#define LC_PAGE_CHUNK 16384   /* bytes parsed between checks for a full batch */
+#define LC_PAGE_CHUNK 16384   /* bytes handed to yajl per call */
 
 typedef enum page_mode { PAGE_FAST, PAGE_SLOW, PAGE_DONE } page_mode;
 
