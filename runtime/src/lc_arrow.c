@@ -883,6 +883,11 @@ int64_t lc_builder_rows(const lc_builder *b) { return b->root.length; }
 
 size_t lc_builder_bytes(const lc_builder *b) { return column_bytes(&b->root); }
 
+bool lc_builder_full(const lc_builder *b, int64_t max_rows, size_t max_bytes) {
+  return b->root.length >= max_rows || lc_builder_bytes(b) >= max_bytes;
+}
+
+
 /* ---- export: ArrowSchema ----------------------------------------------------------- */
 
 /* private_data of every ArrowSchema we export. */
@@ -1074,14 +1079,9 @@ int lc_builder_finish(lc_builder *b, struct ArrowSchema *schema, struct ArrowArr
 
 /* ---- reading pyarrow batches ------------------------------------------------------- */
 
-typedef enum arrow_kind {
-  AK_UNSUPPORTED, AK_BOOL, AK_INT8, AK_INT16, AK_INT32, AK_INT64, AK_FLOAT, AK_DOUBLE,
-  AK_STRING, AK_LARGE_STRING, AK_BINARY, AK_LARGE_BINARY, AK_DATE32, AK_DATE64,
-  AK_TIMESTAMP, AK_LIST, AK_LARGE_LIST, AK_STRUCT, AK_MAP
-} arrow_kind;
 
-static arrow_kind classify(const struct ArrowSchema *s) {
-  static const struct { const char *format; arrow_kind kind; } exact[] = {
+lc_arrow_kind lc_arrow_classify(const struct ArrowSchema *s) {
+  static const struct { const char *format; lc_arrow_kind kind; } exact[] = {
     {"b", AK_BOOL}, {"c", AK_INT8}, {"s", AK_INT16}, {"i", AK_INT32}, {"l", AK_INT64},
     {"f", AK_FLOAT}, {"g", AK_DOUBLE}, {"u", AK_STRING}, {"U", AK_LARGE_STRING},
     {"z", AK_BINARY}, {"Z", AK_LARGE_BINARY}, {"tdD", AK_DATE32}, {"tdm", AK_DATE64},
@@ -1097,14 +1097,14 @@ static arrow_kind classify(const struct ArrowSchema *s) {
 }
 
 static int check_field(const struct ArrowSchema *s, const char *path, char *err, size_t errlen) {
-  arrow_kind kind = classify(s);
+  lc_arrow_kind kind = lc_arrow_classify(s);
   int64_t want_children = kind == AK_LIST || kind == AK_LARGE_LIST || kind == AK_MAP ? 1 : 0;
   if (kind == AK_UNSUPPORTED || (kind != AK_STRUCT && s->n_children != want_children)) {
     snprintf(err, errlen, "column '%s': unsupported Arrow type '%s'%s", path,
              s->format ? s->format : "(none)", s->dictionary ? " (dictionary-encoded)" : "");
     return LC_ERR_SCHEMA;
   }
-  if (kind == AK_MAP && (classify(s->children[0]) != AK_STRUCT ||
+  if (kind == AK_MAP && (lc_arrow_classify(s->children[0]) != AK_STRUCT ||
                          s->children[0]->n_children != 2)) {
     snprintf(err, errlen, "column '%s': map entries are not a struct of key and value", path);
     return LC_ERR_SCHEMA;
@@ -1127,7 +1127,7 @@ static int check_field(const struct ArrowSchema *s, const char *path, char *err,
 }
 
 int lc_arrow_check_schema(const struct ArrowSchema *schema, char *err, size_t errlen) {
-  if (!schema || classify(schema) != AK_STRUCT) {
+  if (!schema || lc_arrow_classify(schema) != AK_STRUCT) {
     snprintf(err, errlen, "a batch must be a struct of columns, got Arrow type '%s'",
              schema && schema->format ? schema->format : "(none)");
     return LC_ERR_SCHEMA;
@@ -1178,7 +1178,7 @@ static int push_value(lua_State *L, const struct ArrowSchema *s, const struct Ar
   const void *values = a->n_buffers > 1 ? a->buffers[1] : NULL;
   char text[48];
   int64_t start, end;
-  arrow_kind kind = classify(s);
+  lc_arrow_kind kind = lc_arrow_classify(s);
   switch (kind) {
   case AK_BOOL: lua_pushboolean(L, bitmap_get(values, j)); break;
   case AK_INT8: lua_pushnumber(L, ((const int8_t *)values)[j]); break;
@@ -1260,7 +1260,7 @@ int lc_arrow_push_row(lua_State *L, const struct ArrowSchema *schema,
              (long long)array->length);
     return LC_ERR_ARGUMENT;
   }
-  if (classify(schema) != AK_STRUCT) return lc_arrow_check_schema(schema, err, errlen);
+  if (lc_arrow_classify(schema) != AK_STRUCT) return lc_arrow_check_schema(schema, err, errlen);
   int top = lua_gettop(L);
   int rc = push_struct(L, schema, array, array->offset + row, err, errlen);
   if (rc) lua_settop(L, top);

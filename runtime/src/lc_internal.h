@@ -217,6 +217,8 @@ const char *lc_builder_column_name(const lc_builder *b, size_t i);   /* borrowed
 int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values);
 int64_t lc_builder_rows(const lc_builder *b);
 size_t lc_builder_bytes(const lc_builder *b);   /* approximate buffer bytes */
+/* The batch holds max_rows rows or (approximately) max_bytes bytes. */
+bool lc_builder_full(const lc_builder *b, int64_t max_rows, size_t max_bytes);
 /* Moves the rows so far into *schema and *array (the caller owns both and releases
  * them) and starts an empty batch. */
 int lc_builder_finish(lc_builder *b, struct ArrowSchema *schema, struct ArrowArray *array);
@@ -230,6 +232,14 @@ void lc_format_timestamp(int64_t micros, char *out, size_t outlen);
 int lc_arrow_push_row(lua_State *L, const struct ArrowSchema *schema,
                       const struct ArrowArray *array, int64_t row,
                       char *err, size_t errlen);
+/* What an Arrow field holds, from its format (AK_UNSUPPORTED for anything else,
+ * dictionary-encoded fields included). */
+typedef enum lc_arrow_kind {
+  AK_UNSUPPORTED, AK_BOOL, AK_INT8, AK_INT16, AK_INT32, AK_INT64, AK_FLOAT, AK_DOUBLE,
+  AK_STRING, AK_LARGE_STRING, AK_BINARY, AK_LARGE_BINARY, AK_DATE32, AK_DATE64,
+  AK_TIMESTAMP, AK_LIST, AK_LARGE_LIST, AK_STRUCT, AK_MAP
+} lc_arrow_kind;
+lc_arrow_kind lc_arrow_classify(const struct ArrowSchema *s);
 /* Checks that a batch's schema is one lc_arrow_push_row can read (a struct of
  * supported types); err names the first unsupported column. */
 int lc_arrow_check_schema(const struct ArrowSchema *schema, char *err, size_t errlen);

@@ -41,8 +41,7 @@ int lc_read_emit(lua_State *L) {
       return lc_state_raise(L, LC_ERR_VALUE, "%s", err);
     conn->rows_emitted++;
   }
-  if (lc_builder_rows(conn->builder) >= cfg->batch_rows ||
-      (int64_t)lc_builder_bytes(conn->builder) >= cfg->batch_bytes) {
+  if (lc_builder_full(conn->builder, cfg->batch_rows, (size_t)cfg->batch_bytes)) {
     conn->read_yield_expected = true;
     return lua_yield(L, 0);
   }

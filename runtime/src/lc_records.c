@@ -22,6 +22,13 @@
 
 typedef enum page_mode { PAGE_FAST, PAGE_SLOW, PAGE_DONE } page_mode;
 
+typedef struct page_column {
+  const char *name;         /* borrowed from the builder */
+  size_t name_len;
+  ptrdiff_t copied_at;      /* where the staged text starts in scratch, -1 when it
+                             * points into the page itself */
+} page_column;
+
 typedef struct lc_page {
   page_mode mode;
   const char *text;         /* the page, kept alive by the userdata's env table */
@@ -30,7 +37,8 @@ typedef struct lc_page {
   size_t chunk_base;        /* offset of the chunk yajl is parsing */
   yajl_handle parser;       /* PAGE_FAST only; owned */
   char *what;               /* "GET <url>" for errors; owned */
-  char **parts;             /* the records path split at dots; owned */
+  char *path;               /* the records path, its dots turned into NULs; owned */
+  char **parts;             /* its parts, pointing into path; owned */
   size_t n_parts;
   /* where the events are */
   size_t depth;             /* containers open */
@@ -39,8 +47,7 @@ typedef struct lc_page {
   bool in_records;
   bool records_seen;
   bool resuming;            /* the next '[' is the stand-in for the records array */
-  bool paused;              /* the batch filled up: parsing resumes at resume_at */
-  size_t resume_at;
+  bool paused;              /* the batch filled up: parsing resumes after last_end */
   size_t span_start, span_end;   /* the records array's bytes */
   size_t last_start, last_end;   /* the last record the C path appended */
   /* the record being read */
@@ -48,11 +55,8 @@ typedef struct lc_page {
   int64_t max_rows;         /* the batch is full at max_rows rows or max_bytes bytes */
   size_t max_bytes;
   size_t n_columns;
-  const char **names;       /* column names, borrowed from the builder; array owned */
-  size_t *name_lens;        /* owned */
-  lc_scalar *staged;        /* one per column; owned */
-  ptrdiff_t *staged_at;     /* where a copied text starts in scratch, -1 when text
-                             * points into the page itself; owned */
+  page_column *columns;     /* owned */
+  lc_scalar *staged;        /* the record's value per column; owned */
   int column;               /* column of the current key, -1 when none */
   char *scratch;            /* the record's texts; owned */
   size_t scratch_len, scratch_cap;
@@ -60,8 +64,7 @@ typedef struct lc_page {
   /* progress */
   int64_t count;            /* records appended */
   int64_t count_in_c;       /* of which by the C path */
-  int64_t slow_next;        /* PAGE_SLOW: 1-based index of the next record */
-  int64_t slow_total;
+  int64_t slow_total;       /* PAGE_SLOW: the records the Lua path holds */
   bool has_records;         /* the path leads to the records (known once done) */
 } lc_page;
 
@@ -82,7 +85,7 @@ static int stage(lc_page *p, lc_scalar_kind kind, const char *text, size_t len) 
   /* Most values lie in the page as they are; only those yajl unescaped or
    * buffered (across a chunk's end) live in its buffers and are copied. */
   if (!text || (text >= p->text && text + len <= p->text + p->len)) {
-    p->staged_at[p->column] = -1;
+    p->columns[p->column].copied_at = -1;
     return 1;
   }
   if (p->scratch_len + len > p->scratch_cap) {
@@ -97,7 +100,7 @@ static int stage(lc_page *p, lc_scalar_kind kind, const char *text, size_t len) 
     p->scratch_cap = cap;
   }
   if (len) memcpy(p->scratch + p->scratch_len, text, len);
-  p->staged_at[p->column] = (ptrdiff_t)p->scratch_len;
+  p->columns[p->column].copied_at = (ptrdiff_t)p->scratch_len;
   p->scratch_len += len;
   return 1;
 }
@@ -108,14 +111,10 @@ static void begin_record(lc_page *p) {
   p->column = -1;
 }
 
+/* The row count exactly, the (approximate) byte size every 64 rows. */
 static bool batch_full(const lc_builder *b, int64_t max_rows, size_t max_bytes) {
-  return lc_builder_rows(b) >= max_rows || lc_builder_bytes(b) >= max_bytes;
-}
-
-/* Per record: the row count exactly, the (approximate) byte size every 64 rows. */
-static bool batch_full_now(const lc_builder *b, int64_t max_rows, size_t max_bytes) {
   int64_t rows = lc_builder_rows(b);
-  return rows >= max_rows || ((rows & 63) == 0 && lc_builder_bytes(b) >= max_bytes);
+  return rows >= max_rows || ((rows & 63) == 0 && lc_builder_full(b, max_rows, max_bytes));
 }
 
 static size_t position(lc_page *p) {
@@ -126,16 +125,15 @@ static size_t position(lc_page *p) {
  * batch is full (paused: parsing starts again after this record). */
 static int end_record(lc_page *p) {
   for (size_t i = 0; i < p->n_columns; i++)
-    if (p->staged_at[i] >= 0) p->staged[i].text = p->scratch + p->staged_at[i];
+    if (p->columns[i].copied_at >= 0) p->staged[i].text = p->scratch + p->columns[i].copied_at;
   int rc = lc_builder_append_scalars(p->b, p->staged);
   if (rc == LC_ERR_NOMEM) p->out_of_memory = true;
   if (rc != LC_OK) return 0;
   p->count++;
   p->count_in_c++;
   p->last_end = position(p);
-  if (!batch_full_now(p->b, p->max_rows, p->max_bytes)) return 1;
+  if (!batch_full(p->b, p->max_rows, p->max_bytes)) return 1;
   p->paused = true;
-  p->resume_at = position(p);
   return 0;
 }
 
@@ -231,7 +229,7 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   if (in_record(p)) {
     p->column = -1;
     for (size_t i = 0; i < p->n_columns; i++) {
-      if (p->name_lens[i] == len && memcmp(p->names[i], key, len) == 0) {
+      if (p->columns[i].name_len == len && memcmp(p->columns[i].name, key, len) == 0) {
         /* lua-cjson keeps the last of duplicate keys; the Lua path does that. */
         if (p->staged[i].kind != LC_SCALAR_ABSENT) return 0;
         p->column = (int)i;
@@ -311,7 +309,6 @@ static void go_slow(lua_State *L, int idx, lc_page *p) {
   }
   p->has_records = lua_istable(L, -1);
   p->slow_total = p->has_records ? (int64_t)lua_objlen(L, -1) : 0;
-  p->slow_next = p->count + 1;
   page_keep(L, idx, "records");
   if (!p->has_records) p->mode = PAGE_DONE;
 }
@@ -324,12 +321,12 @@ static yajl_handle page_parser(lc_page *p) {
   return parser;
 }
 
-/* A parser that goes on with the records after p->resume_at: it is given "[" for
+/* A parser that goes on with the records after p->last_end: it is given "[" for
  * the array it resumes, then the text after the record's comma; it stops at the
  * array's end (what follows was checked by the first parser and is decoded by
  * lua-cjson with the rest of the document). */
 static bool resume(lc_page *p) {
-  size_t at = p->resume_at;
+  size_t at = p->last_end;
   while (at < p->len && p->text[at] && strchr(" \t\r\n", p->text[at])) at++;
   if (at < p->len && p->text[at] == ',') at++;
   p->paused = false;
@@ -343,14 +340,15 @@ static bool resume(lc_page *p) {
   return yajl_parse(p->parser, (const unsigned char *)"[", 1) == yajl_status_ok;
 }
 
-/* Parses chunks until the page ends, the batch is full, or the Lua path must go on. */
+/* Parses chunks until the page ends, the batch is full (end_record pauses), or the
+ * Lua path must go on. */
 static void fill_fast(lua_State *L, int idx, lc_page *p) {
-  while (p->mode == PAGE_FAST && !batch_full(p->b, p->max_rows, p->max_bytes)) {
-    if (p->paused && !resume(p)) {
-      if (!p->parser) luaL_error(L, "%s: out of memory reading a page of records", p->what);
-      go_slow(L, idx, p);
-      break;
-    }
+  if (p->paused && !resume(p)) {
+    if (!p->parser) luaL_error(L, "%s: out of memory reading a page of records", p->what);
+    go_slow(L, idx, p);
+    return;
+  }
+  while (p->mode == PAGE_FAST && !p->paused) {
     size_t n = p->len - p->fed < LC_PAGE_CHUNK ? p->len - p->fed : LC_PAGE_CHUNK;
     p->chunk_base = p->fed;
     yajl_status status = n ? yajl_parse(p->parser, (const unsigned char *)p->text + p->fed, n)
@@ -368,17 +366,17 @@ static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
   lua_getfield(L, -1, "records");
   int records = lua_gettop(L);
   char err[LC_ERRMSG_MAX];
-  while (p->slow_next <= p->slow_total && !batch_full(p->b, p->max_rows, p->max_bytes)) {
-    lua_rawgeti(L, records, (int)p->slow_next);
+  /* As emit(row) does: one record, then the check for a full batch. */
+  while (p->count < p->slow_total && !lc_builder_full(p->b, p->max_rows, p->max_bytes)) {
+    lua_rawgeti(L, records, (int)p->count + 1);
     if (lc_builder_append(p->b, L, -1, *rows + 1, err, sizeof err) != LC_OK)
       lc_state_raise(L, LC_ERR_VALUE, "%s", err);
     lua_pop(L, 1);
     (*rows)++;
-    p->slow_next++;
     p->count++;
   }
   lua_pop(L, 2);
-  if (p->slow_next > p->slow_total) p->mode = PAGE_DONE;
+  if (p->count == p->slow_total) p->mode = PAGE_DONE;
 }
 
 bool lc_page_is(lua_State *L, int idx) {
@@ -392,14 +390,11 @@ void lc_page_fill(lua_State *L, int idx, lc_builder *b, int64_t *rows, int64_t m
     if (p->b) luaL_error(L, "emit: this page was already given to another read");
     size_t n = p->n_columns = lc_builder_columns(b);
     p->staged = calloc(n ? n : 1, sizeof *p->staged);
-    p->staged_at = calloc(n ? n : 1, sizeof *p->staged_at);
-    p->names = calloc(n ? n : 1, sizeof *p->names);
-    p->name_lens = calloc(n ? n : 1, sizeof *p->name_lens);
-    if (!p->staged || !p->staged_at || !p->names || !p->name_lens)
-      luaL_error(L, "%s: out of memory", p->what);
+    p->columns = calloc(n ? n : 1, sizeof *p->columns);
+    if (!p->staged || !p->columns) luaL_error(L, "%s: out of memory", p->what);
     for (size_t i = 0; i < n; i++) {
-      p->names[i] = lc_builder_column_name(b, i);
-      p->name_lens[i] = strlen(p->names[i]);
+      p->columns[i].name = lc_builder_column_name(b, i);
+      p->columns[i].name_len = strlen(p->columns[i].name);
     }
     p->b = b;
     /* Nested columns need Lua values: the whole page takes the Lua path. */
@@ -420,15 +415,11 @@ void lc_page_fill(lua_State *L, int idx, lc_builder *b, int64_t *rows, int64_t m
 static int page_gc(lua_State *L) {
   lc_page *p = page_check(L, 1);
   page_stop_parser(p);
-  if (p->parts) {
-    for (size_t i = 0; i < p->n_parts; i++) free(p->parts[i]);
-    free(p->parts);
-  }
+  free(p->path);
+  free(p->parts);
   free(p->what);
   free(p->staged);
-  free(p->staged_at);
-  free(p->names);
-  free(p->name_lens);
+  free(p->columns);
   free(p->scratch);
   *p = (lc_page){.mode = PAGE_DONE};
   return 0;
@@ -483,15 +474,6 @@ static int page_doc(lua_State *L) {
   return 1;
 }
 
-static char *page_strdup(const char *s, size_t n) {
-  char *copy = malloc(n + 1);
-  if (copy) {
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-  }
-  return copy;
-}
-
 /* json.page(text, path [, what]): path "a.b" names the records array ("" or nil: the
  * page itself); what names the page in errors ("GET <url>"). */
 static int page_new(lua_State *L) {
@@ -507,21 +489,15 @@ static int page_new(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "text");
   lua_setfenv(L, -2);
-  size_t n_parts = 0;
-  for (const char *s = path; *s;) {
-    size_t n = strcspn(s, ".");
-    if (n) n_parts++;
-    s += n + (s[n] == '.');
-  }
-  p->what = page_strdup(what, strlen(what));
-  p->parts = calloc(n_parts ? n_parts : 1, sizeof *p->parts);
-  if (!p->what || !p->parts) return luaL_error(L, "json.page: out of memory");
-  for (const char *s = path; *s;) {
-    size_t n = strcspn(s, ".");
-    if (n && !(p->parts[p->n_parts++] = page_strdup(s, n)))
-      return luaL_error(L, "json.page: out of memory");
-    s += n + (s[n] == '.');
-  }
+  p->what = strdup(what);
+  p->path = strdup(path);
+  /* Never more parts than characters (one slot for ""); empty parts are skipped,
+   * as paginate.field's "[^.]+" skips them. */
+  p->parts = calloc(strlen(path) + 1, sizeof *p->parts);
+  if (!p->what || !p->path || !p->parts) return luaL_error(L, "json.page: out of memory");
+  char *state = NULL;
+  for (char *part = strtok_r(p->path, ".", &state); part; part = strtok_r(NULL, ".", &state))
+    p->parts[p->n_parts++] = part;
   if (len == 0) {
     /* An empty body holds no records (http.get_json decodes it as nil). */
     p->mode = PAGE_DONE;

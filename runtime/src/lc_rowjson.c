@@ -16,12 +16,6 @@
 
 #include "lc_internal.h"
 
-/* How a column's values are written: in C, or (LUA) by the Lua path. */
-typedef enum value_kind {
-  VK_LUA, VK_BOOL, VK_INT8, VK_INT16, VK_INT32, VK_INT64, VK_FLOAT, VK_DOUBLE,
-  VK_BYTES, VK_LARGE_BYTES, VK_DATE32, VK_TIMESTAMP_US
-} value_kind;
-
 struct lc_rowjson {
   yajl_gen gen;        /* stays inside one open array: each row is one element; owned */
   char *text;          /* "[row,row,..." so far; owned */
@@ -29,7 +23,7 @@ struct lc_rowjson {
   int64_t rows;
   const struct ArrowSchema *schema;   /* the batch schema kinds describe, NULL after
                                        * lc_rowjson_new_batch */
-  value_kind *kinds;                  /* per column; owned */
+  lc_arrow_kind *kinds;               /* per column; owned */
   size_t *name_lens;                  /* per column; owned */
   int64_t n_columns;
 };
@@ -113,18 +107,6 @@ static yajl_gen_status gen_bytes(yajl_gen g, const struct ArrowArray *a, int64_t
   return yajl_gen_string(g, (const unsigned char *)a->buffers[2] + start, (size_t)(end - start));
 }
 
-static value_kind kind_of(const char *f) {
-  static const struct { const char *format; value_kind kind; } kinds[] = {
-    {"b", VK_BOOL}, {"c", VK_INT8}, {"s", VK_INT16}, {"i", VK_INT32}, {"l", VK_INT64},
-    {"f", VK_FLOAT}, {"g", VK_DOUBLE}, {"u", VK_BYTES}, {"z", VK_BYTES},
-    {"U", VK_LARGE_BYTES}, {"Z", VK_LARGE_BYTES}, {"tdD", VK_DATE32},
-    {"tsu:UTC", VK_TIMESTAMP_US}, {"tsu:", VK_TIMESTAMP_US},
-  };
-  for (size_t i = 0; f && i < sizeof kinds / sizeof *kinds; i++)
-    if (!strcmp(f, kinds[i].format)) return kinds[i].kind;
-  return VK_LUA;
-}
-
 void lc_rowjson_new_batch(lc_rowjson *r) {
   if (r) r->schema = NULL;
 }
@@ -132,14 +114,16 @@ void lc_rowjson_new_batch(lc_rowjson *r) {
 /* Classifies the batch's columns once per batch. */
 static bool learn_schema(lc_rowjson *r, const struct ArrowSchema *schema) {
   if (r->schema == schema) return true;
-  value_kind *kinds = realloc(r->kinds, (size_t)(schema->n_children + 1) * sizeof *kinds);
+  lc_arrow_kind *kinds = realloc(r->kinds, (size_t)(schema->n_children + 1) * sizeof *kinds);
   if (kinds) r->kinds = kinds;
   size_t *lens = realloc(r->name_lens, (size_t)(schema->n_children + 1) * sizeof *lens);
   if (lens) r->name_lens = lens;
   if (!kinds || !lens) return false;
   for (int64_t c = 0; c < schema->n_children; c++) {
     const struct ArrowSchema *child = schema->children[c];
-    r->kinds[c] = child->dictionary ? VK_LUA : kind_of(child->format);
+    r->kinds[c] = lc_arrow_classify(child);
+    /* Other timestamp units need converting: the Lua path (lc_arrow_push_row) does it. */
+    if (r->kinds[c] == AK_TIMESTAMP && child->format[2] != 'u') r->kinds[c] = AK_UNSUPPORTED;
     r->name_lens[c] = child->name ? strlen(child->name) : 0;
   }
   r->n_columns = schema->n_children;
@@ -147,33 +131,33 @@ static bool learn_schema(lc_rowjson *r, const struct ArrowSchema *schema) {
   return true;
 }
 
-/* Writes the value at physical slot j; false when this value needs the Lua path. */
-static bool gen_value(yajl_gen g, value_kind kind, const struct ArrowArray *a, int64_t j) {
+/* Writes the value at physical slot j; false when this value needs the Lua path
+ * (nested and unsupported kinds, NaN and infinities). */
+static bool gen_value(yajl_gen g, lc_arrow_kind kind, const struct ArrowArray *a, int64_t j) {
   if (is_null(a, j)) return yajl_gen_null(g) == yajl_gen_status_ok;
-  if (kind == VK_LUA) return false;
-  const void *v = a->buffers[1];
+  const void *v = a->n_buffers > 1 ? a->buffers[1] : NULL;
   char text[48];
   yajl_gen_status st;
   switch (kind) {
-  case VK_BOOL: st = yajl_gen_bool(g, (((const uint8_t *)v)[j >> 3] >> (j & 7)) & 1); break;
-  case VK_INT8: st = gen_integer(g, ((const int8_t *)v)[j]); break;
-  case VK_INT16: st = gen_integer(g, ((const int16_t *)v)[j]); break;
-  case VK_INT32: st = gen_integer(g, ((const int32_t *)v)[j]); break;
-  case VK_INT64: st = gen_integer(g, ((const int64_t *)v)[j]); break;
-  case VK_FLOAT:
-  case VK_DOUBLE: {
-    double n = kind == VK_FLOAT ? ((const float *)v)[j] : ((const double *)v)[j];
+  case AK_BOOL: st = yajl_gen_bool(g, (((const uint8_t *)v)[j >> 3] >> (j & 7)) & 1); break;
+  case AK_INT8: st = gen_integer(g, ((const int8_t *)v)[j]); break;
+  case AK_INT16: st = gen_integer(g, ((const int16_t *)v)[j]); break;
+  case AK_INT32: st = gen_integer(g, ((const int32_t *)v)[j]); break;
+  case AK_INT64: st = gen_integer(g, ((const int64_t *)v)[j]); break;
+  case AK_FLOAT:
+  case AK_DOUBLE: {
+    double n = kind == AK_FLOAT ? ((const float *)v)[j] : ((const double *)v)[j];
     if (!isfinite(n)) return false;   /* json.encode refuses it, in its words */
     st = gen_number(g, n);
     break;
   }
-  case VK_BYTES: st = gen_bytes(g, a, j, false); break;
-  case VK_LARGE_BYTES: st = gen_bytes(g, a, j, true); break;
-  case VK_DATE32:
+  case AK_STRING: case AK_BINARY: st = gen_bytes(g, a, j, false); break;
+  case AK_LARGE_STRING: case AK_LARGE_BINARY: st = gen_bytes(g, a, j, true); break;
+  case AK_DATE32:
     lc_format_date(((const int32_t *)v)[j], text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
     break;
-  case VK_TIMESTAMP_US:
+  case AK_TIMESTAMP:
     lc_format_timestamp(((const int64_t *)v)[j], text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
     break;
@@ -202,26 +186,26 @@ static bool gen_row(lc_rowjson *r, const struct ArrowSchema *schema,
 int lc_rowjson_add(lc_rowjson *r, lua_State *L, const struct ArrowSchema *schema,
                    const struct ArrowArray *array, int64_t row, char *err, size_t errlen) {
   if (!append(r, r->rows ? "," : "[", 1) || !learn_schema(r, schema)) goto nomem;
-  bool in_c = gen_row(r, schema, array, row);
-  const unsigned char *text;
-  size_t len;
-  yajl_gen_get_buf(r->gen, &text, &len);
-  /* The generator puts a comma before every row after its first; ours are above. */
-  if (in_c && len && text[0] == ',') text++, len--;
-  bool ok = !in_c || append(r, (const char *)text, len);
-  yajl_gen_clear(r->gen);
-  if (!in_c && !gen_start(r->gen)) goto nomem;   /* drop the row's partial text */
-  if (!ok) goto nomem;
-  if (!in_c) {
+  if (gen_row(r, schema, array, row)) {
+    const unsigned char *text;
+    size_t len;
+    yajl_gen_get_buf(r->gen, &text, &len);
+    /* The generator puts a comma before every row after its first; ours are above. */
+    if (len && text[0] == ',') text++, len--;
+    bool ok = append(r, (const char *)text, len);
+    yajl_gen_clear(r->gen);
+    if (!ok) goto nomem;
+  } else {
+    if (!gen_start(r->gen)) goto nomem;   /* drops the row's partial text */
     int rc = lc_arrow_push_row(L, schema, array, row, err, errlen);
     if (rc != LC_OK) return rc;
     char *encoded = NULL;
     rc = lc_json_encode(L, -1, &encoded, err, errlen);
     lua_pop(L, 1);
     if (rc != LC_OK) return rc;
-    bool appended = append(r, encoded, strlen(encoded));
+    bool ok = append(r, encoded, strlen(encoded));
     free(encoded);
-    if (!appended) goto nomem;
+    if (!ok) goto nomem;
   }
   r->rows++;
   return LC_OK;
