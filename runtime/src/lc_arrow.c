@@ -718,7 +718,7 @@ int lc_builder_append(lc_builder *b, lua_State *L, int idx, int64_t row_number, 
     return LC_ERR_NOMEM;
   }
   int top = lua_gettop(L);
-  if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = top + idx + 1;
+  idx = lc_absindex(L, idx);
   append_ctx c = {.L = L, .names_idx = top + 1, .row = row_number, .err = err, .errlen = errlen};
   if (lua_type(L, idx) != LUA_TTABLE) {
     char got[SHOWN_VALUE_MAX + 32];
@@ -882,6 +882,8 @@ int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values) {
 int64_t lc_builder_rows(const lc_builder *b) { return b->root.length; }
 
 size_t lc_builder_bytes(const lc_builder *b) { return column_bytes(&b->root); }
+
+void lc_builder_clear(lc_builder *b) { b->ready = column_reset(&b->root); }
 
 bool lc_builder_full(const lc_builder *b, int64_t max_rows, size_t max_bytes) {
   return b->root.length >= max_rows || lc_builder_bytes(b) >= max_bytes;

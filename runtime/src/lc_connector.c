@@ -96,6 +96,20 @@ static int fail_at(lc_runtime *rt, int code, const char *script, const char *mes
   return lc_error_set_full(&rt->error, code, message, script, 0, NULL);
 }
 
+/* The contract check reads the script's tables (metamethods included), so it runs
+ * protected like any other call into the script. */
+typedef struct contract_job {
+  char *err;
+  size_t errlen;
+  int rc;
+} contract_job;
+
+static int contract_protected(lua_State *L) {
+  contract_job *job = lua_touserdata(L, 2);
+  job->rc = lc_contract_check(L, 1, job->err, job->errlen);
+  return 0;
+}
+
 /* Opens a sandbox, runs the script and checks its table against the contract; on
  * success the connector table is on top of the new state's stack. */
 static int load_connector(lc_runtime *rt, const script_source *src, lc_state **st_out) {
@@ -109,8 +123,12 @@ static int load_connector(lc_runtime *rt, const script_source *src, lc_state **s
   if (rc == LC_OK) rc = lc_sandbox_call(st, 0, 1);
   if (rc == LC_OK) {
     char err[LC_ERRMSG_MAX];
-    if (lc_contract_check(st->L, -1, err, sizeof err) != LC_OK)
-      rc = fail_at(rt, LC_ERR_CONTRACT, script, err);
+    contract_job job = {.err = err, .errlen = sizeof err};
+    lua_pushcfunction(st->L, contract_protected);
+    lua_pushvalue(st->L, -2);
+    lua_pushlightuserdata(st->L, &job);
+    rc = lc_sandbox_call(st, 2, 0);
+    if (rc == LC_OK && job.rc != LC_OK) rc = fail_at(rt, LC_ERR_CONTRACT, script, err);
   }
   if (rc != LC_OK) {
     lc_sandbox_close(st);
@@ -299,6 +317,7 @@ static bool defines(lc_connector *conn, const char *name) {
 
 int lc_connector_can_read(lc_connector *conn) { return conn && defines(conn, "read"); }
 int lc_connector_can_write(lc_connector *conn) { return conn && defines(conn, "write"); }
+int lc_connector_can_stream(lc_connector *conn) { return conn && defines(conn, "latest_offset"); }
 
 int lc_connector_push_method(lc_connector *conn, const char *name) {
   lua_State *L = conn->st->L;

@@ -615,16 +615,6 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
   }
 }
 
-/* Raises an LC_ERR_HTTP error with message (redacted here too: scripts that catch
- * the error see it before the runtime's own redaction). */
-static int lc_http_raise(lua_State *L, lc_state *st, const char *message) {
-  char copy[LC_ERRMSG_MAX];
-  char *clean = lc_state_redact(st, message);
-  snprintf(copy, sizeof copy, "%s", clean ? clean : "HTTP request failed (message hidden)");
-  free(clean);
-  return lc_state_raise(L, LC_ERR_HTTP, "%s", copy);
-}
-
 /* The reason phrase of the status line starting the header block ("Not Found"). */
 static void lc_http_reason(const lc_http *h, char *out, size_t outlen) {
   out[0] = '\0';
@@ -648,7 +638,7 @@ static int lc_http_fail(lua_State *L, lc_state *st, const lc_http *h, const lc_h
     if (out->attempts > 1) snprintf(attempts, sizeof attempts, " (after %d attempts)", out->attempts);
     snprintf(message, sizeof message, "%s %s: %s%s%s", req->method, req->url,
              lc_http_failure_text(h, out->rc), attempts, waited);
-    return lc_http_raise(L, st, message);
+    return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
   }
   char attempts[48] = "";
   if (out->attempts > 1) snprintf(attempts, sizeof attempts, " after %d attempts", out->attempts);
@@ -664,7 +654,7 @@ static int lc_http_fail(lua_State *L, lc_state *st, const lc_http *h, const lc_h
   excerpt[n] = '\0';
   snprintf(message, sizeof message, "%s %s: HTTP %ld%s%s%s%s%s%s", req->method, req->url,
            out->status, reason[0] ? " " : "", reason, attempts, waited, n ? ": " : "", excerpt);
-  return lc_http_raise(L, st, message);
+  return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
 }
 
 /* Pushes the last response's headers as {lowercase-name = value}; repeated
@@ -770,7 +760,7 @@ static int lc_http_method_fn(lua_State *L) {
     lua_pushnil(L);
     lua_replace(L, -2);
   } else {
-    lua_pushvalue(L, lua_upvalueindex(4)); /* json.decode */
+    lua_pushcfunction(L, lc_json_lua_decode);
     lua_insert(L, -2);
     int status = lua_pcall(L, 1, 1, 0);
     if (status == LUA_ERRMEM) return lua_error(L);
@@ -781,7 +771,7 @@ static int lc_http_method_fn(lua_State *L) {
       char message[LC_ERRMSG_MAX];
       snprintf(message, sizeof message, "%s %s: response is not valid JSON: %s", method,
                lua_tostring(L, -1), err ? err : "?");
-      return lc_http_raise(L, lc_state_get(L), message);
+      return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
     }
   }
   lua_insert(L, -2);
@@ -841,11 +831,6 @@ int lc_open_http(lua_State *L) {
   lua_setfield(L, -2, "request");
   lua_pushcfunction(L, lc_http_configure);
   lua_setfield(L, -2, "configure");
-  lua_pushcfunction(L, lc_open_json);
-  lua_call(L, 0, 1);
-  lua_getfield(L, -1, "decode");
-  lua_remove(L, -2);
-  int decode = lua_gettop(L);
   for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
     char name[LC_HTTP_METHOD_MAX + 8];
     size_t n = strlen(methods[i]);
@@ -855,11 +840,9 @@ int lc_open_http(lua_State *L) {
       lua_pushstring(L, methods[i]);
       lua_pushfstring(L, "http.%s", name);
       lua_pushboolean(L, json);
-      lua_pushvalue(L, decode);
-      lua_pushcclosure(L, lc_http_method_fn, 4);
-      lua_setfield(L, -3, name);
+      lua_pushcclosure(L, lc_http_method_fn, 3);
+      lua_setfield(L, -2, name);
     }
   }
-  lua_pop(L, 1);
   return 1;
 }

@@ -150,6 +150,7 @@ int lc_json_decode(lua_State *L, const char *text, size_t len, char *err, size_t
 /* n as json.encode prints it: 14 significant digits, or the shortest exact text
  * when 14 would change it. n must be finite. */
 void lc_json_number_text(double n, char out[32]);
+int lc_json_lua_decode(lua_State *L);   /* json.decode: decodes string 1 or raises */
 
 /* ---- lc_schema.c: Spark DDL schemas ------------------------------------------- */
 
@@ -216,6 +217,8 @@ const char *lc_builder_column_name(const lc_builder *b, size_t i);   /* borrowed
  * so the caller gives the record to lc_builder_append, which words the error. */
 int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values);
 int64_t lc_builder_rows(const lc_builder *b);
+/* Drops the rows so far, keeping the buffers for the next batch. */
+void lc_builder_clear(lc_builder *b);
 size_t lc_builder_bytes(const lc_builder *b);   /* approximate buffer bytes */
 /* The batch holds max_rows rows or (approximately) max_bytes bytes. */
 bool lc_builder_full(const lc_builder *b, int64_t max_rows, size_t max_bytes);

@@ -59,32 +59,38 @@ static void lc_json_push_cjson(lua_State *L) {
   lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* True when cjson's 14 digits would not reproduce n exactly. NaN and infinities
- * are left to cjson, which refuses them. */
+/* True when cjson's 14 digits print n exactly without looking (small integers), or
+ * cjson refuses it itself (NaN and infinities). */
+static bool lc_json_plainly_exact(double n) {
+  return !isfinite(n) || (n == floor(n) && fabs(n) < 1e14);
+}
+
+/* True when cjson's 14 digits would not reproduce n exactly. */
 static bool lc_json_is_wide(double n) {
-  if (!isfinite(n)) return false;
-  if (n == floor(n) && fabs(n) < 1e14) return false;
+  if (lc_json_plainly_exact(n)) return false;
   char text[32];
   snprintf(text, sizeof text, "%.14g", n);
   return strtod(text, NULL) != n;
 }
 
-void lc_json_number_text(double n, char out[32]) {
-  if (!lc_json_is_wide(n)) {
-    snprintf(out, 32, "%.14g", n);
-    return;
-  }
+/* The shortest text of 15 to 17 digits that reads back as n. */
+static void lc_json_print_exact(double n, char out[32]) {
   for (int digits = 15; digits <= 17; digits++) {
     snprintf(out, 32, "%.*g", digits, n);
     if (strtod(out, NULL) == n) return;
   }
 }
 
+void lc_json_number_text(double n, char out[32]) {
+  snprintf(out, 32, "%.14g", n);
+  if (!lc_json_plainly_exact(n) && strtod(out, NULL) != n) lc_json_print_exact(n, out);
+}
+
 static bool lc_json_has_wide(lua_State *L, int idx, int depth) {
   int type = lua_type(L, idx);
   if (type == LUA_TNUMBER) return lc_json_is_wide(lua_tonumber(L, idx));
   if (type != LUA_TTABLE || depth > LC_JSON_MAX_DEPTH) return false;
-  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  idx = lc_absindex(L, idx);
   luaL_checkstack(L, 3, "json.encode: nesting too deep");
   bool found = false;
   lua_pushnil(L);
@@ -112,7 +118,7 @@ static void lc_json_copy_marked(lua_State *L, int idx, int numbers_idx, int dept
     lua_pushvalue(L, idx);
     return;
   }
-  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  idx = lc_absindex(L, idx);
   lua_newtable(L);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -142,7 +148,7 @@ static void lc_json_unmark(lua_State *L, int numbers_idx) {
     double value = lua_tonumber(L, -1);
     lua_pop(L, 1);
     char number[32];
-    lc_json_number_text(value, number);
+    lc_json_print_exact(value, number);   /* placeholders stand only for wide numbers */
     luaL_addstring(&b, number);
     p = after + 1; /* past the closing quote */
   }
@@ -160,7 +166,7 @@ static void lc_json_push_function(lua_State *L, const char *name) {
 
 /* Pushes the JSON text of the value at idx; raises cjson's error on failure. */
 static void lc_json_encode_value(lua_State *L, int idx) {
-  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  idx = lc_absindex(L, idx);
   if (!lc_json_has_wide(L, idx, 0)) {
     lc_json_push_function(L, "encode");
     lua_pushvalue(L, idx);
@@ -178,7 +184,7 @@ static void lc_json_encode_value(lua_State *L, int idx) {
 
 /* Pushes the value decoded from the string at idx; raises "invalid JSON: ...". */
 static void lc_json_decode_value(lua_State *L, int idx) {
-  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  idx = lc_absindex(L, idx);
   lc_json_push_function(L, "decode");
   lua_pushvalue(L, idx);
   int status = lua_pcall(L, 1, 1, 0);
@@ -196,7 +202,7 @@ static int lc_json_lua_encode(lua_State *L) {
   return 1;
 }
 
-static int lc_json_lua_decode(lua_State *L) {
+int lc_json_lua_decode(lua_State *L) {
   luaL_checktype(L, 1, LUA_TSTRING);
   lc_json_decode_value(L, 1);
   return 1;

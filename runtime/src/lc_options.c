@@ -64,10 +64,13 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
     }
     int spec = lua_gettop(L);
     for (lua_pushnil(L); lua_next(L, spec); lua_pop(L, 1)) {
-      if (lua_type(L, -2) != LUA_TSTRING ||
-          !in_list(lua_tostring(L, -2), DECL_FIELDS, sizeof DECL_FIELDS / sizeof *DECL_FIELDS))
+      /* lua_tostring on a number key would change it under lua_next: type first. */
+      if (lua_type(L, -2) != LUA_TSTRING)
+        add_problem(err, errlen, "option '%s': field names must be strings, not a %s", name,
+                    luaL_typename(L, -2));
+      else if (!in_list(lua_tostring(L, -2), DECL_FIELDS, sizeof DECL_FIELDS / sizeof *DECL_FIELDS))
         add_problem(err, errlen, "option '%s': unknown field '%s' (fields: type, default, "
-                    "required, secret, description)", name, luaL_checkstring(L, -2));
+                    "required, secret, description)", name, lua_tostring(L, -2));
     }
     const char *type = decl_type(L, spec);
     if (!in_list(type, OPTION_TYPES, sizeof OPTION_TYPES / sizeof *OPTION_TYPES))

@@ -13,15 +13,8 @@ void lc_read_reset(lc_connector *conn) {
   conn->read_co = NULL;
   conn->read_started = conn->read_finished = conn->read_yield_expected = false;
   conn->rows_emitted = 0;
-  if (conn->builder && lc_builder_rows(conn->builder) > 0) {
-    /* Rows of an abandoned read (e.g. a --limit) must not leak into the next one. */
-    struct ArrowSchema schema;
-    struct ArrowArray array;
-    if (lc_builder_finish(conn->builder, &schema, &array) == LC_OK) {
-      schema.release(&schema);
-      array.release(&array);
-    }
-  }
+  /* Rows of an abandoned read (e.g. a --limit) must not leak into the next one. */
+  if (conn->builder) lc_builder_clear(conn->builder);
 }
 
 int lc_read_emit(lua_State *L) {
@@ -93,26 +86,22 @@ int lc_read_next(lc_connector *conn, struct ArrowSchema *schema, struct ArrowArr
   lc_error_clear(&conn->rt->error);
   if (!conn->read_co && !conn->read_finished)
     return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_read_next called before lc_read_begin");
-  while (!conn->read_finished) {
+  if (!conn->read_finished) {   /* resume read() until the batch is full or it returns */
     int nargs = conn->read_started ? 0 : 5; /* handler, read, opts, partition, emit */
     conn->read_started = true;
     conn->read_yield_expected = false;
     int rc = lc_sandbox_resume(conn->st, conn->read_co, nargs);
     if (rc == LC_DONE) {
       conn->read_finished = true;
-      break;
-    }
-    if (rc != LC_OK) {
+    } else if (rc != LC_OK) {
       lc_read_reset(conn);
       return rc;
-    }
-    if (!conn->read_yield_expected) {
+    } else if (!conn->read_yield_expected) {
       lc_read_reset(conn);
       return lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,
                                "read must not call coroutine.yield on its own coroutine",
                                conn->script, 0, NULL);
     }
-    break; /* a full batch */
   }
   if (lc_builder_rows(conn->builder) == 0) {
     lc_read_reset(conn);

@@ -258,12 +258,12 @@ static const yajl_callbacks page_events = {
 /* ---- the two paths ----------------------------------------------------------------- */
 
 /* Decodes text with lua-cjson and pushes it; raises "<what>: response is not valid
- * JSON: ..." (the words http.get_json uses) when it is not. */
+ * JSON: ..." (http.get_json's words and code) when it is not. */
 static void push_decoded(lua_State *L, lc_page *p, const char *text, size_t len) {
   char err[256];
   if (lc_json_decode(L, text, len, err, sizeof err) != LC_OK) {
     const char *reason = strncmp(err, "invalid JSON: ", 14) == 0 ? err + 14 : err;
-    lc_state_raise(L, LC_ERR_VALUE, "%s: response is not valid JSON: %s", p->what, reason);
+    lc_state_raise(L, LC_ERR_HTTP, "%s: response is not valid JSON: %s", p->what, reason);
   }
 }
 

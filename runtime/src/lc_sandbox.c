@@ -337,8 +337,15 @@ static int sandbox_require(lua_State *L) {
   char *path = find_module(st->rt, name, &tried);
   if (!path) {
     luaL_pushresult(&tried);
-    return luaL_error(L, "module '%s' not found (host modules: http, json, log, env, amqp%s)",
-                      name, lua_tostring(L, -1));
+    luaL_Buffer hosts;   /* named from HOST_MODULES so the list cannot go stale */
+    luaL_buffinit(L, &hosts);
+    for (size_t i = 0; i < sizeof HOST_MODULES / sizeof *HOST_MODULES; i++) {
+      if (i) luaL_addstring(&hosts, ", ");
+      luaL_addstring(&hosts, HOST_MODULES[i].name);
+    }
+    luaL_pushresult(&hosts);
+    return luaL_error(L, "module '%s' not found (host modules: %s%s)", name, lua_tostring(L, -1),
+                      lua_tostring(L, -2));
   }
   luaL_pushresult(&tried);
   lua_pop(L, 1);

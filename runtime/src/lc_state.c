@@ -108,9 +108,14 @@ int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
-  lc_state_get(L)->pending_code = code;
+  lc_state *st = lc_state_get(L);
+  /* Redacted here: a script that catches the error sees it before the runtime's
+   * own redaction of errors that reach the host. */
+  char *clean = lc_state_redact(st, message);
+  st->pending_code = code;
   luaL_where(L, 1);
-  lua_pushstring(L, message);
+  lua_pushstring(L, clean ? clean : "error (message hidden: out of memory redacting it)");
+  free(clean);
   lua_concat(L, 2);
   return lua_error(L);
 }

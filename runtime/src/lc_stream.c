@@ -77,12 +77,4 @@ int lc_stream_commit(lc_connector *conn, const char *end_json) {
   return stream_call_run(&c);
 }
 
-int lc_connector_can_stream(lc_connector *conn) {
-  if (!conn) return 0;
-  lua_State *L = conn->st->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, conn->ref_connector);
-  lua_getfield(L, -1, "latest_offset");
-  int yes = lua_isfunction(L, -1);
-  lua_pop(L, 2);
-  return yes;
-}
+

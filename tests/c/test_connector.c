@@ -117,6 +117,28 @@ START_TEST(options_are_typed_and_every_problem_is_named) {
 }
 END_TEST
 
+START_TEST(bad_declarations_and_hostile_tables_fail_cleanly) {
+  lc_runtime *rt = lc_test_runtime(NULL);
+  lc_connector *conn = NULL;
+  /* Non-string field names used to escape every protected call (the process died). */
+  const char *bad_keys =
+      "return { schema = 'id INT', options = { url = { type = 'string', [true] = 1, [2] = 3 } },\n"
+      "  read = function(o, p, emit) end }\n";
+  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, bad_keys, NULL, 0, &conn),
+                   LC_ERR_CONTRACT);
+  const char *msg = lc_runtime_error(rt)->message;
+  ck_assert_ptr_nonnull(strstr(msg, "option 'url': field names must be strings, not a boolean"));
+  ck_assert_ptr_nonnull(strstr(msg, "option 'url': field names must be strings, not a number"));
+  /* The contract check runs protected: a metamethod that raises is a script error. */
+  const char *hostile =
+      "return setmetatable({ schema = 'id INT', read = function(o, p, emit) end },\n"
+      "  { __index = function(t, k) error('no field ' .. k) end })\n";
+  ck_assert_int_ne(lc_connector_open(rt, LC_SOURCE_INLINE, hostile, NULL, 0, &conn), LC_OK);
+  ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "no field"));
+  lc_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(script_errors_carry_file_and_line) {
   lc_runtime *rt = lc_test_runtime(NULL);
   char path[] = "/tmp/lc_test_errXXXXXX.lua";
@@ -381,6 +403,7 @@ int main(void) {
   tcase_add_test(tc, an_abandoned_read_does_not_leak_into_the_next);
   tcase_add_test(tc, options_are_typed_and_every_problem_is_named);
   tcase_add_test(tc, script_errors_carry_file_and_line);
+  tcase_add_test(tc, bad_declarations_and_hostile_tables_fail_cleanly);
   tcase_add_test(tc, values_that_do_not_fit_name_column_and_row);
   tcase_add_test(tc, contract_violations_are_named);
   tcase_add_test(tc, writes_stream_rows_and_commit);

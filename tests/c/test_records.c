@@ -275,7 +275,7 @@ START_TEST(invalid_json_and_missing_records_are_named) {
   ck_assert_str_eq(page.error, "row 2: expected a table keyed by column name, got 7");
   outcome_free(&page);
   page = run("page", "id INT", "results", "{\"results\": [{\"id\": 1}, {\"id\"", 1, 0);
-  ck_assert_int_eq(page.rc, LC_ERR_VALUE);
+  ck_assert_int_eq(page.rc, LC_ERR_HTTP);
   ck_assert_ptr_nonnull(strstr(page.error, "GET test: response is not valid JSON"));
   outcome_free(&page);
   page = run("page", "id INT", "items", "{\"results\": [{\"id\": 1}]}", 1, 0);
