@@ -45,7 +45,8 @@ int cli_cmd_watch(cli_context *ctx) {
             lc_connector_script(conn), generation);
     fflush(stderr);
     if (ctx->runs >= 0 && ++runs_done >= ctx->runs) break;
-    /* Wait for a version that loads; report each refused one once. */
+    /* Wait for a version that loads. The runtime logs each refused version once
+     * (with file and line); here each one counts as a run. */
     char reported[1024] = "";
     while (lc_connector_generation(conn) == generation) {
       cli_sleep(ctx->interval);
@@ -55,8 +56,6 @@ int cli_cmd_watch(cli_context *ctx) {
       snprintf(text, sizeof text, "%s:%d: %s", refused->script ? refused->script : lc_connector_script(conn),
                refused->line, refused->message);
       if (strcmp(text, reported) != 0) {
-        fprintf(stderr, "luaconn: %s (generation %d keeps running)\n", text, generation);
-        fflush(stderr);
         snprintf(reported, sizeof reported, "%s", text);
         if (ctx->runs >= 0 && ++runs_done >= ctx->runs) {
           lc_connector_free(conn);

@@ -194,10 +194,9 @@ int lc_connector_build(lc_connector *conn, int kind, const char *ref, const char
   if (rc != LC_OK) return rc;
   conn->kind = src.chunkname[0] == '@' ? LC_SOURCE_FILE : LC_SOURCE_INLINE;
   conn->script = strdup(src.chunkname + 1);
-  conn->path = conn->kind == LC_SOURCE_FILE ? strdup(src.chunkname + 1) : NULL;
   conn->options = copy_options(options, n_options);
   conn->n_options = n_options;
-  if (!conn->script || (conn->kind == LC_SOURCE_FILE && !conn->path) || !conn->options) {
+  if (!conn->script || !conn->options) {
     source_free(&src);
     return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
   }
@@ -268,10 +267,9 @@ void lc_connector_release(lc_connector *conn) {
   free(conn->options);
   free(conn->schema_ddl);
   free(conn->script);
-  free(conn->path);
   free(conn->source);
   conn->options = NULL;
-  conn->schema_ddl = conn->script = conn->path = conn->source = NULL;
+  conn->schema_ddl = conn->script = conn->source = NULL;
 }
 
 void lc_connector_free(lc_connector *conn) {

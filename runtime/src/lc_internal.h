@@ -290,8 +290,7 @@ struct lc_connector {
   lc_rowjson *write_json;   /* rows json.encode_rows took and has not returned; owned */
   bool write_resume_false;  /* json.encode_rows waits: resume write() with false */
   /* hot reload */
-  int kind;                 /* LC_SOURCE_FILE or LC_SOURCE_INLINE once resolved */
-  char *path;               /* the script file, NULL for inline source; owned */
+  int kind;                 /* LC_SOURCE_FILE (script is its path) or LC_SOURCE_INLINE */
   char **options;           /* copy of the key/value strings given; owned */
   size_t n_options;
   char *source;             /* the running version's source text; owned */

@@ -88,7 +88,6 @@ static void swap_in(lc_connector *conn, lc_connector *fresh) {
   conn->ref_connector = fresh->ref_connector;
   conn->ref_options = fresh->ref_options;
   conn->kind = fresh->kind;
-  conn->path = fresh->path;
   conn->options = fresh->options;
   conn->n_options = fresh->n_options;
   conn->source = fresh->source;
@@ -106,7 +105,7 @@ int lc_connector_reload(lc_connector *conn) {
   if (current == conn->refused_hash) return conn->reload_error.pub.code;
   lc_connector fresh = {0};
   fresh.rt = conn->rt;
-  int rc = lc_connector_build(&fresh, LC_SOURCE_FILE, conn->path, NULL,
+  int rc = lc_connector_build(&fresh, LC_SOURCE_FILE, conn->script, NULL,
                               (const char *const *)conn->options, conn->n_options);
   if (rc == LC_OK && conn->schema_locked && strcmp(fresh.schema_ddl, conn->schema_ddl) != 0) {
     char msg[LC_ERRMSG_MAX];
