@@ -3,7 +3,6 @@
 -- half-open ranges; read() pages through /records?id_gte=..&id_lt=.. by id.
 local json = require "json"
 local auth = require "luaconn.auth"
-local client = require "luaconn.client"
 local ranges = require "luaconn.ranges"
 
 local C = {
@@ -26,7 +25,6 @@ local C = {
 function C.schema(opts) return opts.schema end
 
 function C.partitions(opts)
-  client.configure(opts)
   local stats = auth.fetcher(opts)(opts.url .. opts.stats_path)
   local min, max = stats[opts.min_field], stats[opts.max_field]
   if type(min) ~= "number" or type(max) ~= "number" then return {} end -- an empty table
@@ -36,7 +34,6 @@ end
 -- Keyset pages inside the range: each request starts after the last id received,
 -- so a server that caps its page size below page_size loses nothing.
 function C.read(opts, partition, emit)
-  client.configure(opts)
   local fetch, from = auth.fetcher(opts), partition.id_gte
   while from < partition.id_lt do
     local _, response = fetch(opts.url .. opts.records_path,

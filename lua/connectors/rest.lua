@@ -27,7 +27,6 @@ local C = {
 function C.schema(opts) return opts.schema end
 
 function C.read(opts, partition, emit)
-  client.configure(opts)
   local spec = { fetch = auth.fetcher(opts), size_param = opts.limit_param }
   for name, value in pairs(opts) do spec[name] = spec[name] or value end
   paginate.run(opts.paginator, spec, emit)

@@ -2,7 +2,6 @@
 -- incrementally: a batch read returns everything, a stream read returns the records
 -- added since the last micro-batch (luaconn.incremental), none twice.
 local auth = require "luaconn.auth"
-local client = require "luaconn.client"
 local incremental = require "luaconn.incremental"
 local paginate = require "luaconn.paginate"
 
@@ -24,7 +23,6 @@ function C.schema(opts) return opts.schema end
 
 -- Keyset pages: each request asks for the records after the last one received.
 local function read_after(opts, after, on_record)
-  client.configure(opts)
   local fetch = auth.fetcher(opts)
   while true do
     local page = fetch(opts.url, { [opts.since_param] = after, [opts.limit_param] = opts.page_size })

@@ -116,9 +116,10 @@ local function decode(response)
 end
 
 -- A function fetch(url, query, raw) -> decoded JSON body (nil when raw), response
--- that GETs with opts' credentials. With auth=oauth2 a 401 fetches a new token and
--- retries once.
+-- that GETs with opts' credentials and shared HTTP options (client.configure). With
+-- auth=oauth2 a 401 fetches a new token and retries once.
 function M.fetcher(opts)
+  client.configure(opts)
   local kind = opts.auth
   if not M.KINDS[kind] then
     error(("option 'auth' must be none, bearer, header, query, basic or oauth2, not '%s'"):format(kind), 0)

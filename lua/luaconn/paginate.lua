@@ -8,7 +8,8 @@
 --   fetch          fetch(url, query, raw) -> decoded page, response (default: plain GET;
 --                  luaconn.auth's fetcher adds credentials). With raw set it may return
 --                  nil and the response: then the page is read from response.body.
--- Each returns the number of pages fetched. Every style stops on an empty page.
+-- Each returns the number of pages fetched. Every style but cursor stops on an empty
+-- page (cursor stops when a page names no cursor).
 -- When on_record is the read's own emit, pages go to it whole (json.page): the
 -- records are parsed straight into the batch in C, several times faster.
 local json = require "json"
@@ -41,17 +42,18 @@ function M.records(page, path, url, pages)
   return records
 end
 
-local function setup(spec, default_results)
+-- The first page's query (spec.query plus size_key = page_size), a function
+-- page(url, query) that fetches one page and hands its records to on_record
+-- (returning the page, its record count and the response), and a page counter.
+local function setup(spec, on_record, default_results, size_key)
   local query = {}
   for k, v in pairs(spec.query or {}) do query[k] = v end
+  query[size_key] = spec.page_size or 100
   local results = spec.results_field or default_results
   local fetch = spec.fetch or client.get
-  -- Fetches one page and emits its records; returns the page, the record count
-  -- and the response.
+  local whole = json.accepts_pages(on_record)
   local pages = 0
   local function page(url, q)
-    local on_record = spec.on_record
-    local whole = json.accepts_pages(on_record)
     local doc, response = fetch(url, q, whole)
     pages = pages + 1
     if doc == nil and whole then
@@ -73,9 +75,7 @@ end
 -- An empty page that still carries a cursor does not end the read.
 -- spec: limit_param, cursor_param, cursor_field (default "next_cursor").
 function M.cursor(spec, on_record)
-  spec.on_record = on_record
-  local query, page, pages = setup(spec, "results")
-  query[spec.limit_param or "limit"] = spec.page_size or 100
+  local query, page, pages = setup(spec, on_record, "results", spec.limit_param or "limit")
   local cursor_field = spec.cursor_field or "next_cursor"
   local previous
   while true do
@@ -96,10 +96,8 @@ end
 -- empty page or (with total_field) the offset reaches the total.
 -- spec: offset_param, limit_param, total_field, start_offset.
 function M.offset(spec, on_record)
-  spec.on_record = on_record
-  local query, page, pages = setup(spec, "results")
+  local query, page, pages = setup(spec, on_record, "results", spec.limit_param or "limit")
   local offset_param = spec.offset_param or "offset"
-  query[spec.limit_param or "limit"] = spec.page_size or 100
   local offset = spec.start_offset or 0
   while true do
     query[offset_param] = offset
@@ -114,9 +112,7 @@ end
 -- (with total_pages_field) the last page. spec: page_param, size_param,
 -- start_page (default 1), total_pages_field.
 function M.page_number(spec, on_record)
-  spec.on_record = on_record
-  local query, page, pages = setup(spec, "results")
-  query[spec.size_param or "per_page"] = spec.page_size or 100
+  local query, page, pages = setup(spec, on_record, "results", spec.size_param or "per_page")
   local number = spec.start_page or 1
   while true do
     query[spec.page_param or "page"] = number
@@ -145,9 +141,7 @@ end
 
 -- Follows URLs until there is none: next_of(doc, response) names the next page.
 local function follow(spec, on_record, default_results, next_of)
-  spec.on_record = on_record
-  local query, page, pages = setup(spec, default_results)
-  query[spec.limit_param or "limit"] = spec.page_size or 100
+  local query, page, pages = setup(spec, on_record, default_results, spec.limit_param or "limit")
   local url, q, seen = spec.url, query, {}
   while true do
     local doc, n, response = page(url, q)
