@@ -167,10 +167,7 @@ def spark_session():
 def spark_read(spark, fmt, options, repeat=1):
     """Reads every row (count and sum of ids force each one through Spark), the
     fastest of repeat jobs; returns ((rows, id sum), seconds, worker peak MB)."""
-    reader = spark.read.format(fmt)
-    for k, v in options.items():
-        reader = reader.option(k, str(v))
-    df = reader.load()
+    df = spark.read.format(fmt).options(**options).load()
     reset_peaks()
     row, seconds = best_of(repeat, lambda: df.selectExpr("count(*) AS n", "sum(id) AS s").collect()[0])
     return (row["n"], row["s"]), seconds, worker_peak_mb()
@@ -313,30 +310,29 @@ class Bench:
         import luaconn
         n = self.mq_messages
         log(f"starting rabbitmq-server and publishing {n} messages")
-        broker = Broker().start()
+        with Broker() as broker:
 
-        def broker_seconds():
-            """CPU seconds the broker's Erlang VM (in the broker's session) used so far."""
-            total = 0.0
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    if os.getsid(int(pid)) != broker.process.pid:
+            def broker_seconds():
+                """CPU seconds the broker's Erlang VM (in the broker's session) used so far."""
+                total = 0.0
+                for pid in filter(str.isdigit, os.listdir("/proc")):
+                    try:
+                        if os.getsid(int(pid)) != broker.process.pid:
+                            continue
+                        with open(f"/proc/{pid}/stat") as f:
+                            fields = f.read().rsplit(")", 1)[1].split()
+                    except OSError:
                         continue
-                    with open(f"/proc/{pid}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            return total
+                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                return total
 
-        def with_broker_cpu(fn):
-            """fn's (result, seconds) and the broker's CPU share (1.0 = one core busy)
-            over all of fn's wall time."""
-            cpu, wall = broker_seconds(), time.perf_counter()
-            result, seconds = fn()
-            return result, seconds, (broker_seconds() - cpu) / (time.perf_counter() - wall)
+            def with_broker_cpu(fn):
+                """fn's (result, seconds) and the broker's CPU share (1.0 = one core busy)
+                over all of fn's wall time."""
+                cpu, wall = broker_seconds(), time.perf_counter()
+                result, seconds = fn()
+                return result, seconds, (broker_seconds() - cpu) / (time.perf_counter() - wall)
 
-        try:
             queue = "bench"
             with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue, write_id="bench") as c:
                 for start in range(0, n, 50_000):
@@ -361,9 +357,6 @@ class Bench:
                 assert got == n, (system, got)
                 self.add("4. RabbitMQ stream read, Spark Structured Streaming", system, n, s, peak,
                          note=f"one availableNow trigger; broker CPU {busy:.0%} of one core")
-        finally:
-            broker.stop()
-            broker.remove()
 
     def wait_message_count(self, url, queue, n):
         import pika
@@ -380,9 +373,7 @@ class Bench:
         """Reads the stream to its end in one availableNow trigger into a noop sink;
         returns ((rows, worker peak MB), seconds)."""
         import tempfile
-        reader = spark.readStream.format(fmt)
-        for k, v in options.items():
-            reader = reader.option(k, v)
+        reader = spark.readStream.format(fmt).options(**options)
         checkpoint = tempfile.mkdtemp(prefix="luaconn-bench-chk-")
         reset_peaks()
         start = time.perf_counter()

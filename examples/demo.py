@@ -109,7 +109,7 @@ def main():
     try:
         cli_pipeline(args.cli, base_url, args.rows)
         spark_job = os.path.join(ROOT, "examples", "spark_rest_job.py")
-        if not args.skip_spark and os.path.exists(spark_job):
+        if not args.skip_spark:
             print("== Spark: read /items, upper-case status, write to /sink/spark")
             subprocess.run([sys.executable, spark_job, "--base-url", base_url], check=True)
     finally:

@@ -105,8 +105,6 @@ class Cli:
         return CliResult(proc.args, proc.returncode,
                          proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
 
-    __call__ = run
-
 
 @pytest.fixture(scope="session")
 def cli(source_dir) -> Cli:

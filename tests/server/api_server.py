@@ -203,7 +203,7 @@ def typed_dataset(n: int) -> list[dict]:
 
 @lru_cache(maxsize=16)
 def _items(n: int) -> tuple:
-    return tuple(json.dumps(r, ensure_ascii=False) for r in dataset(n))
+    return tuple(json.dumps(r, ensure_ascii=False) for r in _dataset_cached(n))
 
 
 @lru_cache(maxsize=16)
@@ -483,7 +483,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         if parts[0] == "ids" and len(parts) == 5:
             return self._ids(parts[1:4], parts[4], query)
         if parts[0] == "pages" and len(parts) == 2:
-            return self._pages(parts[1], dataset_rows(rows), query)
+            return self._pages(parts[1], _dataset_cached(rows), query)
         if parts[0] == "feed" and len(parts) == 2:
             return self._feed(parts[1], query)
         self._reply(404, {"error": f"no route for {self.command} {path}"})
@@ -532,7 +532,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         count = max(0, min(stop - start, _int_param(query, "limit", cap), cap))
         self._reply(200, [{"id": i, "value": f"v{i}"} for i in range(start, start + count)])
 
-    def _pages(self, style: str, rows: list, query: dict) -> None:
+    def _pages(self, style: str, rows: tuple, query: dict) -> None:
         size_name = "per_page" if style in ("number", "link") else "limit"
         size = min(_int_param(query, size_name, DEFAULT_LIMIT), MAX_LIMIT)
         if size < 1:
@@ -618,12 +618,8 @@ def _basic_credentials(authorization: str) -> tuple | None:
 
 @lru_cache(maxsize=16)
 def _dataset_cached(n: int) -> tuple:
+    """dataset(n), built once and shared read-only (the page endpoints slice it)."""
     return tuple(dataset(n))
-
-
-def dataset_rows(n: int) -> list:
-    """dataset(n) as a shared read-only list (the paginator endpoints slice it)."""
-    return list(_dataset_cached(n))
 
 
 def start_server(rows: int = DEFAULT_ROWS, port: int = 0) -> tuple[ApiServer, str]:

@@ -62,6 +62,13 @@ def _release(struct_ptr):
         struct_ptr.release(struct_ptr)
 
 
+def _exception(err):
+    """The ConnectorError (subclass by code) for an lc_error."""
+    return _ERROR_CLASSES.get(err.code, errors.ConnectorError)(
+        _text(err.message) or _text(lib.lc_status_string(err.code)), code=err.code,
+        script=_text(err.script), line=err.line, traceback=_text(err.traceback))
+
+
 class _Runtime:
     """One lc_runtime, owned by the thread that created it."""
 
@@ -92,9 +99,7 @@ class _Runtime:
         if err == ffi.NULL or err.code == lib.LC_OK:
             return _ERROR_CLASSES.get(status, errors.ConnectorError)(
                 _text(lib.lc_status_string(status)), code=status)
-        return _ERROR_CLASSES.get(err.code, errors.ConnectorError)(
-            _text(err.message) or _text(lib.lc_status_string(err.code)), code=err.code,
-            script=_text(err.script), line=err.line, traceback=_text(err.traceback))
+        return _exception(err)
 
     def check(self, status):
         if status != lib.LC_OK:
@@ -218,11 +223,7 @@ class Connector:
         """Why the newest edit was refused (a ConnectorError), or None when the
         newest version is the one running."""
         err = lib.lc_connector_reload_error(self._handle())
-        if err == ffi.NULL:
-            return None
-        return _ERROR_CLASSES.get(err.code, errors.ConnectorError)(
-            _text(err.message), code=err.code, script=_text(err.script), line=err.line,
-            traceback=_text(err.traceback))
+        return None if err == ffi.NULL else _exception(err)
 
     def reload(self):
         """Checks for an edited script now (calls do it themselves at safe points).
@@ -286,7 +287,7 @@ class Connector:
         """Every planned partition, read in order, as one pyarrow.Table."""
         import pyarrow as pa
 
-        batches = [batch for partition in self.partitions() for batch in self.read(partition)]
+        batches = [batch for spec in self.partition_specs() for batch in self.read_json(spec)]
         return pa.Table.from_batches(batches, schema=self.arrow_schema)
 
     def rows_from_json(self, rows):

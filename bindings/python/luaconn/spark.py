@@ -36,6 +36,8 @@ from . import errors
 from .connector import Connector, check
 
 FORMAT = "luaconn"
+# Declared by a writer that wants a unique id per task attempt (see task_options).
+WRITE_TASK_OPTION = "write_task"
 _SOURCE_OPTIONS = ("connector", "script")
 SECRET_CONF_PREFIXES = ("spark.luaconn.secrets.", "spark.databricks.secrets.")
 
@@ -132,7 +134,7 @@ class LuaconnDataSource(DataSource):
         with _open(options) as conn:
             if not conn.can_write:
                 raise errors.ContractError(f"{conn.script_name} has no write function")
-        return LuaconnWriter(options, "write_task" in declared,
+        return LuaconnWriter(options, WRITE_TASK_OPTION in declared,
                              _secret_options(self._secret_store, options))
 
     # Structured Streaming lives in luaconn.spark_stream.
@@ -222,18 +224,37 @@ class LuaconnWriter(DataSourceArrowWriter):
         self.secret = secret
 
     def write(self, iterator):
-        from .spark_stream import task_options
         with _open(task_options(self.options, self.wants_task_id, streaming=False),
                    self.secret) as conn:
             return LuaconnCommitMessage(conn.write_json(iterator))
 
     def commit(self, messages):
-        with _open(self.options) as conn:
-            conn.commit(_decoded(messages))
+        _finish(self.options, self.secret, messages, "commit")
 
     def abort(self, messages):
-        with _open(self.options) as conn:
-            conn.abort(_decoded(messages))
+        _finish(self.options, self.secret, messages, "abort")
+
+
+def task_options(options, wants_task_id, streaming):
+    """options plus "write_task" (see luaconn.spark_stream's module doc) when the connector
+    declares it."""
+    if not wants_task_id:
+        return options
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    task = str(context.partitionId())
+    if streaming:
+        query = context.getLocalProperty("sql.streaming.queryId")
+        batch = context.getLocalProperty("streaming.sql.batchId")
+        task = f"{query}-{batch}-{task}"
+    return {**options, WRITE_TASK_OPTION: task}
+
+
+def _finish(options, secret, messages, how):
+    """Runs the connector's commit or abort (how) with every task's message."""
+    with _open(options, secret) as conn:
+        getattr(conn, how)(_decoded(messages))
 
 
 def _decoded(messages):

@@ -21,11 +21,10 @@ from pyspark.sql.datasource import DataSourceStreamArrowWriter, DataSourceStream
 
 from . import errors
 from .spark import (
-    LuaconnCommitMessage, LuaconnPartition, _declared_options, _decoded, _open, _shipped,
-    read_partition,
+    WRITE_TASK_OPTION, LuaconnCommitMessage, LuaconnPartition, _declared_options, _finish, _open,
+    _shipped, read_partition, task_options,
 )
 
-WRITE_TASK_OPTION = "write_task"
 # Options Spark itself adds to a streaming write; they are not the connector's.
 SPARK_WRITE_OPTIONS = {"checkpointlocation", "path", "queryname"}
 
@@ -48,21 +47,6 @@ def stream_writer(options, schema, overwrite):
         if not conn.can_write:
             raise errors.ContractError(f"{conn.script_name} has no write function")
     return LuaconnStreamWriter(options, WRITE_TASK_OPTION in _declared_options(options))
-
-
-def task_options(options, wants_task_id, streaming):
-    """options plus "write_task" (see the module doc) when the connector declares it."""
-    if not wants_task_id:
-        return options
-    from pyspark import TaskContext
-
-    context = TaskContext.get()
-    task = str(context.partitionId())
-    if streaming:
-        query = context.getLocalProperty("sql.streaming.queryId")
-        batch = context.getLocalProperty("streaming.sql.batchId")
-        task = f"{query}-{batch}-{task}"
-    return {**options, WRITE_TASK_OPTION: task}
 
 
 def _read_limit(limit):
@@ -137,10 +121,8 @@ class LuaconnStreamWriter(DataSourceStreamArrowWriter):
             return LuaconnCommitMessage(conn.write_json(iterator))
 
     def commit(self, messages, batchId):
-        with _open(self.options) as conn:
-            conn.commit(_decoded(messages))
+        _finish(self.options, None, messages, "commit")
 
     def abort(self, messages, batchId):
-        with _open(self.options) as conn:
-            conn.abort(_decoded(messages))
+        _finish(self.options, None, messages, "abort")
 
