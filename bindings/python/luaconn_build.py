@@ -1,7 +1,9 @@
-"""cffi build script: compiles the C runtime (runtime/src/*.c) into luaconn._luaconn.
+"""cffi build script: compiles the C runtime (runtime/src/<layer>/*.c) into luaconn._luaconn.
 
-The declarations come from runtime/include/luaconn.h, between its LC_CDEF markers, so
-the binding never drifts from the header. setup.py names this file in cffi_modules.
+What to compile and link comes from runtime/build.mk, the description the Makefile
+includes too, so both builds use the same sources, flags and libraries. The
+declarations come from runtime/include/luaconn.h, between its LC_CDEF markers, so the
+binding never drifts from the header. setup.py names this file in cffi_modules.
 """
 import os
 import shutil
@@ -11,10 +13,6 @@ from pathlib import Path
 import cffi
 
 HERE = Path(__file__).resolve().parent
-# lua-cjson is linked as Debian's shared liblua5.1-cjson: its static archive is not
-# position-independent (fpconv.o), so it cannot go into a Python extension module.
-CJSON_LIBRARY = "lua5.1-cjson"
-PKG_CONFIG_PACKAGES = ["luajit", "libcurl", "librabbitmq", "yajl"]
 
 
 def source_root():
@@ -41,6 +39,16 @@ def cdef_text(header):
             + _between(text, "/* LC_CDEF_BEGIN */", "/* LC_CDEF_END */"))
 
 
+def build_settings(build_mk):
+    """The NAME = value lines of runtime/build.mk, each value split into words."""
+    settings = {}
+    for line in build_mk.read_text().splitlines():
+        name, eq, value = line.partition("=")
+        if eq and not line.startswith("#"):
+            settings[name.strip()] = value.split()
+    return settings
+
+
 def stage_runtime(root):
     """Copies runtime/include and runtime/src under build/ (mtimes kept, so rebuilds stay
     incremental): setuptools wants source paths relative to this directory and inside it.
@@ -55,17 +63,21 @@ def stage_runtime(root):
     return staged
 
 
-def _pkg_config(flag):
-    out = subprocess.run(["pkg-config", flag] + PKG_CONFIG_PACKAGES,
+def _pkg_config(flag, packages):
+    out = subprocess.run(["pkg-config", flag] + packages,
                          check=True, capture_output=True, text=True).stdout
     return out.split()
 
 
 def ffibuilder():
-    runtime = stage_runtime(source_root())
+    root = source_root()
+    runtime = stage_runtime(root)
+    settings = build_settings(root / "runtime" / "build.mk")
     header = runtime / "include" / "luaconn.h"
-    cflags = _pkg_config("--cflags")
-    libs = _pkg_config("--libs")
+    cflags = _pkg_config("--cflags", settings["LC_PKG_CONFIG"])
+    libs = _pkg_config("--libs", settings["LC_PKG_CONFIG"]) + settings["LC_LIBS"]
+    sources = [p for layer in settings["LC_LAYERS"]
+               for p in sorted((HERE / runtime / "src" / layer).glob("lc_*.c"))]
     builder = cffi.FFI()
     builder.cdef(cdef_text(HERE / header))
     # Lua log lines are routed to Python's logging module through this callback.
@@ -73,13 +85,13 @@ def ffibuilder():
     builder.set_source(
         "luaconn._luaconn",
         '#include "luaconn.h"',
-        sources=sorted(str(p.relative_to(HERE)) for p in (HERE / runtime / "src").glob("lc_*.c")),
+        sources=[str(p.relative_to(HERE)) for p in sources],
         include_dirs=[str(runtime / "include"), str(runtime / "src")]
                      + [f[2:] for f in cflags if f.startswith("-I")],
-        libraries=[f[2:] for f in libs if f.startswith("-l")] + [CJSON_LIBRARY, "m", "pthread"],
+        libraries=[f[2:] for f in libs if f.startswith("-l")],
         library_dirs=[f[2:] for f in libs if f.startswith("-L")],
-        extra_compile_args=["-std=gnu11", "-fvisibility=hidden", "-DLC_BUILDING_LIBRARY"],
-        depends=[str(header), str(runtime / "src" / "lc_internal.h")],
+        extra_compile_args=settings["LC_CFLAGS"],
+        depends=[str(header)] + [str(p) for p in sorted((runtime / "src").glob("*/*.h"))],
     )
     return builder
 

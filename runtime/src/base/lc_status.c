@@ -1,5 +1,5 @@
 /* lc_status.c: a string for every lc_status value. */
-#include "lc_internal.h"
+#include "base/lc_base.h"
 
 const char *lc_status_string(int status) {
   switch ((lc_status)status) {

@@ -27,7 +27,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 #define LC_AMQP_CONN_MT "luaconn.amqp.connection"
 #define LC_AMQP_TIMESTAMP_MT "luaconn.amqp.timestamp"

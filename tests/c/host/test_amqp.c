@@ -6,7 +6,7 @@
  * lc_stream_*. */
 #include "lc_test.h"
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 static char broker_dir[] = "/tmp/luaconn-amqp-test-XXXXXX";
 static char broker_url[256];
@@ -34,7 +34,7 @@ static void stop_broker(void) {
 static void open_sandbox(double call_timeout) {
   lc_config cfg = {.call_timeout = call_timeout};
   rt = lc_test_runtime(&cfg);
-  ck_assert_int_eq(lc_sandbox_open(rt, "amqp-test", &st), LC_OK);
+  ck_assert_int_eq(lc_sandbox_open(rt, "amqp-test", lc_host_modules, lc_host_n_modules, &st), LC_OK);
 }
 
 static void setup(void) { open_sandbox(0); }
