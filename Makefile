@@ -82,6 +82,16 @@ test: bootstrap check-layers all $(C_TESTS)
 check-layers:
 	$(PYTHON) scripts/check_layers.py runtime/src
 
+# C style (.clang-format): `make format` rewrites, `make format-check` (in make test)
+# fails on any file it would change.
+FORMAT_FILES = $(wildcard runtime/include/*.h runtime/src/*/*.[ch] runtime/cli/*.[ch] \
+                          tests/c/*.h tests/c/*/*.c examples/c/*.c bench/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
 test-c: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \
 	  echo "== $$t"; LUACONN_SOURCE_DIR=$(CURDIR) CK_FORK=yes $$t; done

@@ -19,6 +19,7 @@ const char *lc_status_string(int status) {
     case LC_ERR_TIME_LIMIT: return "time limit exceeded";
     case LC_ERR_HTTP: return "http error";
     case LC_ERR_STATE: return "call out of order";
+    case LC_ERR_AMQP: return "amqp error";
   }
   return "unknown status";
 }
