@@ -368,7 +368,7 @@ static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
   while (p->count < p->slow_total && !lc_builder_full(p->b, p->max_rows, p->max_bytes)) {
     lua_rawgeti(L, records, (int)p->count + 1);
     if (lc_rows_append(p->rows, L, -1, *rows + 1, err, sizeof err) != LC_OK)
-      lc_state_raise(L, LC_ERR_VALUE, "%s", err);
+      lc_state_raise_final(L, LC_ERR_VALUE, "%s", err);
     lua_pop(L, 1);
     (*rows)++;
     p->count++;
