@@ -70,7 +70,9 @@ int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
   if (schema_type == LUA_TSTRING) {
     lc_type *schema = NULL;
     char serr[256];
-    if (lc_schema_parse(lua_tostring(L, -1), &schema, serr, sizeof serr) != LC_OK) {
+    size_t len;
+    const char *ddl = lua_tolstring(L, -1, &len);
+    if (lc_schema_parse(ddl, len, &schema, serr, sizeof serr) != LC_OK) {
       snprintf(msg, sizeof msg, "schema: %s", serr);
       lc_problem_add(err, errlen, "%s", msg);
     }
