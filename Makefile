@@ -127,3 +127,28 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# make wheel: dist/luaconn-<version>-cp39-abi3-manylinux_2_N_x86_64.whl, self-contained
+# (README "Installing on a cluster"). LuaJIT, lua-cjson and rabbitmq-c are rebuilt as PIC
+# archives from Debian's source packages once (build/deps); the wheel is rebuilt only
+# when something it carries changed.
+DEPS_DIR  = $(BUILD)/deps
+DEPS_LIBS = $(addprefix $(DEPS_DIR)/prefix/lib/,libluajit-5.1.a liblua5.1-cjson.a librabbitmq.a) \
+            $(shell pkg-config --variable=libdir yajl 2>/dev/null)/libyajl_s.a
+
+.PHONY: wheel deps
+wheel: $(BUILD)/wheel/path
+
+deps:
+	@bash scripts/build-deps.sh $(DEPS_DIR)
+
+$(DEPS_DIR)/stamp: | deps
+
+# The CLI inside the wheel: the same archives as the extension, libcurl shared.
+$(BUILD)/wheel/luaconn: $(CLI_OBJ) $(BUILD)/libluaconn.a $(DEPS_DIR)/stamp
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libluaconn.a $(DEPS_LIBS) \
+	    $(shell pkg-config --libs libcurl openssl) -lm -lpthread -ldl
+
+$(BUILD)/wheel/path: $(BUILD)/wheel/luaconn $(PY_INPUTS) VERSION LICENSE scripts/build-wheel.sh
+	bash scripts/build-wheel.sh $(BUILD) $(BUILD)/wheel/luaconn dist

@@ -18,15 +18,16 @@ PKG_CONFIG_PACKAGES = ["luajit", "libcurl", "librabbitmq", "yajl"]
 
 
 def source_root():
-    """The repository root holding runtime/ and lua/ (LUACONN_SOURCE_DIR wins)."""
-    candidates = [os.environ.get("LUACONN_SOURCE_DIR"), HERE.parent.parent]
+    """The directory holding runtime/ and lua/: LUACONN_SOURCE_DIR if set, else this one
+    (links to the repository's directories in a clone, real ones in the sdist)."""
+    candidates = [os.environ.get("LUACONN_SOURCE_DIR"), HERE]
     for candidate in filter(None, candidates):
         root = Path(candidate).resolve()
         if (root / "runtime" / "include" / "luaconn.h").is_file():
             return root
     raise RuntimeError(
         "luaconn: cannot find runtime/include/luaconn.h; build from a clone of the "
-        "repository or set LUACONN_SOURCE_DIR to it")
+        "repository, from the sdist, or set LUACONN_SOURCE_DIR to a clone")
 
 
 def _between(text, begin, end):
@@ -55,17 +56,49 @@ def stage_runtime(root):
     return staged
 
 
-def _pkg_config(flag):
-    out = subprocess.run(["pkg-config", flag] + PKG_CONFIG_PACKAGES,
-                         check=True, capture_output=True, text=True).stdout
-    return out.split()
+def _pkg_config(flag, packages=PKG_CONFIG_PACKAGES):
+    """pkg-config's output split into words; a missing package stops the build with
+    pkg-config's own message (which names the package and the .pc file it looked for)."""
+    try:
+        done = subprocess.run(["pkg-config", flag] + packages, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise SystemExit("luaconn: building from source needs pkg-config and the "
+                         "development packages of " + ", ".join(packages)) from None
+    if done.returncode != 0:
+        raise SystemExit("luaconn: pkg-config could not find the libraries luaconn builds "
+                         "against:\n" + done.stderr.strip())
+    return done.stdout.split()
+
+
+# The self-contained wheel (make wheel): LuaJIT, lua-cjson and rabbitmq-c come from the
+# position-independent archives scripts/build-deps.sh builds, yajl from Debian's
+# libyajl_s.a; libcurl and OpenSSL stay shared and auditwheel vendors them.
+STATIC_DEPS = os.environ.get("LUACONN_STATIC_DEPS")
+STATIC_ARCHIVES = ["libluajit-5.1.a", "liblua5.1-cjson.a", "librabbitmq.a"]
+
+
+def link_options():
+    """(include_dirs, libraries, library_dirs, extra_objects, extra_link_args)."""
+    if not STATIC_DEPS:
+        cflags, libs = _pkg_config("--cflags"), _pkg_config("--libs")
+        return ([f[2:] for f in cflags if f.startswith("-I")],
+                [f[2:] for f in libs if f.startswith("-l")] + [CJSON_LIBRARY, "m", "pthread"],
+                [f[2:] for f in libs if f.startswith("-L")], [], [])
+    prefix = Path(STATIC_DEPS)
+    yajl = _pkg_config("--variable=libdir", ["yajl"])[0]
+    curl = _pkg_config("--libs", ["libcurl", "openssl"])
+    return ([str(prefix / "include" / "luajit-2.1"), str(prefix / "include")]
+            + [f[2:] for f in _pkg_config("--cflags", ["yajl"]) if f.startswith("-I")],
+            [f[2:] for f in curl if f.startswith("-l")] + ["m", "pthread", "dl"], [],
+            [str(prefix / "lib" / a) for a in STATIC_ARCHIVES] + [f"{yajl}/libyajl_s.a"],
+            # The bundled libraries' symbols stay inside the extension.
+            ["-Wl,--exclude-libs,ALL"])
 
 
 def ffibuilder():
     runtime = stage_runtime(source_root())
     header = runtime / "include" / "luaconn.h"
-    cflags = _pkg_config("--cflags")
-    libs = _pkg_config("--libs")
+    include_dirs, libraries, library_dirs, extra_objects, extra_link_args = link_options()
     builder = cffi.FFI()
     builder.cdef(cdef_text(HERE / header))
     # Lua log lines are routed to Python's logging module through this callback.
@@ -73,11 +106,12 @@ def ffibuilder():
     builder.set_source(
         "luaconn._luaconn",
         '#include "luaconn.h"',
-        sources=sorted(str(p.relative_to(HERE)) for p in (HERE / runtime / "src").glob("lc_*.c")),
-        include_dirs=[str(runtime / "include"), str(runtime / "src")]
-                     + [f[2:] for f in cflags if f.startswith("-I")],
-        libraries=[f[2:] for f in libs if f.startswith("-l")] + [CJSON_LIBRARY, "m", "pthread"],
-        library_dirs=[f[2:] for f in libs if f.startswith("-L")],
+        sources=sorted(str(p.relative_to(HERE)) for p in (HERE / runtime / "src").rglob("lc_*.c")),
+        include_dirs=[str(runtime / "include"), str(runtime / "src")] + include_dirs,
+        libraries=libraries,
+        library_dirs=library_dirs,
+        extra_objects=extra_objects,
+        extra_link_args=extra_link_args,
         extra_compile_args=["-std=gnu11", "-fvisibility=hidden", "-DLC_BUILDING_LIBRARY"],
         depends=[str(header), str(runtime / "src" / "lc_internal.h")],
     )
