@@ -136,6 +136,9 @@ int lc_read_file(const char *path, char **data, size_t *len);
 /* ---- host modules: each returns its module table ------------------------------ */
 
 int lc_open_http(lua_State *L);   /* lc_http.c */
+/* The CA bundle TLS peers are verified against when no ca_file is given (NULL: none
+ * found); *origin says where it came from ("SSL_CERT_FILE", "system bundle"...). */
+const char *lc_tls_default_ca(const char **origin);   /* lc_http.c */
 int lc_open_json(lua_State *L);   /* lc_json.c */
 int lc_open_log(lua_State *L);    /* lc_log.c */
 int lc_open_env(lua_State *L);    /* lc_env.c */

@@ -103,11 +103,12 @@ static pthread_once_t lc_http_once = PTHREAD_ONCE_INIT;
 
 static void lc_http_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-/* Where HTTPS peers are verified against unless ca_file says otherwise: the bundle a
- * user points SSL_CERT_FILE or CURL_CA_BUNDLE at, else the system's (Debian/Ubuntu,
- * RHEL/Amazon Linux/Fedora, Alpine, SUSE). A bundled libcurl's compiled-in path may
- * not exist on the machine it runs on, so the runtime always decides. */
-static const char *lc_http_default_ca(const char **origin) {
+/* Where TLS peers (HTTPS, amqps) are verified against unless ca_file says otherwise:
+ * the bundle a user points SSL_CERT_FILE or CURL_CA_BUNDLE at, else the system's
+ * (Debian/Ubuntu, RHEL/Amazon Linux/Fedora, Alpine, SUSE). A bundled libcurl's
+ * compiled-in path may not exist on the machine it runs on, and librabbitmq loads no
+ * CAs at all, so the runtime always decides. */
+const char *lc_tls_default_ca(const char **origin) {
   static const char *const vars[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE"};
   for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
     const char *path = getenv(vars[i]);
@@ -133,7 +134,7 @@ static const char *lc_http_default_ca(const char **origin) {
  * in -v output. */
 static void lc_http_use_ca(lua_State *L, lc_state *st, lc_http *h, const char *ca_file) {
   const char *origin = "option 'ca_file'";
-  const char *path = ca_file ? ca_file : lc_http_default_ca(&origin);
+  const char *path = ca_file ? ca_file : lc_tls_default_ca(&origin);
   if (ca_file && access(ca_file, R_OK) != 0)
     luaL_error(L, "http: ca_file '%s' cannot be read", ca_file);
   char *copy = path ? strdup(path) : NULL;
