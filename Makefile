@@ -7,52 +7,53 @@ PYTHON  ?= python3
 BUILD   ?= build
 
 CC      ?= cc
-PKGS     = luajit libcurl librabbitmq yajl
-CJSON_A  = $(shell ls /usr/lib/*/liblua5.1-cjson.a 2>/dev/null | head -n1)
+include runtime/build.mk
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Iruntime/include -Iruntime/src \
-             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
-# Static builds (CLI, tests) link lua-cjson's archive; it is not PIC, so the shared
-# library links Debian's shared liblua5.1-cjson instead (it needs only libc).
-LIBS     = $(CJSON_A) $(PKG_LIBS)
+# -MMD -MP: each object depends on exactly the headers it includes.
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -MMD -MP -Iruntime/include -Iruntime/src \
+             $(shell pkg-config --cflags $(LC_PKG_CONFIG) 2>/dev/null)
+LIBS     = $(shell pkg-config --libs $(LC_PKG_CONFIG) 2>/dev/null) $(LC_LIBS)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-LIB_SRC  = $(wildcard runtime/src/lc_*.c)
+LIB_SRC  = $(foreach layer,$(LC_LAYERS),$(wildcard runtime/src/$(layer)/lc_*.c))
 CLI_SRC  = $(wildcard runtime/cli/*.c)
 LIB_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/obj/%.o)
 SAN_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/san/%.o)
-CLI_OBJ  = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/obj/%.o)
-CLI_SAN_OBJ = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/san/%.o)
-C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
-HEADERS  = runtime/include/luaconn.h $(wildcard runtime/src/*.h runtime/cli/*.h)
+CLI_OBJ  = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/obj/cli/%.o)
+CLI_SAN_OBJ = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/san/cli/%.o)
+C_TEST_SRC = $(wildcard tests/c/*/test_*.c)
+C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(C_TEST_SRC))
+HEADERS  = $(wildcard runtime/include/*.h runtime/src/*/*.h runtime/cli/*.h)
 
-.PHONY: all bootstrap python test test-c test-python demo bench install uninstall clean
+.PHONY: all bootstrap python test test-c test-python check-layers format format-check demo bench \
+        install uninstall clean
 
 all: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn $(BUILD)/luaconn-san
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-$(BUILD)/obj/%.o: runtime/src/%.c $(HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DLC_BUILDING_LIBRARY -c $< -o $@
-
-$(BUILD)/san/%.o: runtime/src/%.c $(HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -DLC_BUILDING_LIBRARY -c $< -o $@
-
-$(BUILD)/obj/%.o: runtime/cli/%.c $(HEADERS)
+$(BUILD)/obj/cli/%.o: runtime/cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: runtime/cli/%.c $(HEADERS)
+$(BUILD)/san/cli/%.o: runtime/cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+$(BUILD)/obj/%.o: runtime/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LC_CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/san/%.o: runtime/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LC_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
 $(BUILD)/libluaconn.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libluaconn.so -o $@ $^ -llua5.1-cjson $(PKG_LIBS)
+	$(CC) -shared -Wl,-soname,libluaconn.so -o $@ $^ $(LIBS)
 
 $(BUILD)/libluaconn.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -68,14 +69,28 @@ $(BUILD)/luaconn: $(CLI_OBJ) $(BUILD)/libluaconn.a
 $(BUILD)/luaconn-san: $(CLI_SAN_OBJ) $(BUILD)/libluaconn-san.a
 	$(CC) $(SAN_FLAGS) -o $@ $(CLI_SAN_OBJ) $(BUILD)/libluaconn-san.a $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/lc_test.h $(BUILD)/libluaconn-san.a
+$(BUILD)/tests/%: tests/c/%.c $(BUILD)/libluaconn-san.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/c -o $@ $< $(BUILD)/libluaconn-san.a \
 	    $(LIBS) $(shell pkg-config --libs check)
 
-test: bootstrap all $(C_TESTS)
+test: bootstrap check-layers all $(C_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory test-python
+
+# The runtime's folders are its layers: no include may point to a higher one.
+check-layers:
+	$(PYTHON) scripts/check_layers.py runtime/src
+
+# C style (.clang-format): `make format` rewrites, `make format-check` (in make test)
+# fails on any file it would change.
+FORMAT_FILES = $(wildcard runtime/include/*.h runtime/src/*/*.[ch] runtime/cli/*.[ch] \
+                          tests/c/*.h tests/c/*/*.c examples/c/*.c bench/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 test-c: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \
@@ -83,7 +98,7 @@ test-c: $(C_TESTS)
 
 # The Python package (bindings/python) installed into $(PYTHON)'s environment; pip
 # builds the runtime into it. Reinstalled only when a source it carries changed.
-PY_INPUTS = $(LIB_SRC) $(HEADERS) $(wildcard lua/connectors/*.lua lua/luaconn/*.lua \
+PY_INPUTS = $(LIB_SRC) $(HEADERS) runtime/build.mk $(wildcard lua/connectors/*.lua lua/luaconn/*.lua \
             bindings/python/*.py bindings/python/*.toml bindings/python/*.md \
             bindings/python/luaconn/*.py)
 
@@ -105,8 +120,8 @@ demo: bootstrap all python
 BENCH_SCALE ?= 1
 
 $(BUILD)/bench-ceiling: bench/ceiling.c
-	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags luajit) -o $@ $< $(CJSON_A) \
-	    $(shell pkg-config --libs luajit) -lm
+	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags luajit) -o $@ $< \
+	    $(shell pkg-config --libs luajit) $(LC_LIBS)
 
 bench: bootstrap all python $(BUILD)/bench-ceiling
 	LUACONN_CLI=$(CURDIR)/$(BUILD)/luaconn BENCH_CEILING=$(CURDIR)/$(BUILD)/bench-ceiling \
@@ -133,7 +148,7 @@ clean:
 # archives from Debian's source packages once (build/deps); the wheel is rebuilt only
 # when something it carries changed.
 DEPS_DIR  = $(BUILD)/deps
-DEPS_LIBS = $(addprefix $(DEPS_DIR)/prefix/lib/,libluajit-5.1.a liblua5.1-cjson.a librabbitmq.a) \
+DEPS_LIBS = $(addprefix $(DEPS_DIR)/prefix/lib/,$(LC_STATIC_ARCHIVES)) \
             $(shell pkg-config --variable=libdir yajl 2>/dev/null)/libyajl_s.a
 
 .PHONY: wheel deps
@@ -148,7 +163,8 @@ $(DEPS_DIR)/stamp: | deps
 $(BUILD)/wheel/luaconn: $(CLI_OBJ) $(BUILD)/libluaconn.a $(DEPS_DIR)/stamp
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libluaconn.a $(DEPS_LIBS) \
-	    $(shell pkg-config --libs libcurl openssl) -lm -lpthread -ldl
+	    $(shell pkg-config --libs $(LC_STATIC_PKG_CONFIG)) $(LC_STATIC_LIBS)
 
-$(BUILD)/wheel/path: $(BUILD)/wheel/luaconn $(PY_INPUTS) VERSION LICENSE scripts/build-wheel.sh
+$(BUILD)/wheel/path: $(BUILD)/wheel/luaconn $(PY_INPUTS) VERSION LICENSE scripts/build-wheel.sh \
+                     scripts/build-deps.sh
 	bash scripts/build-wheel.sh $(BUILD) $(BUILD)/wheel/luaconn dist

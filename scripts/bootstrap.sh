@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   librabbitmq-dev
   rabbitmq-server
   check
+  clang-format             # make format / make format-check
   valgrind
   openjdk-17-jdk-headless
   nginx-light wrk          # make bench: the benchmark's static server and its load tool

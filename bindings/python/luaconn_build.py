@@ -1,7 +1,9 @@
-"""cffi build script: compiles the C runtime (runtime/src/*.c) into luaconn._luaconn.
+"""cffi build script: compiles the C runtime (runtime/src/<layer>/*.c) into luaconn._luaconn.
 
-The declarations come from runtime/include/luaconn.h, between its LC_CDEF markers, so
-the binding never drifts from the header. setup.py names this file in cffi_modules.
+What to compile and link comes from runtime/build.mk, the description the Makefile
+includes too, so both builds use the same sources, flags and libraries. The
+declarations come from runtime/include/luaconn.h, between its LC_CDEF markers, so the
+binding never drifts from the header. setup.py names this file in cffi_modules.
 """
 import os
 import shutil
@@ -11,10 +13,6 @@ from pathlib import Path
 import cffi
 
 HERE = Path(__file__).resolve().parent
-# lua-cjson is linked as Debian's shared liblua5.1-cjson: its static archive is not
-# position-independent (fpconv.o), so it cannot go into a Python extension module.
-CJSON_LIBRARY = "lua5.1-cjson"
-PKG_CONFIG_PACKAGES = ["luajit", "libcurl", "librabbitmq", "yajl"]
 
 
 def source_root():
@@ -42,6 +40,16 @@ def cdef_text(header):
             + _between(text, "/* LC_CDEF_BEGIN */", "/* LC_CDEF_END */"))
 
 
+def build_settings(build_mk):
+    """The NAME = value lines of runtime/build.mk, each value split into words."""
+    settings = {}
+    for line in build_mk.read_text().splitlines():
+        name, eq, value = line.partition("=")
+        if eq and not line.startswith("#"):
+            settings[name.strip()] = value.split()
+    return settings
+
+
 def stage_runtime(root):
     """Copies runtime/include and runtime/src under build/ (mtimes kept, so rebuilds stay
     incremental): setuptools wants source paths relative to this directory and inside it.
@@ -56,7 +64,7 @@ def stage_runtime(root):
     return staged
 
 
-def _pkg_config(flag, packages=PKG_CONFIG_PACKAGES):
+def _pkg_config(flag, packages):
     """pkg-config's output split into words; a missing package stops the build with
     pkg-config's own message (which names the package and the .pc file it looked for)."""
     try:
@@ -70,35 +78,32 @@ def _pkg_config(flag, packages=PKG_CONFIG_PACKAGES):
     return done.stdout.split()
 
 
-# The self-contained wheel (make wheel): LuaJIT, lua-cjson and rabbitmq-c come from the
-# position-independent archives scripts/build-deps.sh builds, yajl from Debian's
-# libyajl_s.a; libcurl and OpenSSL stay shared and auditwheel vendors them.
-STATIC_DEPS = os.environ.get("LUACONN_STATIC_DEPS")
-STATIC_ARCHIVES = ["libluajit-5.1.a", "liblua5.1-cjson.a", "librabbitmq.a"]
-
-
-def link_options():
-    """(include_dirs, libraries, library_dirs, extra_objects, extra_link_args)."""
-    if not STATIC_DEPS:
-        cflags, libs = _pkg_config("--cflags"), _pkg_config("--libs")
-        return ([f[2:] for f in cflags if f.startswith("-I")],
-                [f[2:] for f in libs if f.startswith("-l")] + [CJSON_LIBRARY, "m", "pthread"],
-                [f[2:] for f in libs if f.startswith("-L")], [], [])
-    prefix = Path(STATIC_DEPS)
+def link_options(settings):
+    """(pkg-config --cflags words, link words, archives to link in). With
+    LUACONN_STATIC_DEPS (make wheel: the prefix scripts/build-deps.sh filled) the
+    self-contained build of runtime/build.mk's LC_STATIC_* lines, else the system's
+    shared libraries."""
+    static = os.environ.get("LUACONN_STATIC_DEPS")
+    if not static:
+        return (_pkg_config("--cflags", settings["LC_PKG_CONFIG"]),
+                _pkg_config("--libs", settings["LC_PKG_CONFIG"]) + settings["LC_LIBS"], [])
+    prefix = Path(static)
     yajl = _pkg_config("--variable=libdir", ["yajl"])[0]
-    curl = _pkg_config("--libs", ["libcurl", "openssl"])
-    return ([str(prefix / "include" / "luajit-2.1"), str(prefix / "include")]
-            + [f[2:] for f in _pkg_config("--cflags", ["yajl"]) if f.startswith("-I")],
-            [f[2:] for f in curl if f.startswith("-l")] + ["m", "pthread", "dl"], [],
-            [str(prefix / "lib" / a) for a in STATIC_ARCHIVES] + [f"{yajl}/libyajl_s.a"],
-            # The bundled libraries' symbols stay inside the extension.
-            ["-Wl,--exclude-libs,ALL"])
+    return ([f"-I{prefix / 'include' / 'luajit-2.1'}", f"-I{prefix / 'include'}"]
+            + _pkg_config("--cflags", ["yajl"]),
+            _pkg_config("--libs", settings["LC_STATIC_PKG_CONFIG"]) + settings["LC_STATIC_LIBS"],
+            [str(prefix / "lib" / a) for a in settings["LC_STATIC_ARCHIVES"]]
+            + [f"{yajl}/libyajl_s.a"])
 
 
 def ffibuilder():
-    runtime = stage_runtime(source_root())
+    root = source_root()
+    runtime = stage_runtime(root)
+    settings = build_settings(root / "runtime" / "build.mk")
     header = runtime / "include" / "luaconn.h"
-    include_dirs, libraries, library_dirs, extra_objects, extra_link_args = link_options()
+    cflags, libs, archives = link_options(settings)
+    sources = [p for layer in settings["LC_LAYERS"]
+               for p in sorted((HERE / runtime / "src" / layer).glob("lc_*.c"))]
     builder = cffi.FFI()
     builder.cdef(cdef_text(HERE / header))
     # Lua log lines are routed to Python's logging module through this callback.
@@ -106,14 +111,15 @@ def ffibuilder():
     builder.set_source(
         "luaconn._luaconn",
         '#include "luaconn.h"',
-        sources=sorted(str(p.relative_to(HERE)) for p in (HERE / runtime / "src").rglob("lc_*.c")),
-        include_dirs=[str(runtime / "include"), str(runtime / "src")] + include_dirs,
-        libraries=libraries,
-        library_dirs=library_dirs,
-        extra_objects=extra_objects,
-        extra_link_args=extra_link_args,
-        extra_compile_args=["-std=gnu11", "-fvisibility=hidden", "-DLC_BUILDING_LIBRARY"],
-        depends=[str(header), str(runtime / "src" / "lc_internal.h")],
+        sources=[str(p.relative_to(HERE)) for p in sources],
+        include_dirs=[str(runtime / "include"), str(runtime / "src")]
+                     + [f[2:] for f in cflags if f.startswith("-I")],
+        libraries=[f[2:] for f in libs if f.startswith("-l")],
+        library_dirs=[f[2:] for f in libs if f.startswith("-L")],
+        extra_objects=archives,
+        extra_link_args=settings["LC_STATIC_LDFLAGS"] if archives else [],
+        extra_compile_args=settings["LC_CFLAGS"],
+        depends=[str(header)] + [str(p) for p in sorted((runtime / "src").glob("*/*.h"))],
     )
     return builder
 

@@ -47,8 +47,8 @@ void cli_runtime_error_text(cli_context *ctx, char *buf, size_t len);
 /* Prints the runtime's last error with cli_fail. Returns CLI_EXIT_FAILURE. */
 int cli_fail_runtime(cli_context *ctx);
 
-/* Opens ctx->target with ctx's -o options. Returns LC_OK or prints the error and
- * returns CLI_EXIT_FAILURE. Caller frees *out with lc_connector_free. */
+/* Opens ctx->target with ctx's -o options. Returns the lc_status; on failure the
+ * error is printed and *out is NULL. Caller frees *out with lc_connector_free. */
 int cli_open_connector(cli_context *ctx, lc_connector **out);
 
 /* Flushes stdout. Returns 0; 1 when the reader went away (EPIPE: stop quietly);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "arrow/lc_arrow.h"
 #include "cli_buf.h"
 
 #define CLI_TABLE_MAX_WIDTH 40   /* display characters per table cell */
@@ -94,44 +95,21 @@ static const struct ArrowSchema *cli_unsupported(const struct ArrowSchema *s) {
  * i is a logical index into a; a->offset is added here. Children of a struct are
  * indexed by the parent's physical index (offset + i), as the Arrow format says. */
 
-static int cli_bit(const void *bits, int64_t p) {
-  return (((const uint8_t *)bits)[p >> 3] >> (p & 7)) & 1;
-}
-
 static int cli_is_null(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i) {
-  if (cli_format_is(s->format, "n")) return 1;
-  if (a->null_count == 0 || a->n_buffers < 1 || !a->buffers[0]) return 0;
-  return !cli_bit(a->buffers[0], a->offset + i);
+  return cli_format_is(s->format, "n") || lc_arrow_is_null(a, a->offset + i);
 }
 
 /* The [start, end) child range of list or map slot i. */
 static void cli_list_range(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i,
                            int64_t *start, int64_t *end) {
-  int64_t p = a->offset + i;
-  if (s->format[1] == 'L') {
-    const int64_t *off = a->buffers[1];
-    *start = off[p];
-    *end = off[p + 1];
-  } else {
-    const int32_t *off = a->buffers[1];
-    *start = off[p];
-    *end = off[p + 1];
-  }
+  lc_arrow_offsets(a, a->offset + i, s->format[1] == 'L', start, end);
 }
 
 /* The bytes of string/binary slot i (borrowed from the batch). */
 static const char *cli_bytes(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i,
                              size_t *len) {
-  int64_t p = a->offset + i, start, end;
-  if (s->format[0] == 'U' || s->format[0] == 'Z') {
-    const int64_t *off = a->buffers[1];
-    start = off[p];
-    end = off[p + 1];
-  } else {
-    const int32_t *off = a->buffers[1];
-    start = off[p];
-    end = off[p + 1];
-  }
+  int64_t start, end;
+  lc_arrow_offsets(a, a->offset + i, s->format[0] == 'U' || s->format[0] == 'Z', &start, &end);
   *len = (size_t)(end - start);
   return a->buffers[2] ? (const char *)a->buffers[2] + start : "";
 }
@@ -169,11 +147,7 @@ static void cli_json_string(cli_buf *b, const char *s, size_t n) {
 /* v in decimal (as unsigned when is_unsigned): printf's cost showed in profiles. */
 static void cli_integer(cli_buf *b, bool is_unsigned, int64_t v) {
   char text[24];
-  char *end = text + sizeof text, *p = end;
-  bool negative = !is_unsigned && v < 0;
-  uint64_t u = negative ? 0 - (uint64_t)v : (uint64_t)v;
-  do *--p = (char)('0' + u % 10); while (u /= 10);
-  if (negative) *--p = '-';
+  char *end = text + sizeof text, *p = lc_int64_text(v, is_unsigned, end);
   cli_buf_add(b, p, (size_t)(end - p));
 }
 
@@ -207,23 +181,9 @@ static void cli_double(cli_buf *b, double v, int is_float, int json) {
   if (strspn(text, "-0123456789") == strlen(text)) cli_buf_add(b, ".0", 2);
 }
 
-static int64_t cli_floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* Days since 1970-01-01 -> YYYY-MM-DD (proleptic Gregorian; H. Hinnant's algorithm). */
 static void cli_date(cli_buf *b, int64_t days) {
-  days += 719468;
-  int64_t era = cli_floor_div(days, 146097);
-  int64_t doe = days - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  int64_t year = yoe + era * 400 + (month <= 2);
-  cli_buf_printf(b, "%04" PRId64 "-%02" PRId64 "-%02" PRId64, year, month, day);
+  char text[32];
+  cli_buf_add(b, text, lc_date_format(days, text, sizeof text));
 }
 
 /* format "ts<unit>:<tz>": value counts units since the epoch, UTC. */
@@ -238,15 +198,8 @@ static void cli_timestamp(cli_buf *b, const char *format, int64_t v) {
       digits = units[k].digits;
     }
   }
-  int64_t seconds = cli_floor_div(v, per_second);
-  int64_t fraction = v - seconds * per_second;
-  int64_t days = cli_floor_div(seconds, 86400);
-  int64_t in_day = seconds - days * 86400;
-  cli_date(b, days);
-  cli_buf_printf(b, "T%02d:%02d:%02d", (int)(in_day / 3600), (int)(in_day / 60 % 60),
-                 (int)(in_day % 60));
-  if (digits) cli_buf_printf(b, ".%0*" PRId64, digits, fraction);
-  if (format[4]) cli_buf_putc(b, 'Z');   /* a timezone: the value is a UTC instant */
+  char text[64]; /* a timezone: the value is a UTC instant */
+  cli_buf_add(b, text, lc_timestamp_format(v, per_second, digits, format[4] != '\0', text, sizeof text));
 }
 
 /* ---- rendering any value ------------------------------------------------------------ */
@@ -264,7 +217,7 @@ static void cli_value(cli_buf *b, const struct ArrowSchema *s, const struct Arro
   int64_t p = a->offset + i;
   const void *values = a->n_buffers > 1 ? a->buffers[1] : NULL;
   switch (f[0]) {
-  case 'b': cli_buf_puts(b, cli_bit(values, p) ? "true" : "false"); return;
+  case 'b': cli_buf_puts(b, lc_bitmap_get(values, p) ? "true" : "false"); return;
   case 'c': cli_integer(b, false, ((const int8_t *)values)[p]); return;
   case 'C': cli_integer(b, false, ((const uint8_t *)values)[p]); return;
   case 's': cli_integer(b, false, ((const int16_t *)values)[p]); return;
@@ -295,7 +248,7 @@ static void cli_value(cli_buf *b, const struct ArrowSchema *s, const struct Arro
   case 't':
     if (json) cli_buf_putc(b, '"');
     if (cli_format_is(f, "tdD")) cli_date(b, ((const int32_t *)values)[p]);
-    else if (cli_format_is(f, "tdm")) cli_date(b, cli_floor_div(((const int64_t *)values)[p], 86400000));
+    else if (cli_format_is(f, "tdm")) cli_date(b, lc_floor_div(((const int64_t *)values)[p], 86400000));
     else cli_timestamp(b, f, ((const int64_t *)values)[p]);
     if (json) cli_buf_putc(b, '"');
     return;

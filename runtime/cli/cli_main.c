@@ -253,12 +253,10 @@ int cli_flush_stdout(cli_context *ctx) {
 }
 
 int cli_open_connector(cli_context *ctx, lc_connector **out) {
-  if (lc_connector_open(ctx->rt, LC_SOURCE_AUTO, ctx->target,
-                        (const char *const *)ctx->options, ctx->n_options, out) != LC_OK) {
-    *out = NULL;
-    return cli_fail_runtime(ctx);
-  }
-  return LC_OK;
+  int rc = lc_connector_open(ctx->rt, LC_SOURCE_AUTO, ctx->target,
+                             (const char *const *)ctx->options, ctx->n_options, out);
+  if (rc != LC_OK) cli_fail_runtime(ctx);
+  return rc;
 }
 
 /* ---- option values ------------------------------------------------------------------- */

@@ -9,7 +9,12 @@
  *
  * Ownership: every function that hands out memory says who frees it. Strings marked
  * "owned by the runtime" stay valid until the next call on that runtime. Strings
- * marked "caller frees" are released with lc_free().
+ * marked "caller frees" are released with lc_free(). Strings marked "owned by the
+ * version" belong to the running version of a connector's script: a successful hot
+ * reload replaces the version whole and frees them. With hot_reload off they live
+ * as long as the connector; with it on they stay valid until the next safe point
+ * (lc_connector_partitions, lc_read_begin, lc_write_begin, lc_stream_*,
+ * lc_connector_reload): copy them to keep them longer.
  *
  * The declarations between LC_CDEF_BEGIN and LC_CDEF_END are plain C with no
  * preprocessor lines: the Python binding (cffi) reads exactly that block.
@@ -78,7 +83,8 @@ typedef enum lc_status {
   LC_ERR_MEMORY_LIMIT = -11,   /* the connector exceeded its memory cap */
   LC_ERR_TIME_LIMIT = -12,     /* a call exceeded its time budget */
   LC_ERR_HTTP = -13,           /* an HTTP request failed (after retries) */
-  LC_ERR_STATE = -14           /* call out of order (e.g. read_next before read_begin) */
+  LC_ERR_STATE = -14,          /* call out of order (e.g. read_next before read_begin) */
+  LC_ERR_AMQP = -15            /* a broker connection, publish or consume failed */
 } lc_status;
 
 /* A static string naming the status, e.g. "time limit exceeded". Never NULL. */
@@ -155,9 +161,9 @@ int lc_connector_open_source(lc_runtime *rt, const char *name, const char *sourc
  * On success *summary (caller frees) is a JSON object describing the connector. */
 int lc_connector_check(lc_runtime *rt, int kind, const char *ref, char **summary);
 
-/* The connector's schema as a Spark DDL string. Owned by the connector. */
+/* The connector's schema as a Spark DDL string. Owned by the version. */
 const char *lc_connector_schema(lc_connector *conn);
-/* The path or chunk name the connector was loaded from. Owned by the connector. */
+/* The path or chunk name the connector was loaded from. Owned by the version. */
 const char *lc_connector_script(lc_connector *conn);
 /* Nonzero when the script defines read / write. */
 int lc_connector_can_read(lc_connector *conn);
@@ -204,7 +210,7 @@ int lc_connector_generation(lc_connector *conn);
 const lc_error *lc_connector_reload_error(lc_connector *conn);
 /* While locked, a reload that changes the schema is refused (a running stream). */
 void lc_connector_lock_schema(lc_connector *conn, int locked);
-/* The running version's source text (owned by the connector; *len may be NULL). */
+/* The running version's source text (owned by the version; *len may be NULL). */
 const char *lc_connector_source(lc_connector *conn, size_t *len);
 
 /* Streaming (a connector defining initial_offset, latest_offset and

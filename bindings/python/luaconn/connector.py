@@ -29,6 +29,8 @@ _ERROR_CLASSES = {
     lib.LC_ERR_MEMORY_LIMIT: errors.MemoryLimitError,
     lib.LC_ERR_TIME_LIMIT: errors.TimeLimitError,
     lib.LC_ERR_HTTP: errors.HttpError,
+    lib.LC_ERR_AMQP: errors.AmqpError,
+    lib.LC_ERR_IO: errors.FileReadError,
 }
 
 

@@ -3,7 +3,7 @@
 __all__ = [
     "ConnectorError", "OptionError", "ScriptError", "ScriptSyntaxError", "TimeLimitError",
     "MemoryLimitError", "ConnectorValueError", "HttpError", "NotFoundError",
-    "ContractError", "SchemaError",
+    "ContractError", "SchemaError", "AmqpError", "FileReadError",
 ]
 
 
@@ -71,3 +71,11 @@ class ContractError(ConnectorError):
 
 class SchemaError(ConnectorError):
     """A schema does not parse, or rows do not match the schema Spark expects."""
+
+
+class AmqpError(ConnectorError):
+    """A broker connection, publish or consume failed (RabbitMQ)."""
+
+
+class FileReadError(ConnectorError):
+    """A file the runtime needed could not be read."""

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lc_internal.h"
+#include "arrow/lc_arrow.h"
 
 typedef struct schema_parser {
   const char *src;

@@ -1,10 +1,11 @@
 /* lc_error.c: the structured error (code, message, script, line, traceback) a
- * runtime keeps for its last failed call. */
+ * runtime keeps for its last failed call, and problem lists for checks that report
+ * every problem at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lc_internal.h"
+#include "base/lc_base.h"
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -37,4 +38,17 @@ int lc_error_set(lc_error_buf *e, int code, const char *fmt, ...) {
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
   return lc_error_set_full(e, code, message, NULL, 0, NULL);
+}
+
+void lc_problem_add(char *err, size_t errlen, const char *fmt, ...) {
+  size_t used = strlen(err);
+  if (used + 3 >= errlen) return;
+  if (used) {
+    strcat(err, "; ");
+    used += 2;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err + used, errlen - used, fmt, ap);
+  va_end(ap);
 }

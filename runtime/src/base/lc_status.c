@@ -1,5 +1,5 @@
 /* lc_status.c: a string for every lc_status value. */
-#include "lc_internal.h"
+#include "base/lc_base.h"
 
 const char *lc_status_string(int status) {
   switch ((lc_status)status) {
@@ -19,6 +19,7 @@ const char *lc_status_string(int status) {
     case LC_ERR_TIME_LIMIT: return "time limit exceeded";
     case LC_ERR_HTTP: return "http error";
     case LC_ERR_STATE: return "call out of order";
+    case LC_ERR_AMQP: return "amqp error";
   }
   return "unknown status";
 }

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lc_internal.h"
+#include "connector/lc_connector.h"
 
 static const char *const FUNCTIONS[] = {"partitions",     "read",           "write",
                                         "commit",         "abort",          "initial_offset",
@@ -35,11 +35,6 @@ static bool near_miss(const char *a, const char *b) {
   return strcmp(s + i, l + i + 1) == 0;
 }
 
-static void problem(char *err, size_t errlen, const char *msg) {
-  size_t used = strlen(err);
-  snprintf(err + used, errlen - used, "%s%s", used ? "; " : "", msg);
-}
-
 int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
   char msg[512];
   err[0] = '\0';
@@ -54,7 +49,7 @@ int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
     if (!lua_isnil(L, -1) && !lua_isfunction(L, -1)) {
       snprintf(msg, sizeof msg, "'%s' must be a function, got %s", FUNCTIONS[i],
                luaL_typename(L, -1));
-      problem(err, errlen, msg);
+      lc_problem_add(err, errlen, "%s", msg);
     }
     lua_pop(L, 1);
   }
@@ -66,7 +61,7 @@ int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
       if (strcmp(key, FUNCTIONS[i]) != 0 && near_miss(key, FUNCTIONS[i])) {
         snprintf(msg, sizeof msg, "'%s' is not part of the contract (did you mean '%s'?)", key,
                  FUNCTIONS[i]);
-        problem(err, errlen, msg);
+        lc_problem_add(err, errlen, "%s", msg);
       }
     }
   }
@@ -77,31 +72,31 @@ int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
     char serr[256];
     if (lc_schema_parse(lua_tostring(L, -1), &schema, serr, sizeof serr) != LC_OK) {
       snprintf(msg, sizeof msg, "schema: %s", serr);
-      problem(err, errlen, msg);
+      lc_problem_add(err, errlen, "%s", msg);
     }
     lc_type_free(schema);
   } else if (schema_type != LUA_TFUNCTION) {
     snprintf(msg, sizeof msg, "'schema' must be a Spark DDL string or a function(opts) "
              "returning one, got %s", lua_typename(L, schema_type));
-    problem(err, errlen, msg);
+    lc_problem_add(err, errlen, "%s", msg);
   }
   lua_pop(L, 1);
   lua_getfield(L, idx, "description");
-  if (!lua_isnil(L, -1) && !lua_isstring(L, -1)) problem(err, errlen, "'description' must be a string");
+  if (!lua_isnil(L, -1) && !lua_isstring(L, -1)) lc_problem_add(err, errlen, "%s", "'description' must be a string");
   lua_pop(L, 1);
   if (!has_function(L, idx, "read") && !has_function(L, idx, "write"))
-    problem(err, errlen, "a connector needs read(opts, partition, emit), write(opts, rows), or both");
+    lc_problem_add(err, errlen, "%s", "a connector needs read(opts, partition, emit), write(opts, rows), or both");
   size_t stream = 0;
   for (size_t i = 0; i < COUNT(STREAM_FUNCTIONS); i++)
     stream += has_function(L, idx, STREAM_FUNCTIONS[i]);
   if (stream && stream < COUNT(STREAM_FUNCTIONS))
-    problem(err, errlen, "a streaming connector defines all of initial_offset, latest_offset "
+    lc_problem_add(err, errlen, "%s", "a streaming connector defines all of initial_offset, latest_offset "
             "and stream_partitions");
   if (stream && !has_function(L, idx, "read"))
-    problem(err, errlen, "a streaming connector needs read(opts, partition, emit)");
+    lc_problem_add(err, errlen, "%s", "a streaming connector needs read(opts, partition, emit)");
   lua_getfield(L, idx, "options");
   char oerr[LC_ERRMSG_MAX / 2];
-  if (lc_options_check_decl(L, -1, oerr, sizeof oerr) != LC_OK) problem(err, errlen, oerr);
+  if (lc_options_check_decl(L, -1, oerr, sizeof oerr) != LC_OK) lc_problem_add(err, errlen, "%s", oerr);
   lua_pop(L, 1);
   return err[0] ? LC_ERR_CONTRACT : LC_OK;
 }

@@ -8,26 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lc_internal.h"
+#include "connector/lc_connector.h"
 
 static const char *const OPTION_TYPES[] = {"string", "integer", "number", "boolean", "json"};
 static const char *const DECL_FIELDS[] = {"type", "default", "required", "secret", "description"};
-
-/* Appends "; "-separated problems to err. */
-static void add_problem(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void add_problem(char *err, size_t errlen, const char *fmt, ...) {
-  size_t used = strlen(err);
-  if (used + 3 >= errlen) return;
-  if (used) {
-    strcat(err, "; ");
-    used += 2;
-  }
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err + used, errlen - used, fmt, ap);
-  va_end(ap);
-}
 
 static bool in_list(const char *s, const char *const *list, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -47,18 +31,18 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
   decl_idx = lc_absindex(L, decl_idx);
   if (lua_isnil(L, decl_idx)) return LC_OK;
   if (!lua_istable(L, decl_idx)) {
-    add_problem(err, errlen, "'options' must be a table of declarations, got %s",
+    lc_problem_add(err, errlen, "'options' must be a table of declarations, got %s",
                 luaL_typename(L, decl_idx));
     return LC_ERR_CONTRACT;
   }
   for (lua_pushnil(L); lua_next(L, decl_idx); lua_pop(L, 1)) {
     if (lua_type(L, -2) != LUA_TSTRING) {
-      add_problem(err, errlen, "option names must be strings");
+      lc_problem_add(err, errlen, "option names must be strings");
       continue;
     }
     const char *name = lua_tostring(L, -2);
     if (!lua_istable(L, -1)) {
-      add_problem(err, errlen, "option '%s' must be declared with a table like {type = \"string\"}",
+      lc_problem_add(err, errlen, "option '%s' must be declared with a table like {type = \"string\"}",
                   name);
       continue;
     }
@@ -66,21 +50,21 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
     for (lua_pushnil(L); lua_next(L, spec); lua_pop(L, 1)) {
       /* lua_tostring on a number key would change it under lua_next: type first. */
       if (lua_type(L, -2) != LUA_TSTRING)
-        add_problem(err, errlen, "option '%s': field names must be strings, not a %s", name,
+        lc_problem_add(err, errlen, "option '%s': field names must be strings, not a %s", name,
                     luaL_typename(L, -2));
       else if (!in_list(lua_tostring(L, -2), DECL_FIELDS, sizeof DECL_FIELDS / sizeof *DECL_FIELDS))
-        add_problem(err, errlen, "option '%s': unknown field '%s' (fields: type, default, "
+        lc_problem_add(err, errlen, "option '%s': unknown field '%s' (fields: type, default, "
                     "required, secret, description)", name, lua_tostring(L, -2));
     }
     const char *type = decl_type(L, spec);
     if (!in_list(type, OPTION_TYPES, sizeof OPTION_TYPES / sizeof *OPTION_TYPES))
-      add_problem(err, errlen, "option '%s': unknown type '%s' (types: string, integer, "
+      lc_problem_add(err, errlen, "option '%s': unknown type '%s' (types: string, integer, "
                   "number, boolean, json)", name, type);
     lua_getfield(L, spec, "required");
     if (!lua_isnil(L, -1) && !lua_isboolean(L, -1) &&
         !(lua_type(L, -1) == LUA_TSTRING && (strcmp(lua_tostring(L, -1), "read") == 0 ||
                                              strcmp(lua_tostring(L, -1), "write") == 0)))
-      add_problem(err, errlen, "option '%s': required must be true, \"read\" or \"write\"", name);
+      lc_problem_add(err, errlen, "option '%s': required must be true, \"read\" or \"write\"", name);
     lua_pop(L, 1);
     lua_getfield(L, spec, "default");
     int dtype = lua_type(L, -1);
@@ -90,7 +74,7 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
               (strcmp(type, "number") == 0 && dtype == LUA_TNUMBER) ||
               (strcmp(type, "integer") == 0 && dtype == LUA_TNUMBER &&
                floor(lua_tonumber(L, -1)) == lua_tonumber(L, -1));
-    if (!ok) add_problem(err, errlen, "option '%s': default is a %s, not a %s", name,
+    if (!ok) lc_problem_add(err, errlen, "option '%s': default is a %s, not a %s", name,
                          lua_typename(L, dtype), type);
     lua_pop(L, 1);
   }
@@ -186,14 +170,14 @@ int lc_options_validate(lc_state *st, int decl_idx, const char *const *kv, size_
   for (size_t i = 0; i < n; i++) {
     const char *key = kv[2 * i], *value = kv[2 * i + 1];
     if (!key || !value) {
-      add_problem(err, errlen, "option %zu has no %s", i + 1, key ? "value" : "name");
+      lc_problem_add(err, errlen, "option %zu has no %s", i + 1, key ? "value" : "name");
       continue;
     }
     const char *name = declared_name(L, decl_idx, key);
     if (!name) {
       char hint[96];
       suggest(L, decl_idx, key, hint, sizeof hint);
-      add_problem(err, errlen, "unknown option '%s'%s", key, hint);
+      lc_problem_add(err, errlen, "unknown option '%s'%s", key, hint);
       continue;
     }
     lua_getfield(L, decl_idx, name);
@@ -206,10 +190,10 @@ int lc_options_validate(lc_state *st, int decl_idx, const char *const *kv, size_
     if (push_typed(L, type, value)) {
       lua_setfield(L, opts, name);
     } else if (secret) {
-      add_problem(err, errlen, "option '%s' must be %s %s (value hidden: secret)", name,
+      lc_problem_add(err, errlen, "option '%s' must be %s %s (value hidden: secret)", name,
                   type[0] == 'i' ? "an" : "a", type);
     } else {
-      add_problem(err, errlen, "option '%s' must be %s %s, got '%.60s'", name,
+      lc_problem_add(err, errlen, "option '%s' must be %s %s, got '%.60s'", name,
                   type[0] == 'i' ? "an" : "a", strcmp(type, "json") == 0 ? "JSON value" : type,
                   value);
     }
@@ -232,7 +216,7 @@ int lc_options_validate(lc_state *st, int decl_idx, const char *const *kv, size_
       lua_pop(L, 1);
       lua_getfield(L, -1, "required");
       if (lua_type(L, -1) == LUA_TBOOLEAN && lua_toboolean(L, -1))
-        add_problem(err, errlen, "option '%s' is required", name);
+        lc_problem_add(err, errlen, "option '%s' is required", name);
       lua_pop(L, 1);
     }
   }
@@ -257,7 +241,7 @@ int lc_options_require(lua_State *L, int decl_idx, int opts_idx, const char *op,
     if (!needed) continue;
     lua_getfield(L, opts_idx, lua_tostring(L, -2));
     if (lua_isnil(L, -1))
-      add_problem(err, errlen, "option '%s' is required to %s", lua_tostring(L, -3), op);
+      lc_problem_add(err, errlen, "option '%s' is required to %s", lua_tostring(L, -3), op);
     lua_pop(L, 1);
   }
   return err[0] ? LC_ERR_OPTION : LC_OK;

@@ -9,13 +9,13 @@
  * does (a nested column, a value of another type, a record that is not an object,
  * a duplicate key, text yajl rejects) hands the rest of the page to the Lua path:
  * lua-cjson decodes the page and each remaining record goes through
- * lc_builder_append, which words any error. So no result depends on the path taken.
+ * lc_rows_append, which words any error. So no result depends on the path taken.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
-#include "lc_internal.h"
+#include "connector/lc_connector.h"
 
 #define LC_PAGE_MT "luaconn.page"
 #define LC_PAGE_CHUNK 16384   /* bytes handed to yajl per call */
@@ -51,7 +51,8 @@ typedef struct lc_page {
   size_t span_start, span_end;   /* the records array's bytes */
   size_t last_start, last_end;   /* the last record the C path appended */
   /* the record being read */
-  lc_builder *b;            /* borrowed from the read that emits the page */
+  lc_rows *rows;            /* borrowed from the read that emits the page */
+  lc_builder *b;            /* its builder */
   int64_t max_rows;         /* the batch is full at max_rows rows or max_bytes bytes */
   size_t max_bytes;
   size_t n_columns;
@@ -261,10 +262,7 @@ static const yajl_callbacks page_events = {
  * JSON: ..." (http.get_json's words and code) when it is not. */
 static void push_decoded(lua_State *L, lc_page *p, const char *text, size_t len) {
   char err[256];
-  if (lc_json_decode(L, text, len, err, sizeof err) != LC_OK) {
-    const char *reason = strncmp(err, "invalid JSON: ", 14) == 0 ? err + 14 : err;
-    lc_state_raise(L, LC_ERR_HTTP, "%s: response is not valid JSON: %s", p->what, reason);
-  }
+  if (lc_json_decode(L, text, len, err, sizeof err) != LC_OK) lc_json_raise_invalid(L, p->what, err);
 }
 
 /* Sets field name of the page's env table (page at idx) to the value on top; pops it. */
@@ -369,7 +367,7 @@ static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
   /* As emit(row) does: one record, then the check for a full batch. */
   while (p->count < p->slow_total && !lc_builder_full(p->b, p->max_rows, p->max_bytes)) {
     lua_rawgeti(L, records, (int)p->count + 1);
-    if (lc_builder_append(p->b, L, -1, *rows + 1, err, sizeof err) != LC_OK)
+    if (lc_rows_append(p->rows, L, -1, *rows + 1, err, sizeof err) != LC_OK)
       lc_state_raise(L, LC_ERR_VALUE, "%s", err);
     lua_pop(L, 1);
     (*rows)++;
@@ -383,11 +381,12 @@ bool lc_page_is(lua_State *L, int idx) {
   return luaL_testudata(L, idx, LC_PAGE_MT) != NULL;
 }
 
-void lc_page_fill(lua_State *L, int idx, lc_builder *b, int64_t *rows, int64_t max_rows,
+void lc_page_fill(lua_State *L, int idx, lc_rows *r, int64_t *rows, int64_t max_rows,
                   size_t max_bytes) {
   lc_page *p = page_check(L, idx);
-  if (p->b != b) {
-    if (p->b) luaL_error(L, "emit: this page was already given to another read");
+  lc_builder *b = lc_rows_builder(r);
+  if (p->rows != r) {
+    if (p->rows) luaL_error(L, "emit: this page was already given to another read");
     size_t n = p->n_columns = lc_builder_columns(b);
     p->staged = calloc(n ? n : 1, sizeof *p->staged);
     p->columns = calloc(n ? n : 1, sizeof *p->columns);
@@ -396,6 +395,7 @@ void lc_page_fill(lua_State *L, int idx, lc_builder *b, int64_t *rows, int64_t m
       p->columns[i].name = lc_builder_column_name(b, i);
       p->columns[i].name_len = strlen(p->columns[i].name);
     }
+    p->rows = r;
     p->b = b;
     /* Nested columns need Lua values: the whole page takes the Lua path. */
     if (!lc_builder_flat(b)) go_slow(L, idx, p);
@@ -438,7 +438,7 @@ static int page_count(lua_State *L) {
   return 1;
 }
 
-/* Records the C path appended (the rest went through lc_builder_append): tests and
+/* Records the C path appended (the rest went through lc_rows_append): tests and
  * benchmarks check the fast path is taken. */
 static int page_count_in_c(lua_State *L) {
   lua_pushnumber(L, (lua_Number)page_check(L, 1)->count_in_c);
@@ -508,9 +508,39 @@ static int page_new(lua_State *L) {
   return 1;
 }
 
+static char page_takers_key; /* registry: weak-keyed set of functions taking pages */
+
+/* Pushes the set of functions that take pages whole, creating it on first use. */
+static void push_page_takers(lua_State *L) {
+  lua_pushlightuserdata(L, &page_takers_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_isnil(L, -1)) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushlightuserdata(L, &page_takers_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+void lc_records_accept_pages(lua_State *L, int idx) {
+  idx = lc_absindex(L, idx);
+  push_page_takers(L);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
 /* json.accepts_pages(f): true when f is a read's emit, which takes pages whole. */
 static int page_accepted_by(lua_State *L) {
-  lua_pushboolean(L, lua_tocfunction(L, 1) == lc_read_emit);
+  push_page_takers(L);
+  lua_pushvalue(L, 1);
+  lua_rawget(L, -2);
+  lua_pushboolean(L, lua_toboolean(L, -1));
   return 1;
 }
 

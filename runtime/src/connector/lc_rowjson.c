@@ -5,7 +5,7 @@
  * per row: yajl's generator writes each row of scalar columns straight from the
  * batch, numbers as the json module prints them. A row the generator would not
  * write as the Lua path does (nested columns, NaN or infinite numbers, timestamps
- * out of range) goes that path: lc_arrow_push_row and lc_json_encode, the same
+ * out of range) goes that path: lc_rows_push and lc_json_encode, the same
  * text and the same errors json.encode gives.
  */
 #include <math.h>
@@ -14,12 +14,11 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
-#include "lc_internal.h"
+#include "connector/lc_connector.h"
 
 struct lc_rowjson {
   yajl_gen gen;        /* stays inside one open array: each row is one element; owned */
-  char *text;          /* "[row,row,..." so far; owned */
-  size_t len, cap;
+  lc_buf text;         /* "[row,row,..." so far; owned */
   int64_t rows;
   const struct ArrowSchema *schema;   /* the batch schema kinds describe, NULL after
                                        * lc_rowjson_new_batch */
@@ -53,7 +52,7 @@ lc_rowjson *lc_rowjson_new(void) {
 void lc_rowjson_free(lc_rowjson *r) {
   if (!r) return;
   yajl_gen_free(r->gen);
-  free(r->text);
+  lc_buf_free(&r->text);
   free(r->kinds);
   free(r->name_lens);
   free(r);
@@ -61,23 +60,9 @@ void lc_rowjson_free(lc_rowjson *r) {
 
 int64_t lc_rowjson_rows(const lc_rowjson *r) { return r->rows; }
 
+/* Keeps room for one more byte, so the closing bracket always fits. */
 static bool append(lc_rowjson *r, const char *text, size_t len) {
-  if (r->len + len + 2 > r->cap) {
-    size_t cap = r->cap ? r->cap : 4096;
-    while (cap < r->len + len + 2) cap *= 2;
-    char *grown = realloc(r->text, cap);
-    if (!grown) return false;
-    r->text = grown;
-    r->cap = cap;
-  }
-  memcpy(r->text + r->len, text, len);
-  r->len += len;
-  return true;
-}
-
-static bool is_null(const struct ArrowArray *a, int64_t j) {
-  const uint8_t *validity = a->n_buffers > 0 ? a->buffers[0] : NULL;
-  return validity && a->null_count != 0 && !((validity[j >> 3] >> (j & 7)) & 1);
+  return lc_buf_reserve(&r->text, len + 1) && lc_buf_append(&r->text, text, len);
 }
 
 static yajl_gen_status gen_number(yajl_gen g, double n) {
@@ -88,22 +73,13 @@ static yajl_gen_status gen_number(yajl_gen g, double n) {
 
 static yajl_gen_status gen_integer(yajl_gen g, int64_t n) {
   char text[24];
-  char *end = text + sizeof text, *p = end;
-  uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
-  do *--p = (char)('0' + u % 10); while (u /= 10);
-  if (n < 0) *--p = '-';
+  char *end = text + sizeof text, *p = lc_int64_text(n, false, end);
   return yajl_gen_number(g, p, (size_t)(end - p));
 }
 
 static yajl_gen_status gen_bytes(yajl_gen g, const struct ArrowArray *a, int64_t j, bool large) {
   int64_t start, end;
-  if (large) {
-    start = ((const int64_t *)a->buffers[1])[j];
-    end = ((const int64_t *)a->buffers[1])[j + 1];
-  } else {
-    start = ((const int32_t *)a->buffers[1])[j];
-    end = ((const int32_t *)a->buffers[1])[j + 1];
-  }
+  lc_arrow_offsets(a, j, large, &start, &end);
   return yajl_gen_string(g, (const unsigned char *)a->buffers[2] + start, (size_t)(end - start));
 }
 
@@ -122,7 +98,7 @@ static bool learn_schema(lc_rowjson *r, const struct ArrowSchema *schema) {
   for (int64_t c = 0; c < schema->n_children; c++) {
     const struct ArrowSchema *child = schema->children[c];
     r->kinds[c] = lc_arrow_classify(child);
-    /* Other timestamp units need converting: the Lua path (lc_arrow_push_row) does it. */
+    /* Other timestamp units need converting: the Lua path (lc_rows_push) does it. */
     if (r->kinds[c] == AK_TIMESTAMP && child->format[2] != 'u') r->kinds[c] = AK_UNSUPPORTED;
     r->name_lens[c] = child->name ? strlen(child->name) : 0;
   }
@@ -134,7 +110,7 @@ static bool learn_schema(lc_rowjson *r, const struct ArrowSchema *schema) {
 /* Writes the value at physical slot j; false when this value needs the Lua path
  * (nested and unsupported kinds, NaN and infinities). */
 static bool gen_value(yajl_gen g, lc_arrow_kind kind, const struct ArrowArray *a, int64_t j) {
-  if (is_null(a, j)) return yajl_gen_null(g) == yajl_gen_status_ok;
+  if (lc_arrow_is_null(a, j)) return yajl_gen_null(g) == yajl_gen_status_ok;
   const void *v = a->n_buffers > 1 ? a->buffers[1] : NULL;
   char text[48];
   yajl_gen_status st;
@@ -154,11 +130,11 @@ static bool gen_value(yajl_gen g, lc_arrow_kind kind, const struct ArrowArray *a
   case AK_STRING: case AK_BINARY: st = gen_bytes(g, a, j, false); break;
   case AK_LARGE_STRING: case AK_LARGE_BINARY: st = gen_bytes(g, a, j, true); break;
   case AK_DATE32:
-    lc_format_date(((const int32_t *)v)[j], text, sizeof text);
+    lc_date_format(((const int32_t *)v)[j], text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
     break;
   case AK_TIMESTAMP:
-    lc_format_timestamp(((const int64_t *)v)[j], text, sizeof text);
+    lc_timestamp_format(((const int64_t *)v)[j], 1000000, 6, true, text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
     break;
   default:
@@ -197,7 +173,7 @@ int lc_rowjson_add(lc_rowjson *r, lua_State *L, const struct ArrowSchema *schema
     if (!ok) goto nomem;
   } else {
     if (!gen_start(r->gen)) goto nomem;   /* drops the row's partial text */
-    int rc = lc_arrow_push_row(L, schema, array, row, err, errlen);
+    int rc = lc_rows_push(L, schema, array, row, err, errlen);
     if (rc != LC_OK) return rc;
     char *encoded = NULL;
     rc = lc_json_encode(L, -1, &encoded, err, errlen);
@@ -216,7 +192,7 @@ nomem:
 
 void lc_rowjson_push(lc_rowjson *r, lua_State *L) {
   append(r, "]", 1);   /* append keeps room for the closing bracket */
-  lua_pushlstring(L, r->text, r->len);
-  r->len = 0;
+  lua_pushlstring(L, (const char *)r->text.data, r->text.len);
+  r->text.len = 0;
   r->rows = 0;
 }

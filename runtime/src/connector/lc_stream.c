@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lc_internal.h"
+#include "connector/lc_connector.h"
 
 typedef struct stream_call {
   lc_connector *conn;

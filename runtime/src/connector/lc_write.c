@@ -4,45 +4,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lc_internal.h"
-
-static void write_reset(lc_connector *conn) {
-  if (conn->ref_write_co != LUA_NOREF)
-    luaL_unref(conn->st->L, LUA_REGISTRYINDEX, conn->ref_write_co);
-  conn->ref_write_co = LUA_NOREF;
-  conn->write_co = NULL;
-  conn->write_finished = conn->write_yield_expected = conn->write_input_ended = false;
-  conn->write_schema = NULL;
-  conn->write_array = NULL;
-  conn->write_row = 0;
-  conn->rows_written = 0;
-  lc_rowjson_free(conn->write_json);
-  conn->write_json = NULL;
-  conn->write_resume_false = false;
-}
+#include "connector/lc_connector.h"
 
 /* Pushes the next row of the current batch; false when the batch is used up. */
 static bool push_next_row(lua_State *L, lc_connector *conn) {
-  if (!conn->write_array || conn->write_row >= conn->write_array->length) return false;
+  if (!conn->write.array || conn->write.row >= conn->write.array->length) return false;
   char err[512];
-  if (lc_arrow_push_row(L, conn->write_schema, conn->write_array, conn->write_row, err,
+  if (lc_rows_push(L, conn->write.schema, conn->write.array, conn->write.row, err,
                         sizeof err) != LC_OK)
-    lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->rows_written + 1, err);
-  conn->write_row++;
-  conn->rows_written++;
+    lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->write.rows_written + 1, err);
+  conn->write.row++;
+  conn->write.rows_written++;
   return true;
 }
 
 static int next_row(lua_State *L) {
   lc_connector *conn = lua_touserdata(L, lua_upvalueindex(1));
-  if (L != conn->write_co)
+  if (L != conn->write.co)
     return luaL_error(L, "the rows iterator must be used by write itself, not another coroutine");
   if (push_next_row(L, conn)) return 1;
-  if (conn->write_input_ended) return 0;
+  if (conn->write.input_ended) return 0;
   /* Ask C for the next batch: lc_write_batch resumes us with its first row,
    * lc_write_end with nothing (the end of the rows). */
-  conn->write_yield_expected = true;
-  conn->write_resume_false = false;
+  conn->write.yield_expected = true;
+  conn->write.resume_false = false;
   return lua_yield(L, 0);
 }
 
@@ -58,32 +43,32 @@ static int encode_rows(lua_State *L) {
   lua_pop(L, 1);
   lua_Number n = luaL_checknumber(L, 2);
   if (!(n >= 1)) return luaL_argerror(L, 2, "expected a number of rows, 1 or more");
-  if (L != conn->write_co)
+  if (L != conn->write.co)
     return luaL_error(L, "the rows iterator must be used by write itself, not another coroutine");
-  if (!conn->write_json && !(conn->write_json = lc_rowjson_new()))
+  if (!conn->write.json && !(conn->write.json = lc_rowjson_new()))
     return luaL_error(L, "out of memory encoding rows as JSON");
   char err[LC_ERRMSG_MAX];
-  while (lc_rowjson_rows(conn->write_json) < (int64_t)n) {
-    if (conn->write_array && conn->write_row < conn->write_array->length) {
-      if (lc_rowjson_add(conn->write_json, L, conn->write_schema, conn->write_array,
-                         conn->write_row, err, sizeof err) != LC_OK)
-        return lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->rows_written + 1, err);
-      conn->write_row++;
-      conn->rows_written++;
-    } else if (conn->write_input_ended) {
+  while (lc_rowjson_rows(conn->write.json) < (int64_t)n) {
+    if (conn->write.array && conn->write.row < conn->write.array->length) {
+      if (lc_rowjson_add(conn->write.json, L, conn->write.schema, conn->write.array,
+                         conn->write.row, err, sizeof err) != LC_OK)
+        return lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->write.rows_written + 1, err);
+      conn->write.row++;
+      conn->write.rows_written++;
+    } else if (conn->write.input_ended) {
       break;
     } else {
       /* The rows so far wait in write_json while C fetches the next batch. */
-      conn->write_yield_expected = conn->write_resume_false = true;
+      conn->write.yield_expected = conn->write.resume_false = true;
       return lua_yield(L, 0);
     }
   }
-  if (lc_rowjson_rows(conn->write_json) == 0) {
+  if (lc_rowjson_rows(conn->write.json) == 0) {
     lua_pushnil(L);
     return 1;
   }
-  lua_pushnumber(L, (lua_Number)lc_rowjson_rows(conn->write_json));
-  lc_rowjson_push(conn->write_json, L);
+  lua_pushnumber(L, (lua_Number)lc_rowjson_rows(conn->write.json));
+  lc_rowjson_push(conn->write.json, L);
   lua_insert(L, -2);
   return 2;
 }
@@ -105,9 +90,9 @@ void lc_write_register_json(lua_State *L) {
 static int start_protected(lua_State *L) {
   lc_connector *conn = lua_touserdata(L, 1);
   lua_State *co = lua_newthread(L);
-  lc_sandbox_push_coroutine(conn->st, co);
-  conn->ref_write_co = luaL_ref(L, LUA_REGISTRYINDEX);
-  conn->write_co = co;
+  lc_sandbox_push_coroutine(conn->v.st, co);
+  conn->write.ref_co = luaL_ref(L, LUA_REGISTRYINDEX);
+  conn->write.co = co;
   lc_connector_push_method(conn, "write");
   lua_pushlightuserdata(L, conn);
   lua_pushcclosure(L, next_row, 1);
@@ -117,21 +102,21 @@ static int start_protected(lua_State *L) {
 
 /* Resumes write(); returns LC_OK when it waits for rows, LC_DONE when it returned. */
 static int resume_write(lc_connector *conn, int nargs) {
-  conn->write_yield_expected = false;
-  int rc = lc_sandbox_resume(conn->st, conn->write_co, nargs);
-  if (rc == LC_DONE) conn->write_finished = true;
-  if (rc == LC_OK && !conn->write_yield_expected)
+  conn->write.yield_expected = false;
+  int rc = lc_sandbox_resume(conn->v.st, conn->write.co, nargs);
+  if (rc == LC_DONE) conn->write.finished = true;
+  if (rc == LC_OK && !conn->write.yield_expected)
     rc = lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,
                            "write must not call coroutine.yield on its own coroutine",
-                           conn->script, 0, NULL);
-  if (rc < 0) write_reset(conn);
+                           conn->v.script, 0, NULL);
+  if (rc < 0) lc_connector_end_write(conn);
   return rc;
 }
 
 int lc_write_begin(lc_connector *conn) {
   if (!conn) return LC_ERR_ARGUMENT;
   lc_connector_safe_point(conn);
-  write_reset(conn);
+  lc_connector_end_write(conn);
   int rc = lc_connector_require_options(conn, "write");
   if (rc == LC_OK) rc = lc_connector_protected(conn, start_protected, conn);
   if (rc == LC_OK) rc = resume_write(conn, 4); /* handler, write, opts, rows */
@@ -143,9 +128,9 @@ int lc_write_begin(lc_connector *conn) {
  * a waiting json.encode_rows, which takes the rows itself). */
 static int push_first_protected(lua_State *L) {
   lc_connector *conn = lua_touserdata(L, 1);
-  if (conn->write_resume_false) lua_pushboolean(L, 0);
+  if (conn->write.resume_false) lua_pushboolean(L, 0);
   else if (!push_next_row(L, conn)) return 0;
-  lua_xmove(L, conn->write_co, 1);
+  lua_xmove(L, conn->write.co, 1);
   return 0;
 }
 
@@ -153,27 +138,27 @@ int lc_write_batch(lc_connector *conn, const struct ArrowSchema *schema,
                    const struct ArrowArray *array) {
   if (!conn || !schema || !array) return LC_ERR_ARGUMENT;
   lc_error_clear(&conn->rt->error);
-  if (!conn->write_co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_batch before lc_write_begin");
+  if (!conn->write.co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_batch before lc_write_begin");
   char err[512];
   if (lc_arrow_check_schema(schema, err, sizeof err) != LC_OK)
     return lc_error_set(&conn->rt->error, LC_ERR_VALUE, "cannot write this batch: %s", err);
   if (array->length == 0) return LC_OK;
-  conn->write_schema = schema;
-  conn->write_array = array;
-  conn->write_row = 0;
-  lc_rowjson_new_batch(conn->write_json);
-  int rc = conn->write_finished ? LC_DONE : lc_connector_protected(conn, push_first_protected, conn);
+  conn->write.schema = schema;
+  conn->write.array = array;
+  conn->write.row = 0;
+  lc_rowjson_new_batch(conn->write.json);
+  int rc = conn->write.finished ? LC_DONE : lc_connector_protected(conn, push_first_protected, conn);
   if (rc == LC_OK) rc = resume_write(conn, 1);
-  if (rc == LC_DONE && conn->write_row < array->length) {
+  if (rc == LC_DONE && conn->write.row < array->length) {
     /* Rows nobody read would be lost without a word. */
-    write_reset(conn);
+    lc_connector_end_write(conn);
     return lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,
-                             "write(opts, rows) returned before reading every row", conn->script,
+                             "write(opts, rows) returned before reading every row", conn->v.script,
                              0, NULL);
   }
-  if (rc < 0) write_reset(conn);
-  conn->write_schema = NULL;
-  conn->write_array = NULL;
+  if (rc < 0) lc_connector_end_write(conn);
+  conn->write.schema = NULL;
+  conn->write.array = NULL;
   return rc < 0 ? rc : LC_OK;
 }
 
@@ -195,79 +180,32 @@ int lc_write_end(lc_connector *conn, char **commit_message_json) {
   if (!conn || !commit_message_json) return LC_ERR_ARGUMENT;
   *commit_message_json = NULL;
   lc_error_clear(&conn->rt->error);
-  if (!conn->write_co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_end before lc_write_begin");
-  conn->write_input_ended = true;
+  if (!conn->write.co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_end before lc_write_begin");
+  conn->write.input_ended = true;
   int nargs = 0;
-  if (!conn->write_finished && conn->write_resume_false) {
-    lua_pushboolean(conn->write_co, 0);   /* json.encode_rows returns its last rows next */
+  if (!conn->write.finished && conn->write.resume_false) {
+    lua_pushboolean(conn->write.co, 0);   /* json.encode_rows returns its last rows next */
     nargs = 1;
   }
-  int rc = conn->write_finished ? LC_DONE : resume_write(conn, nargs);
+  int rc = conn->write.finished ? LC_DONE : resume_write(conn, nargs);
   if (rc == LC_OK) {
-    write_reset(conn);
+    lc_connector_end_write(conn);
     return lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT,
                              "write(opts, rows) asked for more rows after the last one",
-                             conn->script, 0, NULL);
+                             conn->v.script, 0, NULL);
   }
   if (rc != LC_DONE) return rc;
   /* The coroutine's return values are on its stack; keep only the first. */
-  lua_settop(conn->write_co, lua_gettop(conn->write_co) > 0 ? 1 : 0);
-  lua_State *L = conn->st->L;
+  lua_settop(conn->write.co, lua_gettop(conn->write.co) > 0 ? 1 : 0);
+  lua_State *L = conn->v.st->L;
   lua_pushcfunction(L, encode_protected);
   lua_pushlightuserdata(L, commit_message_json);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, conn->ref_write_co);
-  rc = lc_sandbox_call(conn->st, 2, 0);
-  write_reset(conn);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, conn->write.ref_co);
+  rc = lc_sandbox_call(conn->v.st, 2, 0);
+  lc_connector_end_write(conn);
   return rc;
 }
 
 void lc_write_cancel(lc_connector *conn) {
-  if (conn) write_reset(conn);
-}
-
-typedef struct json_rows {
-  lc_connector *conn;
-  const char *text;
-  size_t len;
-  lc_builder *builder; /* created inside the protected call, freed by the caller */
-} json_rows;
-
-/* Protected: decodes each non-blank line and appends it as a row. */
-static int json_rows_protected(lua_State *L) {
-  json_rows *j = lua_touserdata(L, 1);
-  if (lc_builder_new(j->conn->schema, L, &j->builder) != LC_OK)
-    return luaL_error(L, "out of memory creating a batch");
-  const char *p = j->text, *end = j->text + j->len;
-  int64_t line = 0, rows = 0;
-  char err[512];
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *stop = nl ? nl : end;
-    line++;
-    const char *q = p;
-    while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
-    if (q < stop) {
-      if (lc_json_decode(L, p, (size_t)(stop - p), err, sizeof err) != LC_OK)
-        return lc_state_raise(L, LC_ERR_VALUE, "line %lld: %s", (long long)line, err);
-      if (!lua_istable(L, -1))
-        return lc_state_raise(L, LC_ERR_VALUE, "line %lld: expected a JSON object, got %s",
-                              (long long)line, luaL_typename(L, -1));
-      if (lc_builder_append(j->builder, L, -1, ++rows, err, sizeof err) != LC_OK)
-        return lc_state_raise(L, LC_ERR_VALUE, "line %lld: %s", (long long)line, err);
-      lua_pop(L, 1);
-    }
-    p = stop + 1;
-  }
-  return 0;
-}
-
-int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t len,
-                                struct ArrowSchema *schema, struct ArrowArray *array) {
-  if (!conn || (!jsonl && len) || !schema || !array) return LC_ERR_ARGUMENT;
-  lc_error_clear(&conn->rt->error);
-  json_rows j = {conn, jsonl ? jsonl : "", len, NULL};
-  int rc = lc_connector_protected(conn, json_rows_protected, &j);
-  if (rc == LC_OK) rc = lc_builder_finish(j.builder, schema, array);
-  lc_builder_free(j.builder);
-  return rc;
+  if (conn) lc_connector_end_write(conn);
 }

@@ -9,7 +9,7 @@
  *
  * Every wait is bounded by its own timeout and by the call's time budget. Broker
  * errors carry the reply code and text ("404 NOT_FOUND - no queue 'x'"); connection
- * failures name host:port. All errors are raised with LC_ERR_IO.
+ * failures name host:port. All errors are raised with LC_ERR_AMQP.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,7 +27,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 #define LC_AMQP_CONN_MT "luaconn.amqp.connection"
 #define LC_AMQP_TIMESTAMP_MT "luaconn.amqp.timestamp"
@@ -106,14 +106,14 @@ static int lc_amqp_raise_close(lua_State *L, lc_amqp *a, amqp_channel_t channel,
   lc_amqp_close_reason(m, reason, sizeof reason);
   bool whole = m->id == AMQP_CONNECTION_CLOSE_METHOD;
   lc_amqp_ack_close(a, channel, m);
-  return lc_state_raise(L, LC_ERR_IO, "amqp: %s failed: broker closed the %s: %s", what,
+  return lc_state_raise(L, LC_ERR_AMQP, "amqp: %s failed: broker closed the %s: %s", what,
                         whole ? "connection" : "channel", reason);
 }
 
 static int lc_amqp_raise_status(lua_State *L, lc_amqp *a, int status, const char *what) {
   /* After a socket error, timeout or heartbeat loss the framing state is unknown. */
   lc_amqp_shutdown(a);
-  return lc_state_raise(L, LC_ERR_IO, "amqp: %s failed on %s: %s", what, a->where,
+  return lc_state_raise(L, LC_ERR_AMQP, "amqp: %s failed on %s: %s", what, a->where,
                         amqp_error_string2(status));
 }
 
@@ -305,7 +305,7 @@ static const char *lc_amqp_opt_string(lua_State *L, int opts, const char *name) 
 
 static lc_amqp *lc_amqp_check(lua_State *L) {
   lc_amqp *a = luaL_checkudata(L, 1, LC_AMQP_CONN_MT);
-  if (!a->conn) lc_state_raise(L, LC_ERR_IO, "amqp: the connection to %s is closed", a->where);
+  if (!a->conn) lc_state_raise(L, LC_ERR_AMQP, "amqp: the connection to %s is closed", a->where);
   return a;
 }
 
@@ -354,7 +354,7 @@ static const char *lc_amqp_use_tls(lua_State *L, amqp_socket_t *sock, bool verif
   else ca_file = lc_tls_default_ca(&origin);
   if (!ca_file) return NULL;
   if (amqp_ssl_socket_set_cacert(sock, ca_file) != AMQP_STATUS_OK)
-    lc_state_raise(L, LC_ERR_IO, "amqp: cannot load CA certificates from %s (%s)", ca_file, origin);
+    lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot load CA certificates from %s (%s)", ca_file, origin);
   lc_state_log(st, LC_LOG_DEBUG, "amqp: verifying TLS peers against %s (%s)", ca_file, origin);
   return ca_file;
 }
@@ -372,7 +372,7 @@ static int lc_amqp_connect(lua_State *L) {
   memcpy(copy, url, url_len + 1);
   struct amqp_connection_info info;
   if (amqp_parse_url(copy, &info) != AMQP_STATUS_OK)
-    return lc_state_raise(L, LC_ERR_IO, "amqp: bad broker URL (expected amqp://user:pass@host:port/vhost or amqps://...)");
+    return lc_state_raise(L, LC_ERR_AMQP, "amqp: bad broker URL (expected amqp://user:pass@host:port/vhost or amqps://...)");
   lc_state_add_secret(lc_state_get(L), info.password, strlen(info.password));
 
   lc_amqp *a = lua_newuserdata(L, sizeof *a);
@@ -396,10 +396,10 @@ static int lc_amqp_connect(lua_State *L) {
     lc_amqp_connect_reason(info.host, info.port, status, reason, sizeof reason);
     lc_amqp_shutdown(a);
     if (status == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED)
-      return lc_state_raise(L, LC_ERR_IO, "amqp: cannot connect to %s: %s (untrusted certificate: "
+      return lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot connect to %s: %s (untrusted certificate: "
                             "verified against %s; set ca_file to the CA that signed it)",
                             a->where, reason, ca_file ? ca_file : "no CA bundle");
-    return lc_state_raise(L, LC_ERR_IO, "amqp: cannot connect to %s: %s", a->where, reason);
+    return lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot connect to %s: %s", a->where, reason);
   }
   amqp_set_handshake_timeout(a->conn, &tv);
   lc_amqp_arm_rpc(L, a);
@@ -408,7 +408,7 @@ static int lc_amqp_connect(lua_State *L) {
   if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
       reply.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
     lc_amqp_shutdown(a);
-    return lc_state_raise(L, LC_ERR_IO, "amqp: %s refused the login as '%s' (wrong user, password or vhost '%s'?)",
+    return lc_state_raise(L, LC_ERR_AMQP, "amqp: %s refused the login as '%s' (wrong user, password or vhost '%s'?)",
                           a->where, info.user, info.vhost);
   }
   lc_amqp_check_reply(L, a, reply, 0, "login");
@@ -453,7 +453,7 @@ static int lc_amqp_delete(lua_State *L) {
 /* Records a basic.ack / basic.nack for tag (all tags up to it when multiple). */
 static void lc_amqp_record_ack(lua_State *L, lc_amqp *a, uint64_t tag, bool multiple, bool nack) {
   if (nack)
-    lc_state_raise(L, LC_ERR_IO, "amqp: the broker refused (nacked) message %llu%s",
+    lc_state_raise(L, LC_ERR_AMQP, "amqp: the broker refused (nacked) message %llu%s",
                    (unsigned long long)tag, multiple ? " and earlier ones" : "");
   if (tag < a->confirmed_below || tag > a->published) return;
   if (multiple) {
@@ -576,7 +576,7 @@ static int lc_amqp_wait_confirms(lua_State *L) {
   while (a->confirming && a->confirmed_below <= a->published) {
     double left = deadline - lc_now();
     if (left <= 0)
-      return lc_state_raise(L, LC_ERR_IO, "amqp: %llu of %llu messages unconfirmed by %s after %.3g s",
+      return lc_state_raise(L, LC_ERR_AMQP, "amqp: %llu of %llu messages unconfirmed by %s after %.3g s",
                             (unsigned long long)(a->published + 1 - a->confirmed_below),
                             (unsigned long long)a->published, a->where, timeout);
     struct timeval tv = lc_amqp_budget(L, left);
@@ -680,7 +680,7 @@ static int lc_amqp_receive(lua_State *L) {
   double timeout = luaL_optnumber(L, 2, 5);
   bool reuse = !lua_isnoneornil(L, 3);
   if (reuse) luaL_checktype(L, 3, LUA_TTABLE);
-  if (!a->consumer_channel) return lc_state_raise(L, LC_ERR_IO, "amqp: receive without a consumer (call consume first)");
+  if (!a->consumer_channel) return lc_state_raise(L, LC_ERR_AMQP, "amqp: receive without a consumer (call consume first)");
   double deadline = lc_now() + timeout;
   for (;;) {
     double left = deadline - lc_now();
@@ -716,7 +716,7 @@ static int lc_amqp_receive(lua_State *L) {
     if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD)
       return lc_amqp_raise_close(L, a, frame.channel, &frame.payload.method, "receive");
     if (id == AMQP_BASIC_CANCEL_METHOD && frame.channel == a->consumer_channel)
-      return lc_state_raise(L, LC_ERR_IO, "amqp: the broker cancelled the consumer (queue deleted?)");
+      return lc_state_raise(L, LC_ERR_AMQP, "amqp: the broker cancelled the consumer (queue deleted?)");
   }
 }
 
@@ -724,7 +724,7 @@ static int lc_amqp_receive(lua_State *L) {
 static int lc_amqp_ack(lua_State *L) {
   lc_amqp *a = lc_amqp_check(L);
   uint64_t tag = (uint64_t)luaL_checknumber(L, 2);
-  if (!a->consumer_channel) return lc_state_raise(L, LC_ERR_IO, "amqp: ack without a consumer");
+  if (!a->consumer_channel) return lc_state_raise(L, LC_ERR_AMQP, "amqp: ack without a consumer");
   lc_amqp_check_status(L, a, amqp_basic_ack(a->conn, a->consumer_channel, tag, lua_toboolean(L, 3)), "basic.ack");
   return 0;
 }

@@ -1,7 +1,7 @@
 /* lc_env.c: the "env" host module: read-only access to environment variables. */
 #include <stdlib.h>
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 /* env.get(name [, default]): the variable's value, else default (nil if none). */
 static int lc_env_get(lua_State *L) {

@@ -1,6 +1,6 @@
 /* lc_http.c: the "http" host module on libcurl.
  *
- * One curl easy handle per lua_State (kept in lc_state->http) so connections stay
+ * One curl easy handle per lua_State (in the state's lc_http singleton) so connections stay
  * alive between requests; curl_easy_reset before each request clears options but
  * keeps the connection cache. Response bodies land in a buffer reused across
  * requests and reach Lua as one string. Transient failures (connection errors,
@@ -9,7 +9,7 @@
  * spaces every request (retries included) at least 1/N s apart, by sleeping.
  *
  * Memory a request allocates in C (its header list, its encoded JSON body) hangs
- * off the per-state data until the next request or lc_http_free, so a Lua error
+ * off the per-state data until the next request or the state closes, so a Lua error
  * raised mid-request leaks nothing.
  */
 #define _GNU_SOURCE /* strcasestr */
@@ -24,7 +24,7 @@
 
 #include <curl/curl.h>
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 #define LC_HTTP_USER_AGENT "luaconn/0.1"
 #define LC_HTTP_MAX_REDIRECTS 5L
@@ -48,7 +48,7 @@ typedef struct lc_http_settings {
 
 static const lc_http_settings LC_HTTP_DEFAULTS = {30, 10, 3, 0.5, 30};
 
-/* Per-state data, owned by the lc_state (freed by lc_http_free). */
+/* Per-state data: a userdata the state holds (lc_state_singleton), freed by __gc. */
 typedef struct lc_http {
   CURL *curl;
   lc_http_buffer body;                 /* last response's body */
@@ -87,16 +87,18 @@ static char lc_http_headers_key;  /* registry: default headers from http.configu
 
 /* ---- per-state data --------------------------------------------------------- */
 
-static void lc_http_free(void *data) {
-  lc_http *h = data;
-  if (!h) return;
+static char lc_http_key; /* registry: the state's lc_http */
+
+static int lc_http_gc(lua_State *L) {
+  lc_http *h = lua_touserdata(L, 1);
   if (h->curl) curl_easy_cleanup(h->curl);
   curl_slist_free_all(h->request_headers);
   free(h->request_json);
   free(h->ca_file);
   free(h->body.data);
   free(h->head.data);
-  free(h);
+  *h = (lc_http){0};
+  return 0;
 }
 
 static pthread_once_t lc_http_once = PTHREAD_ONCE_INIT;
@@ -132,7 +134,8 @@ const char *lc_tls_default_ca(const char **origin) {
 
 /* Chooses the CA bundle (NULL: the default) for the state's requests, and says which
  * in -v output. */
-static void lc_http_use_ca(lua_State *L, lc_state *st, lc_http *h, const char *ca_file) {
+static void lc_http_use_ca(lua_State *L, lc_http *h, const char *ca_file) {
+  lc_state *st = lc_state_get(L);
   const char *origin = "option 'ca_file'";
   const char *path = ca_file ? ca_file : lc_tls_default_ca(&origin);
   if (ca_file && access(ca_file, R_OK) != 0)
@@ -150,19 +153,13 @@ static void lc_http_use_ca(lua_State *L, lc_state *st, lc_http *h, const char *c
 }
 
 /* The state's http data, created on first use. */
-static lc_http *lc_http_get(lua_State *L, lc_state *st) {
-  if (st->http) return st->http;
+static lc_http *lc_http_get(lua_State *L) {
+  lc_http *h = lc_state_singleton(L, &lc_http_key, sizeof *h, lc_http_gc);
+  if (h->curl) return h;
   pthread_once(&lc_http_once, lc_http_global_init);
-  lc_http *h = calloc(1, sizeof *h);
-  if (h) h->curl = curl_easy_init();
-  if (!h || !h->curl) {
-    lc_http_free(h);
-    luaL_error(L, "http: cannot create a curl handle (out of memory)");
-  }
+  if (!(h->curl = curl_easy_init())) luaL_error(L, "http: cannot create a curl handle (out of memory)");
   h->defaults = LC_HTTP_DEFAULTS;
-  st->http = h;
-  st->http_free = lc_http_free;
-  lc_http_use_ca(L, st, h, NULL);
+  lc_http_use_ca(L, h, NULL);
   return h;
 }
 
@@ -776,7 +773,7 @@ static void lc_http_push_response(lua_State *L, lc_http *h, const lc_http_outcom
 static int lc_http_run(lua_State *L, const char *fname, const char *method, int url_idx,
                        int opts_idx) {
   lc_state *st = lc_state_get(L);
-  lc_http *h = lc_http_get(L, st);
+  lc_http *h = lc_http_get(L);
   lc_http_forget_request(h);
   lc_http_request req;
   lc_http_read_request(L, h, st, fname, method, url_idx, opts_idx, &req);
@@ -827,12 +824,10 @@ static int lc_http_method_fn(lua_State *L) {
     if (status == LUA_ERRMEM) return lua_error(L);
     if (status != 0) {
       const char *err = lua_tostring(L, -1);
-      if (err && strncmp(err, "invalid JSON: ", 14) == 0) err += 14;
       lua_getfield(L, -2, "url");
-      char message[LC_ERRMSG_MAX];
-      snprintf(message, sizeof message, "%s %s: response is not valid JSON: %s", method,
-               lua_tostring(L, -1), err ? err : "?");
-      return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
+      char what[LC_ERRMSG_MAX];
+      snprintf(what, sizeof what, "%s %s", method, lua_tostring(L, -1));
+      return lc_json_raise_invalid(L, what, err ? err : "?");
     }
   }
   lua_insert(L, -2);
@@ -842,7 +837,7 @@ static int lc_http_method_fn(lua_State *L) {
 static int lc_http_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lc_state *st = lc_state_get(L);
-  lc_http *h = lc_http_get(L, st);
+  lc_http *h = lc_http_get(L);
   lc_http_check_keys(L, 1, "http.configure", LC_HTTP_CONFIGURE_KEYS, NULL);
   lc_http_settings settings = lc_http_read_settings(L, 1, "http.configure", &h->defaults);
   double rate = lc_http_number_option(L, 1, "http.configure", "rate_limit",
@@ -884,7 +879,7 @@ static int lc_http_configure(lua_State *L) {
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "http.configure: option 'ca_file' must be a path");
-    lc_http_use_ca(L, st, h, lua_tostring(L, -1));
+    lc_http_use_ca(L, h, lua_tostring(L, -1));
   }
   lua_getfield(L, 1, "verify");
   if (!lua_isnil(L, -1)) {

@@ -2,7 +2,7 @@
  * every registered secret before the runtime's log callback sees them. */
 #include <stdlib.h>
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 /* Text of the single argument of a log call: strings and numbers as they are,
  * tables as JSON when they encode, anything else by type. The result is on top. */

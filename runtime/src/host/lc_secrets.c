@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 #define LC_SECRETS_ENV "LUACONN_SECRETS_FILE"
 
@@ -70,7 +70,7 @@ static int lc_secrets_get(lua_State *L) {
   }
   char *data;   /* owned here; freed before anything can raise */
   size_t len;
-  if (lc_read_file(path, &data, &len) != LC_OK)
+  if (lc_file_read(path, &data, &len) != LC_OK)
     return luaL_error(L, "secrets file %s (from %s) cannot be read", path, LC_SECRETS_ENV);
   size_t skip = strspn(data, " \t\r\n");
   bool parsed = true;

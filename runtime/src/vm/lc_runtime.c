@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lc_internal.h"
+#include "vm/lc_vm.h"
 
 #define DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
 #define DEFAULT_CALL_TIMEOUT 120.0

@@ -1,17 +1,14 @@
 /* lc_sandbox.c: a sandboxed lua_State per connector. Libraries are opened by allow
  * list, memory is capped by the allocator, and every call into Lua runs under a
  * time budget and a traceback handler that records where the error was raised. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <lualib.h>
 #include <luajit.h>
 
-#include "lc_internal.h"
+#include "vm/lc_vm.h"
 
 /* Head room the allocator grants after refusing, so the error can still be reported. */
 #define MEMORY_RESERVE ((size_t)4 << 20)
@@ -220,28 +217,13 @@ int lc_sandbox_resume(lc_state *st, lua_State *co, int nargs) {
   return sandbox_error(st, co, status);
 }
 
-/* ---- loading ------------------------------------------------------------------- */
-
-int lc_read_file(const char *path, char **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return LC_ERR_IO;
-  struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    fclose(f);
-    return LC_ERR_IO;
-  }
-  char *buf = malloc((size_t)sb.st_size + 1);
-  if (!buf) {
-    fclose(f);
-    return LC_ERR_NOMEM;
-  }
-  size_t n = fread(buf, 1, (size_t)sb.st_size, f);
-  fclose(f);
-  buf[n] = '\0';
-  *data = buf;
-  *len = n;
-  return LC_OK;
+int lc_sandbox_protected(lc_state *st, lua_CFunction f, void *ud) {
+  lua_pushcfunction(st->L, f);
+  lua_pushlightuserdata(st->L, ud);
+  return lc_sandbox_call(st, 1, 0);
 }
+
+/* ---- loading ------------------------------------------------------------------- */
 
 int lc_sandbox_load(lc_state *st, const char *source, size_t len, const char *chunkname) {
   lua_State *L = st->L;
@@ -259,121 +241,6 @@ int lc_sandbox_load(lc_state *st, const char *source, size_t len, const char *ch
   if (lua_pcall(L, 0, 1, 0) != 0) return sandbox_error(st, NULL, LUA_ERRMEM);
   lua_setfenv(L, -2);
   return LC_OK;
-}
-
-/* ---- require: host modules and Lua modules from the search path ------------------ */
-
-typedef struct host_module {
-  const char *name;
-  lua_CFunction open;
-} host_module;
-
-static const host_module HOST_MODULES[] = {
-    {"http", lc_open_http}, {"json", lc_open_json}, {"log", lc_open_log}, {"env", lc_open_env},
-    {"amqp", lc_open_amqp}, {"secrets", lc_open_secrets}};
-
-/* Marks a module whose chunk is running, to catch circular requires. */
-static char LOADING_SENTINEL;
-
-static bool valid_module_name(const char *name) {
-  if (!*name || *name == '.') return false;
-  for (const char *p = name; *p; p++) {
-    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.')) return false;
-    if (p[0] == '.' && p[1] == '.') return false;
-  }
-  return true;
-}
-
-/* Searches "<dir>/<a>/<b>.lua" for name "a.b" in search_path dirs, then lua_root.
- * Returns a malloc'd path (caller frees) or NULL; tried lists the candidates. */
-static char *find_module(lc_runtime *rt, const char *name, luaL_Buffer *tried) {
-  char rel[512];
-  snprintf(rel, sizeof rel, "%s.lua", name);
-  for (char *p = rel; *p && p < rel + strlen(name); p++)
-    if (*p == '.') *p = '/';
-  const char *dirs[2] = {rt->search_path, rt->lua_root};
-  for (int d = 0; d < 2; d++) {
-    const char *list = dirs[d];
-    while (list && *list) {
-      size_t n = strcspn(list, ":");
-      if (n > 0) {
-        char path[4096];
-        snprintf(path, sizeof path, "%.*s/%s", (int)n, list, rel);
-        if (access(path, R_OK) == 0) return strdup(path);
-        luaL_addstring(tried, "; no file ");
-        luaL_addstring(tried, path);
-      }
-      list += n;
-      if (*list == ':') list++;
-      if (d == 1) break; /* lua_root is one directory, not a list */
-    }
-  }
-  return NULL;
-}
-
-static int sandbox_require(lua_State *L) {
-  lc_state *st = lc_state_get(L);
-  const char *name = luaL_checkstring(L, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_loaded);
-  lua_getfield(L, -1, name);
-  if (!lua_isnil(L, -1)) {
-    if (lua_touserdata(L, -1) == &LOADING_SENTINEL)
-      return luaL_error(L, "module '%s' requires itself (circular require)", name);
-    return 1;
-  }
-  lua_pop(L, 1);
-  for (size_t i = 0; i < sizeof HOST_MODULES / sizeof HOST_MODULES[0]; i++) {
-    if (strcmp(name, HOST_MODULES[i].name) != 0) continue;
-    lua_pushcfunction(L, HOST_MODULES[i].open);
-    lua_call(L, 0, 1);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, name);
-    return 1;
-  }
-  if (!valid_module_name(name))
-    return luaL_error(L, "module '%s' not found: not a valid module name", name);
-  luaL_Buffer tried;
-  luaL_buffinit(L, &tried);
-  char *path = find_module(st->rt, name, &tried);
-  if (!path) {
-    luaL_pushresult(&tried);
-    luaL_Buffer hosts;   /* named from HOST_MODULES so the list cannot go stale */
-    luaL_buffinit(L, &hosts);
-    for (size_t i = 0; i < sizeof HOST_MODULES / sizeof *HOST_MODULES; i++) {
-      if (i) luaL_addstring(&hosts, ", ");
-      luaL_addstring(&hosts, HOST_MODULES[i].name);
-    }
-    luaL_pushresult(&hosts);
-    return luaL_error(L, "module '%s' not found (host modules: %s%s)", name, lua_tostring(L, -1),
-                      lua_tostring(L, -2));
-  }
-  luaL_pushresult(&tried);
-  lua_pop(L, 1);
-  char *source = NULL, chunkname[4200];
-  size_t len = 0;
-  int rc = lc_read_file(path, &source, &len);
-  snprintf(chunkname, sizeof chunkname, "@%s", path);
-  free(path);
-  if (rc != LC_OK) return luaL_error(L, "module '%s': cannot read %s", name, chunkname + 1);
-  lc_state_watch(st, chunkname + 1, source, len);
-  /* Compile in text mode with its own environment, like a connector. */
-  int status = luaL_loadbufferx(L, source, len, chunkname, "t");
-  free(source);
-  if (status != 0) return lua_error(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_env);
-  lua_call(L, 0, 1);
-  lua_setfenv(L, -2);
-  lua_pushlightuserdata(L, &LOADING_SENTINEL);
-  lua_setfield(L, -3, name);
-  lua_pushstring(L, name);
-  lua_call(L, 1, 1);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_pushboolean(L, 1);
-  }
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, name);
-  return 1;
 }
 
 /* True while the current call was stopped by the time budget or the memory cap:
@@ -475,7 +342,7 @@ static int open_libraries(lua_State *L) {
   lua_setfield(L, -2, "fatal");
   lua_pushcfunction(L, sandbox_forget_code);
   lua_setfield(L, -2, "forget");
-  lua_pushcfunction(L, sandbox_require);
+  lua_pushcfunction(L, lc_require);
   lua_setfield(L, -2, "require");
   lua_pushcfunction(L, sandbox_print);
   lua_setfield(L, -2, "print");
@@ -489,7 +356,8 @@ static int open_libraries(lua_State *L) {
   return 0;
 }
 
-int lc_sandbox_open(lc_runtime *rt, const char *name, lc_state **out) {
+int lc_sandbox_open(lc_runtime *rt, const char *name, const lc_module *modules, size_t n_modules,
+                    lc_state **out) {
   *out = NULL;
   lc_state *st = calloc(1, sizeof *st);
   if (!st) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory creating a connector");
@@ -497,6 +365,8 @@ int lc_sandbox_open(lc_runtime *rt, const char *name, lc_state **out) {
   st->mem_limit = rt->config.memory_limit;
   st->call_timeout = rt->config.call_timeout;
   st->name = strdup(name ? name : "connector");
+  st->modules = modules;
+  st->n_modules = n_modules;
   st->L = lua_newstate(capped_alloc, st);
   if (!st->L || !st->name) {
     lc_sandbox_close(st);
@@ -518,8 +388,8 @@ int lc_sandbox_open(lc_runtime *rt, const char *name, lc_state **out) {
 void lc_sandbox_close(lc_state *st) {
   if (!st) return;
   if (st->L) lua_close(st->L);
-  if (st->http_free) st->http_free(st->http);
-  lc_state_unwatch_all(st);
+  for (size_t i = 0; i < st->n_watched; i++) free(st->watched[i].path);
+  free(st->watched);
   for (size_t i = 0; i < st->n_secrets; i++) free(st->secrets[i]);
   free(st->secrets);
   free(st->name);

@@ -1,12 +1,13 @@
 /* lc_state.c: the context each connector's lua_State carries: memory accounting,
- * the per-call deadline, the secrets to redact, and logging. */
+ * the per-call deadline, the secrets to redact, logging, the files the state was
+ * built from, and the C state it holds. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "lc_internal.h"
+#include "vm/lc_vm.h"
 
 /* The state is the allocator's userdata, so finding it costs no table lookup. */
 lc_state *lc_state_get(lua_State *L) {
@@ -118,4 +119,29 @@ int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
   free(clean);
   lua_concat(L, 2);
   return lua_error(L);
+}
+
+void lc_state_watch(lc_state *st, const char *path, const char *data, size_t len) {
+  lc_file_sig *grown = realloc(st->watched, (st->n_watched + 1) * sizeof *grown);
+  if (!grown) return;
+  st->watched = grown;
+  if (lc_file_sig_init(&st->watched[st->n_watched], path, data, len)) st->n_watched++;
+}
+
+void *lc_state_singleton(lua_State *L, const void *key, size_t size, lua_CFunction gc) {
+  lua_pushlightuserdata(L, (void *)key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  void *data = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (data) return data;
+  data = lua_newuserdata(L, size);
+  memset(data, 0, size);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_pushlightuserdata(L, (void *)key);
+  lua_insert(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  return data;
 }

@@ -2,7 +2,7 @@
  * every mistake is reported with what and where. */
 #include "lc_test.h"
 
-#include "lc_internal.h"
+#include "arrow/lc_arrow.h"
 
 static lc_type *parse_ok(const char *ddl) {
   char err[LC_ERRMSG_MAX] = "";

@@ -11,7 +11,7 @@
 #include <locale.h>
 #include <math.h>
 
-#include "../../runtime/cli/cli_format.c"
+#include "../../../runtime/cli/cli_format.c"
 
 /* A hand-built Arrow column: the schema and array the formatter borrows. Nothing
  * here is heap memory, so release stays NULL. */

@@ -6,7 +6,7 @@
  * lc_stream_*. */
 #include "lc_test.h"
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 static char broker_dir[] = "/tmp/luaconn-amqp-test-XXXXXX";
 static char broker_url[256];
@@ -34,7 +34,7 @@ static void stop_broker(void) {
 static void open_sandbox(double call_timeout) {
   lc_config cfg = {.call_timeout = call_timeout};
   rt = lc_test_runtime(&cfg);
-  ck_assert_int_eq(lc_sandbox_open(rt, "amqp-test", &st), LC_OK);
+  ck_assert_int_eq(lc_sandbox_open(rt, "amqp-test", lc_host_modules, lc_host_n_modules, &st), LC_OK);
 }
 
 static void setup(void) { open_sandbox(0); }
@@ -139,7 +139,7 @@ START_TEST(broker_errors_carry_reply_code_and_text) {
   const char *msg = run_fails("local c = require('amqp').connect(...)\n"
                               "c:declare('s-bad', {arguments = {['x-queue-type'] = 'stream'}})\n"
                               "c:declare('s-bad', {arguments = {['x-queue-type'] = 'classic'}})\n",
-                              LC_ERR_IO);
+                              LC_ERR_AMQP);
   ck_assert_msg(strstr(msg, "amqp: queue.declare failed: broker closed the channel: 406 PRECONDITION_FAILED"),
                 "%s", msg);
   ck_assert_msg(strstr(msg, "x-queue-type"), "%s", msg);
@@ -148,15 +148,15 @@ START_TEST(broker_errors_carry_reply_code_and_text) {
          "c:declare('s-bad', {arguments = {['x-queue-type'] = 'stream'}})  -- the connection is still usable\n");
   msg = run_fails("local c = require('amqp').connect(...)\n"
                   "c:consume('no-such-queue')\n",
-                  LC_ERR_IO);
+                  LC_ERR_AMQP);
   ck_assert_msg(strstr(msg, "404 NOT_FOUND - no queue 'no-such-queue'"), "%s", msg);
 }
 END_TEST
 
 START_TEST(broker_down_names_host_and_port) {
-  const char *msg = run_fails("require('amqp').connect('amqp://guest:s3cret-pw@127.0.0.1:1/%2F')\n", LC_ERR_IO);
+  const char *msg = run_fails("require('amqp').connect('amqp://guest:s3cret-pw@127.0.0.1:1/%2F')\n", LC_ERR_AMQP);
   ck_assert_str_eq(msg, "amqp: cannot connect to 127.0.0.1:1: connection refused");
-  msg = run_fails("require('amqp').connect('http://127.0.0.1:1/')\n", LC_ERR_IO);
+  msg = run_fails("require('amqp').connect('http://127.0.0.1:1/')\n", LC_ERR_AMQP);
   ck_assert_msg(strstr(msg, "bad broker URL"), "%s", msg);
 }
 END_TEST
@@ -166,7 +166,7 @@ START_TEST(wrong_password_is_refused_and_never_shown) {
   const char *at = strchr(broker_url, '@');
   snprintf(lua, sizeof lua, "require('amqp').connect('amqp://guest:not-the-pw%s')\n", at);
   ck_assert_int_eq(lc_sandbox_load(st, lua, strlen(lua), "=test"), LC_OK);
-  ck_assert_int_eq(lc_sandbox_call(st, 0, 0), LC_ERR_IO);
+  ck_assert_int_eq(lc_sandbox_call(st, 0, 0), LC_ERR_AMQP);
   const char *msg = lc_runtime_error(rt)->message;
   ck_assert_msg(strstr(msg, "403 ACCESS_REFUSED"), "%s", msg);
   ck_assert_msg(!strstr(msg, "not-the-pw"), "%s", msg);

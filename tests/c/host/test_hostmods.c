@@ -2,7 +2,7 @@
  * functions the runtime's C code uses. */
 #include "lc_test.h"
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 #define MAX_LINES 16
 
@@ -30,7 +30,7 @@ static void setup(void) {
   memset(&logged, 0, sizeof logged);
   lc_config cfg = {.log = capture, .log_ctx = &logged, .log_level = LC_LOG_INFO};
   rt = lc_test_runtime(&cfg);
-  ck_assert_int_eq(lc_sandbox_open(rt, "hostmods", &st), LC_OK);
+  ck_assert_int_eq(lc_sandbox_open(rt, "hostmods", lc_host_modules, lc_host_n_modules, &st), LC_OK);
 }
 
 static void teardown(void) {

@@ -7,7 +7,7 @@
 
 #include "lc_test.h"
 
-#include "lc_internal.h"
+#include "host/lc_host.h"
 
 #define MAX_LINES 64
 
@@ -34,7 +34,7 @@ static void open_sandbox(double call_timeout) {
   lc_config cfg = {.log = capture, .log_ctx = &logged, .log_level = LC_LOG_DEBUG,
                    .call_timeout = call_timeout};
   rt = lc_test_runtime(&cfg);
-  ck_assert_int_eq(lc_sandbox_open(rt, "http-test", &st), LC_OK);
+  ck_assert_int_eq(lc_sandbox_open(rt, "http-test", lc_host_modules, lc_host_n_modules, &st), LC_OK);
 }
 
 static void setup(void) { open_sandbox(0); }

@@ -6,7 +6,7 @@
 #include <lualib.h>
 #include <math.h>
 
-#include "lc_internal.h"
+#include "connector/lc_connector.h"
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
@@ -46,7 +46,7 @@ static void eval(lua_State *L, const char *src) {
 typedef struct fixture {
   lua_State *L;
   lc_type *schema;
-  lc_builder *b;
+  lc_rows *b;
   struct ArrowSchema s;
   struct ArrowArray a;
   char err[LC_ERRMSG_MAX];
@@ -56,13 +56,13 @@ static void setup(fixture *f, const char *ddl) {
   memset(f, 0, sizeof *f);
   f->L = new_lua();
   ck_assert_msg(lc_schema_parse(ddl, &f->schema, f->err, sizeof f->err) == LC_OK, "%s", f->err);
-  ck_assert_int_eq(lc_builder_new(f->schema, f->L, &f->b), LC_OK);
+  ck_assert_int_eq(lc_rows_new(f->schema, f->L, &f->b), LC_OK);
 }
 
 static void teardown(fixture *f) {
   if (f->a.release) f->a.release(&f->a);
   if (f->s.release) f->s.release(&f->s);
-  lc_builder_free(f->b);
+  lc_rows_free(f->b);
   lc_type_free(f->schema);
   lua_close(f->L);
 }
@@ -75,7 +75,7 @@ static int append_rows(fixture *f, const char *rows_src) {
   for (int i = 1; i <= n && rc == LC_OK; i++) {
     lua_rawgeti(f->L, -1, i);
     int top = lua_gettop(f->L);
-    rc = lc_builder_append(f->b, f->L, -1, i, f->err, sizeof f->err);
+    rc = lc_rows_append(f->b, f->L, -1, i, f->err, sizeof f->err);
     ck_assert_int_eq(lua_gettop(f->L), top);   /* append leaves the stack as it was */
     lua_pop(f->L, 1);
   }
@@ -86,7 +86,7 @@ static int append_rows(fixture *f, const char *rows_src) {
 static void build(fixture *f, const char *rows_src) {
   int rc = append_rows(f, rows_src);
   ck_assert_msg(rc == LC_OK, "append failed: %s", f->err);
-  ck_assert_int_eq(lc_builder_finish(f->b, &f->s, &f->a), LC_OK);
+  ck_assert_int_eq(lc_builder_finish(lc_rows_builder(f->b), &f->s, &f->a), LC_OK);
 }
 
 static const struct ArrowArray *col(const fixture *f, int i) { return f->a.children[i]; }
@@ -386,7 +386,7 @@ START_TEST(an_error_discards_the_batch_in_progress) {
   ck_assert_int_eq(append_rows(&f, "return {{id=1, tags={'a'}, s={x='p'}}, {id=2},"
                                    " {id=3, tags={'b', 4}}}"),
                    LC_ERR_VALUE);
-  ck_assert_int_eq(lc_builder_rows(f.b), 0);
+  ck_assert_int_eq(lc_builder_rows(lc_rows_builder(f.b)), 0);
   build(&f, "return {{id=10, tags={'z'}, s={x='q'}}}");
   ck_assert_int_eq(f.a.length, 1);
   ck_assert_int_eq(I32(col(&f, 0), 0), 10);
@@ -404,7 +404,7 @@ START_TEST(many_rows_then_an_empty_second_batch) {
   fixture f;
   setup(&f, "id BIGINT, name STRING, score DOUBLE, tags ARRAY<INT>");
   const int n = 100000;
-  size_t bytes_before = lc_builder_bytes(f.b);
+  size_t bytes_before = lc_builder_bytes(lc_rows_builder(f.b));
   for (int i = 1; i <= n; i++) {
     lua_createtable(f.L, 0, 4);
     lua_pushnumber(f.L, i);
@@ -423,16 +423,16 @@ START_TEST(many_rows_then_an_empty_second_batch) {
     lua_pushnumber(f.L, -i);
     lua_rawseti(f.L, -2, 2);
     lua_setfield(f.L, -2, "tags");
-    ck_assert_int_eq(lc_builder_append(f.b, f.L, -1, i, f.err, sizeof f.err), LC_OK);
+    ck_assert_int_eq(lc_rows_append(f.b, f.L, -1, i, f.err, sizeof f.err), LC_OK);
     lua_pop(f.L, 1);
   }
-  ck_assert_int_eq(lc_builder_rows(f.b), n);
+  ck_assert_int_eq(lc_builder_rows(lc_rows_builder(f.b)), n);
   /* 8 + ~10 + 4 + 8 + 4 + 2 * 4 bytes a row, give or take the buffers' slack. */
-  size_t bytes = lc_builder_bytes(f.b);
+  size_t bytes = lc_builder_bytes(lc_rows_builder(f.b));
   ck_assert_uint_gt(bytes, bytes_before + (size_t)n * 35);
   ck_assert_uint_lt(bytes, (size_t)n * 60);
 
-  ck_assert_int_eq(lc_builder_finish(f.b, &f.s, &f.a), LC_OK);
+  ck_assert_int_eq(lc_builder_finish(lc_rows_builder(f.b), &f.s, &f.a), LC_OK);
   ck_assert_int_eq(f.a.length, n);
   ck_assert_int_eq(col(&f, 0)->null_count, 0);
   ck_assert_int_eq(col(&f, 1)->null_count, n / 10);
@@ -443,11 +443,11 @@ START_TEST(many_rows_then_an_empty_second_batch) {
   ck_assert_int_eq(col(&f, 3)->children[0]->length, 2 * n);
   ck_assert_int_eq(I32(col(&f, 3)->children[0], 2 * n - 1), -n);
 
-  ck_assert_int_eq(lc_builder_rows(f.b), 0);
-  ck_assert_uint_lt(lc_builder_bytes(f.b), 1024);
+  ck_assert_int_eq(lc_builder_rows(lc_rows_builder(f.b)), 0);
+  ck_assert_uint_lt(lc_builder_bytes(lc_rows_builder(f.b)), 1024);
   struct ArrowSchema s2;
   struct ArrowArray a2;
-  ck_assert_int_eq(lc_builder_finish(f.b, &s2, &a2), LC_OK);
+  ck_assert_int_eq(lc_builder_finish(lc_rows_builder(f.b), &s2, &a2), LC_OK);
   ck_assert_int_eq(a2.length, 0);
   ck_assert_int_eq(a2.n_children, 4);
   for (int i = 0; i < 4; i++) {
@@ -494,7 +494,7 @@ static void assert_rows(fixture *f, const struct ArrowSchema *s, const struct Ar
   ck_assert_int_eq((int)lua_objlen(f->L, want), (int)a->length);
   for (int64_t r = 0; r < a->length; r++) {
     lua_getglobal(f->L, "same");
-    int rc = lc_arrow_push_row(f->L, s, a, r, f->err, sizeof f->err);
+    int rc = lc_rows_push(f->L, s, a, r, f->err, sizeof f->err);
     ck_assert_msg(rc == LC_OK, "row %lld: %s", (long long)r, f->err);
     lua_rawgeti(f->L, want, (int)r + 1);
     ck_assert_int_eq(lua_pcall(f->L, 2, 2, 0), 0);
@@ -545,7 +545,7 @@ START_TEST(push_row_rejects_rows_outside_the_batch) {
   fixture f;
   setup(&f, "id INT");
   build(&f, "return {{id=1}}");
-  ck_assert_int_eq(lc_arrow_push_row(f.L, &f.s, &f.a, 1, f.err, sizeof f.err), LC_ERR_ARGUMENT);
+  ck_assert_int_eq(lc_rows_push(f.L, &f.s, &f.a, 1, f.err, sizeof f.err), LC_ERR_ARGUMENT);
   ck_assert_str_eq(f.err, "row 1 is outside the batch of 1 rows");
   teardown(&f);
 }
