@@ -39,8 +39,12 @@ def free_port():
 
 
 class Broker:
-    def __init__(self, base=None):
+    """tls=(cert, key): the node also listens with TLS on tls_port (amqps)."""
+
+    def __init__(self, base=None, tls=None):
         self.base = base or tempfile.mkdtemp(prefix="luaconn-rabbit-")
+        self.tls = tls
+        self.tls_port = None
         self.port = None
         self.node = None
         self.process = None
@@ -48,6 +52,11 @@ class Broker:
     @property
     def url(self):
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    @property
+    def tls_url(self):
+        """amqps URL naming the host "localhost", as the test certificates do."""
+        return f"amqps://guest:guest@localhost:{self.tls_port}/%2F"
 
     @property
     def _state_file(self):
@@ -84,6 +93,14 @@ class Broker:
                         "loopback_users = none\n"
                         "log.console = false\n"
                         "log.file.level = warning\n")
+                if self.tls:
+                    self.tls_port = free_port()
+                    cert, key = self.tls
+                    f.write(f"listeners.ssl.1 = 127.0.0.1:{self.tls_port}\n"
+                            f"ssl_options.certfile = {cert}\n"
+                            f"ssl_options.keyfile = {key}\n"
+                            "ssl_options.verify = verify_none\n"
+                            "ssl_options.fail_if_no_peer_cert = false\n")
             with open(os.path.join(self.base, "enabled_plugins"), "w") as f:
                 f.write("[].\n")
             open(os.path.join(self.base, "rabbitmq-env.conf"), "w").close()
