@@ -52,7 +52,8 @@ def build_settings(build_mk):
 
 def stage_runtime(root):
     """Copies runtime/include and runtime/src under build/ (mtimes kept, so rebuilds stay
-    incremental): setuptools wants source paths relative to this directory and inside it.
+    incremental) and writes luaconn_version.h from VERSION there: setuptools wants
+    source paths relative to this directory and inside it.
     Returns the staged runtime directory, relative to this directory."""
     staged = Path("build") / "runtime"
     for sub in ("include", "src"):
@@ -61,6 +62,9 @@ def stage_runtime(root):
             shutil.rmtree(dest)
         shutil.copytree(root / "runtime" / sub, dest,
                         ignore=shutil.ignore_patterns("*.o", "*.a", "*.so"))
+    version = (root / "VERSION").read_text().strip()
+    (HERE / staged / "include" / "luaconn_version.h").write_text(
+        f'/* Generated from VERSION by luaconn_build.py. */\n#define LUACONN_VERSION "{version}"\n')
     return staged
 
 

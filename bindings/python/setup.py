@@ -16,7 +16,8 @@ LUA_DIRS = ("connectors", "luaconn")
 
 class build_py_with_lua(build_py):
     """Copies lua/connectors and lua/luaconn into the package (luaconn/lua/...), so a
-    Spark executor needs nothing but the installed package. With LUACONN_CLI_BINARY set
+    Spark executor needs nothing but the installed package, and writes _version.py from
+    VERSION. With LUACONN_CLI_BINARY set
     (make wheel) the C CLI goes in too, as luaconn/bin/luaconn next to luaconn/lua."""
 
     def run(self):
@@ -30,6 +31,9 @@ class build_py_with_lua(build_py):
             dest.mkdir(parents=True)
             for script in sorted((lua_src / sub).glob("*.lua")):
                 shutil.copy2(script, dest / script.name)
+        version = (source_root() / "VERSION").read_text().strip()
+        (package / "_version.py").write_text(
+            f'"""Generated from VERSION by setup.py."""\n__version__ = "{version}"\n')
         cli = os.environ.get("LUACONN_CLI_BINARY")
         if cli:
             (package / "bin").mkdir(exist_ok=True)

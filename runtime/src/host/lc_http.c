@@ -26,7 +26,7 @@
 
 #include "host/lc_host.h"
 
-#define LC_HTTP_USER_AGENT "luaconn/0.1"
+#define LC_HTTP_USER_AGENT "luaconn/" LUACONN_VERSION
 #define LC_HTTP_MAX_REDIRECTS 5L
 #define LC_HTTP_BODY_IN_ERROR 200   /* bytes of a failed response quoted in the error */
 #define LC_HTTP_METHOD_MAX 16
