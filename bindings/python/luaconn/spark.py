@@ -27,8 +27,11 @@ dicts, strings and the schema (they pickle); nothing but pyspark and this packag
 imported at module level (pyarrow only inside executor methods); the runtime is
 created lazily in each Python worker and reused across the partitions it runs.
 """
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyspark.sql.datasource import (
     DataSource, DataSourceArrowWriter, DataSourceReader, InputPartition,
@@ -37,6 +40,9 @@ from pyspark.sql.datasource import (
 
 from . import errors
 from .connector import Connector, check
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 FORMAT = "luaconn"
 # Declared by a writer that wants a unique id per task attempt (see task_options).
@@ -50,7 +56,7 @@ CONNECT_SECRETS = ("Spark Connect hides conf entries named *secret* from clients
                    "LUACONN_SECRETS_FILE to a secrets file or set the api_key_env variable")
 
 
-def register(spark) -> None:
+def register(spark: SparkSession) -> None:
     """Registers format "luaconn" with a SparkSession (classic or Spark Connect), with
     the session's secret store (its spark.luaconn.secrets.* and
     spark.databricks.secrets.* conf entries; not available under Connect)."""
