@@ -6,7 +6,6 @@
 --   options = auth.with_options { url = {...} }   -- plus the shared HTTP options
 --   local fetch = auth.fetcher(opts)      -- fetch(url, query) -> decoded body, response
 local http = require "http"
-local json = require "json"
 local env = require "env"
 local log = require "log"
 local secrets = require "secrets"
@@ -108,13 +107,6 @@ local function oauth2_token(opts, secret, force)
   return reply.access_token
 end
 
-local function decode(response)
-  if response.body == "" then return nil end
-  local ok, doc = pcall(json.decode, response.body)
-  if not ok then error(("GET %s: response is not valid JSON: %s"):format(response.url, doc), 0) end
-  return doc
-end
-
 -- A function fetch(url, query, raw) -> decoded JSON body (nil when raw), response
 -- that GETs with opts' credentials and shared HTTP options (client.configure). With
 -- auth=oauth2 a 401 fetches a new token and retries once.
@@ -148,7 +140,7 @@ function M.fetcher(opts)
       response = http.request(request)
     end
     if raw then return nil, response end
-    return decode(response), response
+    return http.decode_json(response), response
   end
 end
 

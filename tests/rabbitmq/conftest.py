@@ -1,16 +1,16 @@
-"""Fixtures for the amqps tests: a private broker listening with TLS (certificate from
-a private CA, tests/fixtures/tls.py) as well as plain AMQP."""
-import sys
-from pathlib import Path
+"""Fixtures for the RabbitMQ tests (tests/conftest.py has the broker): a fresh stream
+queue name per test, and for the amqps tests a second private broker that also listens
+with TLS (its certificate signed by a private CA, tests/fixtures/tls.py)."""
+import uuid
 
 import pytest
+from broker import Broker
+from tls import issue, make_ca
 
-TESTS = Path(__file__).resolve().parents[1]
-# broker.py lives in tests/ (tests/fixtures/ once the test tree's move lands).
-sys.path[:0] = [str(TESTS / "fixtures"), str(TESTS)]
 
-from broker import Broker  # noqa: E402
-from tls import issue, make_ca  # noqa: E402
+@pytest.fixture
+def queue(request):
+    return f"{request.node.name}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")

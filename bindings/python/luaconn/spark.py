@@ -1,4 +1,5 @@
-"""Spark 4 Python Data Source "luaconn": batch read and write through Lua connectors.
+"""Spark 4 Python Data Source "luaconn": batch read and write through Lua connectors
+(Structured Streaming in luaconn.spark_stream, what both share in luaconn.spark_common).
 
     import luaconn.spark
     luaconn.spark.register(spark)
@@ -29,25 +30,21 @@ created lazily in each Python worker and reused across the partitions it runs.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyspark.sql.datasource import (
-    DataSource, DataSourceArrowWriter, DataSourceReader, InputPartition,
-    WriterCommitMessage,
-)
+from pyspark.sql.datasource import DataSource, DataSourceArrowWriter, DataSourceReader
 
 from . import errors
-from .connector import Connector, check
+from .spark_common import (
+    WRITE_TASK_OPTION, LuaconnCommitMessage, LuaconnPartition, declared_options, finish,
+    open_connector, read_partition, shipped_source, task_options,
+)
+from .spark_stream import stream_reader, stream_writer
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 FORMAT = "luaconn"
-# Declared by a writer that wants a unique id per task attempt (see task_options).
-WRITE_TASK_OPTION = "write_task"
-_SOURCE_OPTIONS = ("connector", "script")
 SECRET_CONF_PREFIXES = ("spark.luaconn.secrets.", "spark.databricks.secrets.")
 
 
@@ -86,43 +83,12 @@ def _secret_options(source, options):
     return {"secret_store": f"not in the Spark session conf ({' or '.join(names)})"}
 
 
-def _split_options(options):
-    """(connector ref, inline script, connector options) from Spark's options."""
-    rest = {key.lower(): value for key, value in dict(options).items()}
-    ref, script = (rest.pop(name, None) for name in _SOURCE_OPTIONS)
-    if (ref is None) == (script is None):
-        raise errors.OptionError(
-            "luaconn: set option 'connector' (a bundled name or a .lua path) or option "
-            "'script' (inline Lua source), exactly one of them")
-    return ref, script, rest
-
-
-def _open(options, secret=None, shipped=None):
-    """A Connector for Spark's options plus the secret store's (never logged). With
-    shipped (script name, source) it runs that source instead of reading the file."""
-    ref, script, connector_options = _split_options(options)
-    if shipped is not None:
-        name, source = shipped
-        return Connector(script=source, script_name=name, **connector_options, **(secret or {}))
-    return Connector(ref, script=script, **connector_options, **(secret or {}))
-
-
-def _shipped(conn, options):
-    """What executors run: the source of the version the driver just planned with,
-    for a connector loaded from a file (so executors need no copy of the file and
-    never see a broken edit); None for an inline script, which travels as an option."""
-    ref, _, _ = _split_options(options)
-    return None if ref is None else (conn.script_name, conn.source)
-
-
-def _declared_options(options):
-    """The lower-cased names of the options the connector declares."""
-    ref, script, _ = _split_options(options)
-    return {name.lower() for name in check(ref, script=script).get("options") or {}}
-
-
 class LuaconnDataSource(DataSource):
-    """spark.read/write.format("luaconn")."""
+    """spark.read/write.format("luaconn") and readStream/writeStream.
+
+    Runs on the driver (Spark's planning Python worker): checks the connector and
+    builds the readers and writers. Pickles its options (a dict of strings); the class
+    register() builds carries the session's secret store with it."""
     _secret_store = {}   # register() fills it from the session conf
     _connect = False     # registered from a Spark Connect session
 
@@ -131,11 +97,11 @@ class LuaconnDataSource(DataSource):
         return FORMAT
 
     def schema(self):
-        with _open(self.options) as conn:
+        with open_connector(self.options) as conn:
             return conn.schema
 
     def reader(self, schema):
-        with _open(self.options) as conn:
+        with open_connector(self.options) as conn:
             if not conn.can_read:
                 raise errors.ContractError(f"{conn.script_name} has no read function")
         return LuaconnReader(dict(self.options), schema,
@@ -143,7 +109,7 @@ class LuaconnDataSource(DataSource):
 
     def writer(self, schema, overwrite):
         options = dict(self.options)
-        declared = _declared_options(options)
+        declared = declared_options(options)
         if overwrite:
             # The contract has no overwrite call: a connector that can replace its
             # target says so by declaring an option named "mode".
@@ -152,7 +118,7 @@ class LuaconnDataSource(DataSource):
                     "luaconn: this connector cannot overwrite (it declares no 'mode' "
                     "option); use mode('append')")
             options["mode"] = "overwrite"
-        with _open(options) as conn:
+        with open_connector(options) as conn:
             if not conn.can_write:
                 raise errors.ContractError(f"{conn.script_name} has no write function")
         return LuaconnWriter(options, WRITE_TASK_OPTION in declared,
@@ -160,124 +126,49 @@ class LuaconnDataSource(DataSource):
 
     # Structured Streaming lives in luaconn.spark_stream.
     def streamReader(self, schema):
-        from . import spark_stream
-        return spark_stream.stream_reader(self.options, schema,
-                                          _secret_options(self, self.options))
+        return stream_reader(self.options, schema, _secret_options(self, self.options))
 
     def streamWriter(self, schema, overwrite):
-        from . import spark_stream
-        return spark_stream.stream_writer(self.options, schema, overwrite)
-
-
-@dataclass
-class LuaconnPartition(InputPartition):
-    """One partition the connector planned, as its JSON text, with the script
-    version that planned it (see _shipped)."""
-    spec_json: str
-    shipped: tuple = None
+        return stream_writer(self.options, schema, overwrite)
 
 
 class LuaconnReader(DataSourceReader):
+    """A batch read: partitions runs on the driver, read on an executor per partition.
+    Pickles options (dict), schema (the Spark StructType) and secret (a dict from the
+    secret store, or None)."""
+
     def __init__(self, options, schema, secret=None):
         self.options = options
         self.schema = schema
         self.secret = secret
 
     def partitions(self):
-        with _open(self.options, self.secret) as conn:
+        with open_connector(self.options, self.secret) as conn:
             specs = conn.partition_specs()
-            shipped = _shipped(conn, self.options)
+            shipped = shipped_source(conn, self.options)
         return [LuaconnPartition(spec, shipped) for spec in specs]
 
     def read(self, partition):
         return read_partition(self, partition)
 
 
-def read_partition(reader, partition):
-    """Runs on an executor: yields the partition's pyarrow.RecordBatches in Spark's
-    expected Arrow schema, from the script version that planned the partition."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    # The same conversion Spark applies to check the batches it receives.
-    target = to_arrow_schema(reader.schema, timezone="UTC")
-    with _open(reader.options, reader.secret, partition.shipped) as conn:
-        for batch in conn.read_json(partition.spec_json):
-            yield conform_batch(batch, target)
-
-
-def conform_batch(batch, target):
-    """batch with target's columns in target's order and types; the connector's schema
-    and a user-given Spark schema may differ in column order or types."""
-    import pyarrow as pa
-
-    if batch.schema.equals(target):
-        return batch
-    by_name = {name.lower(): index for index, name in enumerate(batch.schema.names)}
-    columns = []
-    for field in target:
-        index = by_name.get(field.name.lower())
-        if index is None:
-            raise errors.SchemaError(
-                f"column '{field.name}' of the Spark schema is not produced by the "
-                f"connector (it has {', '.join(batch.schema.names)})")
-        column = batch.column(index)
-        if not column.type.equals(field.type):
-            try:
-                column = column.cast(field.type)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise errors.SchemaError(
-                    f"column '{field.name}': the connector gives {column.type}, the Spark "
-                    f"schema wants {field.type}: {exc}") from None
-        columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, schema=target)
-
-
-@dataclass
-class LuaconnCommitMessage(WriterCommitMessage):
-    """One task's commit message: the JSON its connector's write returned."""
-    message_json: str
-
-
 class LuaconnWriter(DataSourceArrowWriter):
+    """A batch write: write runs on an executor per task, commit and abort on the
+    driver. Pickles options (dict), wants_task_id (bool) and secret (dict or None)."""
+
     def __init__(self, options, wants_task_id=False, secret=None):
         self.options = options
         self.wants_task_id = wants_task_id
         self.secret = secret
 
     def write(self, iterator):
-        with _open(task_options(self.options, self.wants_task_id, streaming=False),
-                   self.secret) as conn:
+        with open_connector(task_options(self.options, self.wants_task_id, streaming=False),
+                            self.secret) as conn:
             return LuaconnCommitMessage(conn.write_json(iterator))
 
     def commit(self, messages):
-        _finish(self.options, self.secret, messages, "commit")
+        finish(self.options, self.secret, messages, "commit")
 
     def abort(self, messages):
-        _finish(self.options, self.secret, messages, "abort")
+        finish(self.options, self.secret, messages, "abort")
 
-
-def task_options(options, wants_task_id, streaming):
-    """options plus "write_task" (see luaconn.spark_stream's module doc) when the connector
-    declares it."""
-    if not wants_task_id:
-        return options
-    from pyspark import TaskContext
-
-    context = TaskContext.get()
-    task = str(context.partitionId())
-    if streaming:
-        query = context.getLocalProperty("sql.streaming.queryId")
-        batch = context.getLocalProperty("streaming.sql.batchId")
-        task = f"{query}-{batch}-{task}"
-    return {**options, WRITE_TASK_OPTION: task}
-
-
-def _finish(options, secret, messages, how):
-    """Runs the connector's commit or abort (how) with every task's message."""
-    with _open(options, secret) as conn:
-        getattr(conn, how)(_decoded(messages))
-
-
-def _decoded(messages):
-    return [None if message is None else json.loads(message.message_json)
-            for message in messages]

@@ -804,6 +804,36 @@ static int lc_http_request_fn(lua_State *L) {
   return lc_http_run(L, "http.request", NULL, 0, 1);
 }
 
+/* Pushes the decoded body of the response at idx (nil when empty); raises "<method>
+ * <url>: response is not valid JSON: ..." when it does not parse. */
+static void lc_http_push_decoded(lua_State *L, int idx, const char *method) {
+  lua_getfield(L, idx, "body");
+  if (!lua_isstring(L, -1) || lua_objlen(L, -1) == 0) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return;
+  }
+  lua_pushcfunction(L, lc_json_lua_decode);
+  lua_insert(L, -2);
+  int status = lua_pcall(L, 1, 1, 0);
+  if (status == LUA_ERRMEM) lua_error(L);
+  if (status != 0) {
+    const char *err = lua_tostring(L, -1);
+    lua_getfield(L, idx, "url");
+    char what[LC_ERRMSG_MAX];
+    snprintf(what, sizeof what, "%s %s", method, lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+    lc_json_raise_invalid(L, what, err ? err : "?");
+  }
+}
+
+/* http.decode_json(response [, method]): the decoded body of a response an earlier
+ * call returned (nil when empty), with get_json's error when it is not JSON. */
+static int lc_http_decode_json(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lc_http_push_decoded(L, 1, luaL_optstring(L, 2, "GET"));
+  return 1;
+}
+
 /* http.get(url, opts) and friends; upvalues: method, function name, decode flag.
  * The _json variants return the decoded body (nil when empty) and the response. */
 static int lc_http_method_fn(lua_State *L) {
@@ -813,23 +843,7 @@ static int lc_http_method_fn(lua_State *L) {
   int opts = lc_http_options(L, 2, fname);
   lc_http_run(L, fname, method, 1, opts);
   if (!decode) return 1;
-  lua_getfield(L, -1, "body");
-  if (lua_objlen(L, -1) == 0) {
-    lua_pushnil(L);
-    lua_replace(L, -2);
-  } else {
-    lua_pushcfunction(L, lc_json_lua_decode);
-    lua_insert(L, -2);
-    int status = lua_pcall(L, 1, 1, 0);
-    if (status == LUA_ERRMEM) return lua_error(L);
-    if (status != 0) {
-      const char *err = lua_tostring(L, -1);
-      lua_getfield(L, -2, "url");
-      char what[LC_ERRMSG_MAX];
-      snprintf(what, sizeof what, "%s %s", method, lua_tostring(L, -1));
-      return lc_json_raise_invalid(L, what, err ? err : "?");
-    }
-  }
+  lc_http_push_decoded(L, lua_gettop(L), method);
   lua_insert(L, -2);
   return 2;
 }
@@ -901,6 +915,8 @@ int lc_open_http(lua_State *L) {
   lua_setfield(L, -2, "request");
   lua_pushcfunction(L, lc_http_configure);
   lua_setfield(L, -2, "configure");
+  lua_pushcfunction(L, lc_http_decode_json);
+  lua_setfield(L, -2, "decode_json");
   for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
     char name[LC_HTTP_METHOD_MAX + 8];
     size_t n = strlen(methods[i]);

@@ -1,4 +1,4 @@
-/* The http host module against the real test server (tests/server/api_server.py):
+/* The http host module against the real test server (tests/fixtures/api_server.py):
  * requests, keep-alive, retries with backoff and Retry-After, errors a user can
  * act on, time limits, and credentials kept out of errors and logs. */
 #include <arpa/inet.h>
