@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 from api_server import API_TOKEN
 
-import luaconn.spark
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -67,69 +65,37 @@ def connect_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def remote(connect_server):
-    from pyspark.sql import SparkSession
-    session = SparkSession.builder.remote(connect_server).getOrCreate()
-    luaconn.spark.register(session)
-    yield session
-    session.stop()
+def client(connect_server, api_server, tmp_path_factory) -> dict:
+    """What connect_client.py, a Connect client in its own process, saw."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("connect_client.py")), connect_server,
+         api_server, str(tmp_path_factory.mktemp("client"))],
+        input=API_TOKEN, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
 
 
-def get_json(url):
-    with urllib.request.urlopen(url, timeout=30) as reply:
-        return json.load(reply)
+def test_register_from_a_connect_session(client):
+    assert client["session"].startswith("pyspark.sql.connect")
 
 
-def test_connect_session_is_remote(remote):
-    assert type(remote).__module__.startswith("pyspark.sql.connect")
-
-
-def test_batch_read_and_write(remote, api_server):
-    from pyspark.sql.functions import upper
-    df = (remote.read.format("luaconn").option("connector", "rest")
-          .option("url", f"{api_server}/items").option("page_size", "500").load())
-    assert df.count() == 2500
-    name = f"connect-{int(time.time() * 1000)}"
-    (df.withColumn("status", upper("status")).write.format("luaconn")
-       .option("connector", "rest").option("target_url", f"{api_server}/sink/{name}")
-       .mode("append").save())
-    rows = get_json(f"{api_server}/sink/{name}")["rows"]
+def test_batch_read_and_write(client, api_server):
+    assert client["read"] == 2500
+    with urllib.request.urlopen(f"{api_server}/sink/{client['sink']}", timeout=30) as reply:
+        rows = json.load(reply)["rows"]
     assert len(rows) == 2500 and {r["status"] for r in rows} == {"ACTIVE", "INACTIVE", None}
 
 
-def test_stream_read(remote, api_server, tmp_path):
-    feed = f"{api_server}/feed/connect-{int(time.time() * 1000)}"
-    urllib.request.urlopen(urllib.request.Request(f"{feed}?count=120", method="POST")).close()
-    sink = tmp_path / "sink"
-    query = (remote.readStream.format("luaconn").option("connector", "rest_stream")
-             .option("url", feed).option("field", "seq").option("results_field", "events")
-             .option("page_size", "50").option("schema", "seq BIGINT, name STRING").load()
-             .writeStream.format("parquet").option("path", str(sink))
-             .option("checkpointLocation", str(tmp_path / "checkpoint")).start())
-    try:
-        query.processAllAvailable()
-    finally:
-        query.stop()
-    seqs = sorted(r.seq for r in remote.read.parquet(str(sink)).collect())
-    assert seqs == list(range(1, 121))
+def test_stream_read(client):
+    assert client["stream"] == list(range(1, 121))
 
 
-def bearer_read(remote, api_server, key):
-    return (remote.read.format("luaconn").option("connector", "rest")
-            .option("url", f"{api_server}/auth/bearer/items").option("auth", "bearer")
-            .option("secret_scope", "team").option("secret_key", key).load())
+def test_credentials_from_the_clusters_secrets_file(client):
+    assert client["secrets_file_read"] == 2500
 
 
-def test_credentials_from_the_clusters_secrets_file(remote, api_server):
-    assert bearer_read(remote, api_server, "token").count() == 2500
-
-
-def test_session_conf_secrets_fail_naming_the_routes_that_work(remote, api_server):
-    remote.conf.set("spark.luaconn.secrets.team.other", API_TOKEN)
-    luaconn.spark.register(remote)
-    with pytest.raises(Exception) as failure:
-        bearer_read(remote, api_server, "other").collect()
-    text = str(failure.value)
+def test_session_conf_secrets_fail_naming_the_routes_that_work(client):
+    text = client["conf_store_error"]
     assert "no credentials for auth=bearer" in text
     assert "Spark Connect hides conf entries named *secret* from clients" in text
     assert "LUACONN_SECRETS_FILE" in text and "api_key_env" in text
