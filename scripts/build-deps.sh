@@ -18,23 +18,46 @@ mkdir -p "$APT/lists/partial" "$APT/cache" "$OUT/src"
 # The machine's own Debian sources, as deb-src.
 sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > "$APT/deb-src.sources"
 
-# The versions the -dev packages on this machine were built from: the stamp of a build.
+# The versions the -dev packages on this machine were built from, and this script: the
+# stamp of a build.
 versions=$(dpkg-query -W -f='${source:Package} ${source:Version}\n' \
              libluajit-5.1-dev lua-cjson-dev librabbitmq-dev | sort -u)
-if [[ -f $OUT/stamp && "$(cat "$OUT/stamp")" == "$versions" ]]; then
+stamp="$versions
+$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
+if [[ -f $OUT/stamp && "$(cat "$OUT/stamp")" == "$stamp" ]]; then
   exit 0
 fi
 rm -rf "$PREFIX" "$OUT/src" "$OUT/licenses"
 mkdir -p "$PREFIX/lib" "$PREFIX/include" "$OUT/src" "$OUT/licenses"
 
+# Unpacks source package PKG at exactly VERSION (the one the system's library is
+# built from, security fixes included) into ./PKG.
+unpack() {
+  local pkg=$1 version=$2
+  if apt-get "${apt_opts[@]}" source --download-only "$pkg=$version" >/dev/null 2>&1; then
+    dpkg-source -q -x "${pkg}_${version}.dsc" "$pkg" >/dev/null
+    return
+  fi
+  # Seen on the security archive: this version's .dsc is missing while its debian
+  # tarball is there (apt keeps what it fetched). The upstream tarball is the release's;
+  # apply this version's debian/ and its patch series by hand, as dpkg-source would.
+  apt-get "${apt_opts[@]}" source --download-only "$pkg/bookworm" >/dev/null
+  local debian
+  debian=$(ls "${pkg}_${version}".debian.tar.* 2>/dev/null) ||
+    { echo "build-deps: cannot fetch $pkg $version" >&2; return 1; }
+  mkdir "$pkg"
+  tar xf "$(ls "${pkg}"_*.orig.tar.* | head -n1)" --strip-components=1 -C "$pkg"
+  tar xf "$debian" -C "$pkg"
+  local patch
+  while read -r patch; do
+    [[ -z $patch || $patch == \#* ]] || patch -s -p1 -d "$pkg" < "$pkg/debian/patches/$patch"
+  done < "$pkg/debian/patches/series"
+}
+
 apt-get "${apt_opts[@]}" update >/dev/null
 cd "$OUT/src"
 while read -r pkg version; do
-  # The exact version when the archive still has it, else the release's own.
-  apt-get "${apt_opts[@]}" source --download-only "$pkg=$version" >/dev/null 2>&1 ||
-    apt-get "${apt_opts[@]}" source --download-only "$pkg/bookworm" >/dev/null
-  dsc=$(ls "$pkg"_*.dsc | head -n1)
-  dpkg-source -q -x "$dsc" "$pkg" >/dev/null
+  unpack "$pkg" "$version"
   cp "$pkg/debian/copyright" "$OUT/licenses/$pkg.copyright"
 done <<< "$versions"
 
@@ -64,4 +87,4 @@ cmake -S librabbitmq -B librabbitmq/build -DCMAKE_BUILD_TYPE=Release \
 cmake --build librabbitmq/build -j"$JOBS" >/dev/null
 cmake --install librabbitmq/build >/dev/null
 
-echo "$versions" > "$OUT/stamp"
+echo "$stamp" > "$OUT/stamp"

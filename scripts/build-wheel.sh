@@ -23,6 +23,8 @@ root=$(ls -d "$OUT/unpacked"/luaconn-*)
 licenses=$root/luaconn/licenses
 mkdir -p "$licenses"
 cp "$BUILD/deps/licenses"/*.copyright "$licenses/"
+# Which Debian source packages (security updates included) the archives were built from.
+head -n -1 "$BUILD/deps/stamp" > "$licenses/SOURCES"
 cp "$(dpkg -L libyajl2 | grep '/copyright$')" "$licenses/yajl.copyright"
 for vendored in "$root"/luaconn.libs/*.so*; do
   soname=$(basename "$vendored" | sed -E 's/-[0-9a-f]{8}\././')

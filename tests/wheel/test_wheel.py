@@ -88,6 +88,14 @@ def test_wheel_carries_cli_licences_and_no_build_paths(wheel, tmp_path):
     licences = {n.rsplit("/", 1)[1] for n in names if n.startswith("luaconn/licenses/")}
     for bundled in ("luajit", "lua-cjson", "librabbitmq", "yajl", "libcurl4", "libssl3"):
         assert f"{bundled}.copyright" in licences
+    with zipfile.ZipFile(wheel) as z:
+        sources = z.read("luaconn/licenses/SOURCES").decode().splitlines()
+    # The rebuilt archives come from the very source versions (security fixes included)
+    # the system's libraries were built from.
+    system = subprocess.run(["dpkg-query", "-W", "-f=${source:Package} ${source:Version}\\n",
+                             "libluajit-5.1-dev", "lua-cjson-dev", "librabbitmq-dev"],
+                            check=True, capture_output=True, text=True).stdout.split("\n")
+    assert sorted(sources) == sorted(line for line in system if line)
     assert "License-Expression: MIT" in metadata
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
