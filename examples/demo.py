@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """`make demo`: a real end-to-end read and write through rest.lua.
 
-Starts the project's REST API (tests/server/api_server.py) on 127.0.0.1, reads every
+Starts the project's REST API (tests/fixtures/api_server.py) on 127.0.0.1, reads every
 row from its cursor-paginated /items endpoint with `luaconn read rest`, pipes the rows
 into `luaconn write rest`, which POSTs them in batches to /sink/demo, and prints what
 arrived. Then runs the same scenario through Spark (examples/spark_rest_job.py).
 
-Second scenario (RabbitMQ streams): starts a private rabbitmq-server (tests/broker.py),
-publishes N messages with confirms through rabbitmq.lua, streams them through Spark
-Structured Streaming into a Parquet sink with a checkpoint, and prints the count.
+Second scenario (RabbitMQ streams): starts a private rabbitmq-server
+(tests/fixtures/broker.py), publishes N messages with confirms through rabbitmq.lua,
+streams them through Spark Structured Streaming into a Parquet sink with a checkpoint,
+and prints the count.
 """
 import argparse
 import json
@@ -20,8 +21,7 @@ import urllib.request
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # Spark binds to loopback only
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "server"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 import api_server  # noqa: E402  (the project's own test server)
 from broker import Broker  # noqa: E402  (a private rabbitmq-server)
 

@@ -8,7 +8,7 @@ hand-written Python DataSource:
 
 reads GET {base}/items (cursor pagination), upper-cases `status`, POSTs the rows in
 batches to {base}/sink/{sink}, and prints the row counts seen on both sides. Start a
-server with `python3 tests/server/api_server.py --port 0`. Exits non-zero when the
+server with `python3 tests/fixtures/api_server.py --port 0`. Exits non-zero when the
 counts differ.
 """
 import argparse

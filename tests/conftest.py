@@ -1,13 +1,21 @@
-"""Shared pytest fixtures for luaconn's tests.
+"""Shared pytest fixtures for luaconn's tests: one fixture per resource, each started
+only when a test asks for it.
 
 - source_dir: the repository root (env LUACONN_SOURCE_DIR, else the parent of tests/).
-- api_server: base URL of tests/server/api_server.py running in-process (one per session).
+- api_server: base URL of tests/fixtures/api_server.py running in-process (one per session).
 - cli / run_cli: the `luaconn` executable (env LUACONN_CLI, else build/luaconn).
 - attempts: attempts(key) -> what the api_server saw for that key (count, times).
 - unique_key: a fresh `key` for the test server's per-key fault counters.
+- sink: sink(name) -> every row the api_server's /sink/<name> received.
 - lua_script: writes a connector script into the test's tmp_path.
+- connectors_dir: tests/fixtures/connectors, the test connectors' directory.
+- spark: one SparkSession for the whole session (local[2]: Python workers are separate
+  processes, so pickling and executor-side imports are exercised), with format
+  "luaconn" registered.
+- broker: a private RabbitMQ broker (tests/fixtures/broker.py) for the whole session.
 
-Test modules import the server's data directly: `from api_server import dataset`.
+Test modules import the helpers in tests/fixtures directly:
+`from api_server import dataset`, `from broker import free_port`.
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ from urllib.parse import quote
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS_DIR / "server"))
+FIXTURES_DIR = TESTS_DIR / "fixtures"
+sys.path.insert(0, str(FIXTURES_DIR))
 
 from api_server import start_server  # noqa: E402
+from broker import Broker  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +58,15 @@ def attempts(api_server):
     """attempts(key) -> {"count": n, "times": [...]}: what the server saw for that key."""
     def fetch(key: str) -> dict:
         with urllib.request.urlopen(f"{api_server}/_attempts?key={quote(key)}") as reply:
+            return json.load(reply)
+    return fetch
+
+
+@pytest.fixture(scope="session")
+def sink(api_server):
+    """sink(name) -> {"batches": [sizes], "rows": [rows]} held by /sink/<name>."""
+    def fetch(name: str) -> dict:
+        with urllib.request.urlopen(f"{api_server}/sink/{name}", timeout=30) as reply:
             return json.load(reply)
     return fetch
 
@@ -128,3 +147,39 @@ def lua_script(tmp_path):
 def run_cli(cli):
     """run_cli(*args, input=None, timeout=60) -> CliResult (a CompletedProcess)."""
     return cli.run
+
+
+@pytest.fixture(scope="session")
+def connectors_dir() -> Path:
+    return FIXTURES_DIR / "connectors"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from pyspark.sql import SparkSession
+
+    import luaconn.spark
+
+    # Executors' Python workers run the interpreter running the tests; Spark binds
+    # to loopback only (by default it picks the first non-loopback interface).
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = (SparkSession.builder.master("local[2]")
+               .appName("luaconn-tests")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.memory", "1g")
+               .config("spark.sql.session.timeZone", "UTC")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    luaconn.spark.register(session)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def broker() -> Broker:
+    """A running private broker; tests may stop and start it (it keeps its port)."""
+    with Broker() as running:
+        yield running

@@ -8,6 +8,8 @@ local SHARED = {
   timeout = { type = "number", default = 30, description = "seconds per request" },
   headers = { type = "json", description = "extra request headers, a JSON object" },
   rate_limit = { type = "number", default = 0, description = "at most this many requests per second (0 = no limit)" },
+  ca_file = { type = "string", description = "PEM file of the CAs HTTPS servers are verified against (default: SSL_CERT_FILE, CURL_CA_BUNDLE, else the system bundle)" },
+  verify = { type = "boolean", default = true, description = "false turns TLS certificate verification off (logged as a warning)" },
 }
 
 -- Returns the shared HTTP option declarations plus those of each table given
@@ -30,7 +32,7 @@ end
 -- Applies the shared options to the http module before requests are made.
 function M.configure(opts)
   http.configure { retries = opts.retries, timeout = opts.timeout, headers = opts.headers,
-                   rate_limit = opts.rate_limit }
+                   rate_limit = opts.rate_limit, ca_file = opts.ca_file, verify = opts.verify }
 end
 
 return M

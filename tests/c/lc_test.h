@@ -35,7 +35,7 @@ static inline lc_runtime *lc_test_runtime(const lc_config *base) {
   return rt;
 }
 
-/* The test HTTP server (tests/server/api_server.py) on a free 127.0.0.1 port. */
+/* The test HTTP server (tests/fixtures/api_server.py) on a free 127.0.0.1 port. */
 typedef struct lc_test_server {
   pid_t pid;
   int port;
@@ -44,7 +44,7 @@ typedef struct lc_test_server {
 
 static inline void lc_test_server_start(lc_test_server *s, const char *extra_args) {
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "exec python3 %s/tests/server/api_server.py --port 0 %s",
+  snprintf(cmd, sizeof cmd, "exec python3 %s/tests/fixtures/api_server.py --port 0 %s",
            lc_test_source_dir(), extra_args ? extra_args : "");
   int fds[2];
   ck_assert_int_eq(pipe(fds), 0);

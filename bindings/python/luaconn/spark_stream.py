@@ -20,9 +20,9 @@ import json
 from pyspark.sql.datasource import DataSourceStreamArrowWriter, DataSourceStreamReader
 
 from . import errors
-from .spark import (
-    WRITE_TASK_OPTION, LuaconnCommitMessage, LuaconnPartition, _declared_options, _finish, _open,
-    _shipped, read_partition, task_options,
+from .spark_common import (
+    WRITE_TASK_OPTION, LuaconnCommitMessage, LuaconnPartition, declared_options, finish,
+    open_connector, read_partition, shipped_source, task_options,
 )
 
 # Options Spark itself adds to a streaming write; they are not the connector's.
@@ -31,7 +31,7 @@ SPARK_WRITE_OPTIONS = {"checkpointlocation", "path", "queryname"}
 
 def stream_reader(options, schema, secret=None):
     options = dict(options)
-    with _open(options, secret) as conn:
+    with open_connector(options, secret) as conn:
         if not conn.can_stream:
             raise errors.ContractError(
                 f"{conn.script_name} cannot be read as a stream: it defines no "
@@ -43,10 +43,10 @@ def stream_writer(options, schema, overwrite):
     if overwrite:
         raise errors.OptionError("luaconn: a stream can only be appended to (outputMode append)")
     options = {k: v for k, v in dict(options).items() if k.lower() not in SPARK_WRITE_OPTIONS}
-    with _open(options) as conn:
+    with open_connector(options) as conn:
         if not conn.can_write:
             raise errors.ContractError(f"{conn.script_name} has no write function")
-    return LuaconnStreamWriter(options, WRITE_TASK_OPTION in _declared_options(options))
+    return LuaconnStreamWriter(options, WRITE_TASK_OPTION in declared_options(options))
 
 
 def _read_limit(limit):
@@ -56,9 +56,11 @@ def _read_limit(limit):
 
 
 class LuaconnStreamReader(DataSourceStreamReader):
-    """The offset methods run in one long-lived driver process: the connector stays
-    open there between micro-batches (and is left out when Spark pickles the reader
-    for the executors, which open their own in read).
+    """The offset methods (initialOffset, latestOffset, partitions, commit, stop) run
+    in one long-lived driver process: the connector stays open there between
+    micro-batches. read runs on an executor per partition and opens its own. Pickles
+    options (dict), schema (StructType) and secret (dict or None), never the open
+    connector.
 
     Hot reload: the driver's connector reloads an edited file at the next
     micro-batch (its schema locked: an edit that changes the schema is refused and
@@ -77,7 +79,7 @@ class LuaconnStreamReader(DataSourceStreamReader):
 
     def _connector(self):
         if self._conn is None:
-            self._conn = _open(self.options, self.secret)
+            self._conn = open_connector(self.options, self.secret)
             self._conn.lock_schema()
         return self._conn
 
@@ -96,7 +98,7 @@ class LuaconnStreamReader(DataSourceStreamReader):
     def partitions(self, start, end):
         conn = self._connector()
         specs = conn.stream_partitions(json.dumps(start), json.dumps(end))
-        shipped = _shipped(conn, self.options)
+        shipped = shipped_source(conn, self.options)
         return [LuaconnPartition(spec, shipped) for spec in specs]
 
     def read(self, partition):
@@ -112,17 +114,21 @@ class LuaconnStreamReader(DataSourceStreamReader):
 
 
 class LuaconnStreamWriter(DataSourceStreamArrowWriter):
+    """A streaming write: write runs on an executor per task of each micro-batch,
+    commit and abort on the driver. Pickles options (dict) and wants_task_id (bool)."""
+
     def __init__(self, options, wants_task_id):
         self.options = options
         self.wants_task_id = wants_task_id
 
     def write(self, iterator):
-        with _open(task_options(self.options, self.wants_task_id, streaming=True)) as conn:
+        options = task_options(self.options, self.wants_task_id, streaming=True)
+        with open_connector(options) as conn:
             return LuaconnCommitMessage(conn.write_json(iterator))
 
     def commit(self, messages, batchId):
-        _finish(self.options, None, messages, "commit")
+        finish(self.options, None, messages, "commit")
 
     def abort(self, messages, batchId):
-        _finish(self.options, None, messages, "abort")
+        finish(self.options, None, messages, "abort")
 

@@ -1,5 +1,5 @@
 /* The amqp host module and the rabbitmq connector against a real rabbitmq-server
- * the suite starts on a free loopback port (tests/broker.py): confirmed publishing,
+ * the suite starts on a free loopback port (tests/fixtures/broker.py): confirmed publishing,
  * stream consumption from an offset with headers, deliveries received into a reused
  * table, broker errors with reply code and text, connection failures naming
  * host:port, the call's time budget, and the connector's stream offsets through
@@ -16,7 +16,7 @@ static lc_state *st;
 static void start_broker(void) {
   ck_assert_ptr_nonnull(mkdtemp(broker_dir));
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "python3 %s/tests/broker.py start %s", lc_test_source_dir(), broker_dir);
+  snprintf(cmd, sizeof cmd, "python3 %s/tests/fixtures/broker.py start %s", lc_test_source_dir(), broker_dir);
   FILE *p = popen(cmd, "r");
   ck_assert_ptr_nonnull(p);
   ck_assert_msg(fgets(broker_url, sizeof broker_url, p) != NULL, "broker.py printed no URL");
@@ -26,7 +26,7 @@ static void start_broker(void) {
 
 static void stop_broker(void) {
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "python3 %s/tests/broker.py stop %s && rm -rf %s",
+  snprintf(cmd, sizeof cmd, "python3 %s/tests/fixtures/broker.py stop %s && rm -rf %s",
            lc_test_source_dir(), broker_dir, broker_dir);
   ck_assert_int_eq(system(cmd), 0);
 }

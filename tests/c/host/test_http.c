@@ -1,4 +1,4 @@
-/* The http host module against the real test server (tests/server/api_server.py):
+/* The http host module against the real test server (tests/fixtures/api_server.py):
  * requests, keep-alive, retries with backoff and Retry-After, errors a user can
  * act on, time limits, and credentials kept out of errors and logs. */
 #include <arpa/inet.h>
@@ -94,7 +94,7 @@ START_TEST(get_sends_query_and_headers) {
          "assert(e.query.id == '1700000000123456', 'integers in full: ' .. e.query.id)\n"
          "assert(e.query.flag == 'true' and e.query.z == '1')\n"
          "assert(e.headers['x-trace'] == 't-1')\n"
-         "assert(e.headers['user-agent'] == 'luaconn/0.1', e.headers['user-agent'])\n"
+         "assert(e.headers['user-agent'] == 'luaconn/" LUACONN_VERSION "', e.headers['user-agent'])\n"
          "local again = http.get(base .. '/echo?x=1', {query = {y = 2}})\n"
          "assert(again.url == base .. '/echo?x=1&y=2', again.url)\n");
   ck_assert(logged_line_containing("GET "));

@@ -3,26 +3,15 @@ rabbitmq.lua) against a real broker: exactly-once into a Parquet sink across a s
 a dropped broker connection, a broker restart and restarts from the checkpoint; confirmed publishes
 from a batch write and from a streaming write."""
 import json
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 import luaconn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from broker import Broker  # noqa: E402
-
 TOTAL = 50_000
-
-
-@pytest.fixture(scope="module")
-def broker():
-    with Broker() as running:
-        yield running
 
 
 def publish(url, queue, start, count):
