@@ -77,3 +77,59 @@ def test_too_many_redirects_fail(cli, lua_script, api_server):
                       "-o", f"key={SECRET}").error()
     assert "more than 5 redirects" in message
     assert SECRET not in message
+
+
+# ---- redaction: the encoded forms a secret takes on its way out --------------------
+
+ENCODED = "ab%2Bcd%2Fef%3Dgh%26ij%20k"   # SECRET as a URL query carries it
+JSON_ESCAPED = "ab+cd\\/ef=gh&ij k"       # SECRET inside cjson's text
+
+
+def assert_hidden(text):
+    for form in (SECRET, ENCODED, JSON_ESCAPED):
+        assert form not in text, f"{form!r} shown in {text!r}"
+
+
+def test_8_a_query_key_is_hidden_url_encoded_in_errors_and_debug_lines(cli, api_server):
+    result = cli.run("read", "rest", "-v", "-o", f"url={api_server}/auth/query/items",
+                     "-o", "auth=query", "-o", f"api_key={SECRET}", "-o", "retries=0")
+    assert result.returncode == 1 and "HTTP 401" in result.stderr
+    assert "api_key=***" in result.stderr   # the debug line of the request
+    assert_hidden(result.stderr)
+
+
+def test_8_a_logged_table_hides_the_json_escaped_secret(cli, lua_script):
+    path = lua_script('local log = require "log"\n'
+                      'return { schema = "x INT", options = { key = { type = "string", secret = true } },\n'
+                      '  read = function(opts, p, emit) log.warn(opts) emit{x = 1} end }\n')
+    result = cli.run("read", path, "-o", f"key={SECRET}").ok()
+    assert '"key":"***"' in result.stderr
+    assert_hidden(result.stderr)
+
+
+def test_8_basic_credentials_stay_hidden_in_an_echoed_body(cli, lua_script, api_server):
+    """The runtime sends base64(user:password); a script logging what came back
+    (here the echo of its own request) shows neither form."""
+    path = lua_script('local log = require "log"\nlocal auth = require "luaconn.auth"\n'
+                      'return { schema = "x INT", options = auth.with_options{ url = { type = "string" } },\n'
+                      '  read = function(opts, p, emit)\n'
+                      '    local doc = auth.fetcher(opts)(opts.url)\n'
+                      '    log.warn("echo: %s", require("json").encode(doc.headers)) emit{x = 1} end }\n')
+    result = cli.run("read", path, "-o", f"url={api_server}/echo", "-o", "auth=basic",
+                     "-o", "username=bob", "-o", f"api_key={SECRET}").ok()
+    assert '"authorization":"***"' in result.stderr, result.stderr
+    assert_hidden(result.stderr)
+
+
+def test_8_a_url_password_is_hidden(cli):
+    message = cli.run("read", "rest", "-o", "url=http://bob:PW55word@127.0.0.1:1/items",
+                      "-o", "retries=0").error()
+    assert "http://bob:***@127.0.0.1:1/items" in message and "PW55word" not in message
+
+
+@pytest.mark.parametrize("option", ['headers={"Authorization":"Bearer T0KEN-123"',
+                                    "api_keyT0KEN-123"])
+def test_8_option_parsing_errors_never_echo_values(cli, api_server, option):
+    message = cli.run("read", "rest", "-o", f"url={api_server}/items", "-o", option).error()
+    assert "T0KEN-123" not in message
+    assert "headers" in message or "KEY=VALUE" in message
