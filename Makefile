@@ -31,7 +31,7 @@ C_TEST_SRC = $(wildcard tests/c/*/test_*.c)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(C_TEST_SRC))
 HEADERS  = $(wildcard runtime/include/*.h runtime/src/*/*.h runtime/cli/*.h)
 
-.PHONY: all bootstrap python test test-c test-python check-layers format format-check demo bench \
+.PHONY: all bootstrap python test test-c test-python fuzz check-layers format format-check demo bench \
         install uninstall clean
 
 all: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn $(BUILD)/luaconn-san
@@ -90,7 +90,36 @@ $(BUILD)/tests/%: tests/c/%.c $(BUILD)/libluaconn-san.a
 
 test: bootstrap check-layers all $(C_TESTS)
 	@$(MAKE) --no-print-directory test-c
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 	@$(MAKE) --no-print-directory test-python
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) against the runtime built by clang with
+# coverage, ASan and UBSan; each starts from its seed corpus in tests/fuzz/corpus/NAME
+# and runs FUZZ_SECONDS (make test: 5). New inputs go to build/fuzz/corpus-NAME,
+# crashes to build/fuzz/ (the harness aborts on a finding; fuzz_page on any difference
+# between the C and Lua row paths).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ      = $(LIB_SRC:runtime/src/%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_TARGETS  = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.SECONDARY: $(FUZZ_OBJ)
+$(BUILD)/fuzzobj/%.o: runtime/src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(LC_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< $(FUZZ_OBJ) $(LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  name=$${t#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$name; echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$name tests/fuzz/corpus/$$name \
+	    > $(BUILD)/fuzz/$$t.log 2>&1 || { tail -n 40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+	  grep -E '^#[0-9]+ *DONE' $(BUILD)/fuzz/$$t.log || tail -n 1 $(BUILD)/fuzz/$$t.log; done
 
 # The runtime's folders are its layers: no include may point to a higher one.
 check-layers:

@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   rabbitmq-server
   check
   clang-format             # make format / make format-check
+  clang libclang-rt-14-dev # make fuzz: libFuzzer harnesses (tests/fuzz)
   valgrind
   openjdk-17-jdk-headless
   nginx-light wrk          # make bench: the benchmark's static server and its load tool

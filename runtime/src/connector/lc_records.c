@@ -108,7 +108,11 @@ static int stage(lc_page *p, lc_scalar_kind kind, const char *text, size_t len) 
 }
 
 static void begin_record(lc_page *p) {
-  for (size_t i = 0; i < p->n_columns; i++) p->staged[i].kind = LC_SCALAR_ABSENT;
+  /* copied_at too: an absent column must not point into scratch (calloc left 0). */
+  for (size_t i = 0; i < p->n_columns; i++) {
+    p->staged[i].kind = LC_SCALAR_ABSENT;
+    p->columns[i].copied_at = -1;
+  }
   p->scratch_len = 0;
   p->column = -1;
 }
@@ -369,7 +373,7 @@ static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
   while (p->count < p->slow_total && !lc_builder_full(p->b, p->max_rows, p->max_bytes)) {
     lua_rawgeti(L, records, (int)p->count + 1);
     if (lc_rows_append(p->rows, L, -1, *rows + 1, err, sizeof err) != LC_OK)
-      lc_state_raise_final(L, LC_ERR_VALUE, "%s", err);
+      lc_state_raise_final(L, LC_ERR_VALUE, err);
     lua_pop(L, 1);
     (*rows)++;
     p->count++;

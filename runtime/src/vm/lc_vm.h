@@ -93,8 +93,7 @@ int lc_state_raise(lua_State *L, int code, const char *fmt, ...)
 /* Like lc_state_raise, but final for the call: the sandbox's pcall, xpcall and
  * coroutine.resume re-raise it, as they do the limits' errors (a row that failed
  * to convert must fail the read, not vanish). */
-int lc_state_raise_final(lua_State *L, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int lc_state_raise_final(lua_State *L, int code, const char *message);
 /* Records path (whose content is data) as something st was built from. */
 void lc_state_watch(lc_state *st, const char *path, const char *data, size_t len);
 /* C state a Lua state holds lives in a full userdata whose __gc frees it, so
