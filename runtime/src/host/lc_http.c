@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -43,9 +44,12 @@ typedef struct lc_http_settings {
   int retries;             /* attempts after the first */
   double backoff;          /* first wait; doubles each retry */
   double max_backoff;
+  long retry_on[LC_HTTP_OK_MAX]; /* statuses retried */
+  size_t n_retry_on;
 } lc_http_settings;
 
-static const lc_http_settings LC_HTTP_DEFAULTS = {30, 10, 3, 0.5, 30};
+static const lc_http_settings LC_HTTP_DEFAULTS = {
+    30, 10, 3, 0.5, 30, {408, 429, 500, 502, 503, 504}, 6};
 
 /* Per-state data: a userdata the state holds (lc_state_singleton), freed by __gc. */
 typedef struct lc_http {
@@ -59,6 +63,8 @@ typedef struct lc_http {
   lc_http_settings defaults;           /* set by http.configure */
   double min_interval;                 /* seconds between requests (rate_limit); 0 = none */
   double last_request;                 /* lc_now() when the last request started */
+  double not_before;                   /* lc_now() before which no request starts: a
+                                          rate limit the server said is used up */
   char error[CURL_ERROR_SIZE];
 } lc_http;
 
@@ -157,8 +163,8 @@ static size_t lc_http_on_header(char *data, size_t size, size_t nmemb, void *ud)
 
 /* ---- reading options ------------------------------------------------------------ */
 
-static const char *const LC_HTTP_SETTING_KEYS[] = {"timeout", "connect_timeout", "retries",
-                                                   "backoff", "max_backoff", NULL};
+static const char *const LC_HTTP_SETTING_KEYS[] = {
+    "timeout", "connect_timeout", "retries", "backoff", "max_backoff", "retry_on", NULL};
 static const char *const LC_HTTP_REQUEST_KEYS[] = {"query", "headers", "json", "body", "ok", NULL};
 static const char *const LC_HTTP_TARGET_KEYS[] = {"method", "url", NULL};
 static const char *const LC_HTTP_CONFIGURE_KEYS[] = {"headers", "rate_limit", NULL};
@@ -195,6 +201,23 @@ static double lc_http_number_option(lua_State *L, int idx, const char *fname, co
   return value;
 }
 
+/* Reads the list of HTTP statuses on top of the stack into out (at most
+ * LC_HTTP_OK_MAX); returns how many. */
+static size_t lc_http_read_statuses(lua_State *L, const char *fname, const char *key, long *out) {
+  size_t n = lua_objlen(L, -1);
+  if (n > LC_HTTP_OK_MAX)
+    luaL_error(L, "%s: option '%s' lists more than %d statuses", fname, key, LC_HTTP_OK_MAX);
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, (int)i);
+    double status = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || status != floor(status) || status < 100 || status > 599)
+      luaL_error(L, "%s: option '%s' must list HTTP statuses (100-599)", fname, key);
+    out[i - 1] = (long)status;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
 /* Reads the timing and retry options at idx over base. */
 static lc_http_settings lc_http_read_settings(lua_State *L, int idx, const char *fname,
                                               const lc_http_settings *base) {
@@ -208,6 +231,14 @@ static lc_http_settings lc_http_read_settings(lua_State *L, int idx, const char 
   s.retries = (int)retries;
   s.backoff = lc_http_number_option(L, idx, fname, "backoff", base->backoff, 0);
   s.max_backoff = lc_http_number_option(L, idx, fname, "max_backoff", base->max_backoff, 0);
+  memcpy(s.retry_on, base->retry_on, sizeof s.retry_on);
+  s.n_retry_on = base->n_retry_on;
+  lua_getfield(L, idx, "retry_on");
+  if (lua_istable(L, -1))
+    s.n_retry_on = lc_http_read_statuses(L, fname, "retry_on", s.retry_on);
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "%s: option 'retry_on' must be a list of statuses", fname);
+  lua_pop(L, 1);
   return s;
 }
 
@@ -246,7 +277,7 @@ static void lc_http_add_escaped(lua_State *L, luaL_Buffer *b, CURL *curl, const 
 }
 
 /* Pushes the URL at url_idx with the query table at query_idx (may be nil)
- * appended, parameters sorted by name so equal requests have equal URLs. */
+ * merged in, the table's parameters sorted by name so equal requests have equal URLs. */
 static const char *lc_http_push_url(lua_State *L, CURL *curl, const char *fname, int url_idx,
                                     int query_idx) {
   if (lua_isnil(L, query_idx)) {
@@ -271,14 +302,29 @@ static const char *lc_http_push_url(lua_State *L, CURL *curl, const char *fname,
   }
   qsort(names, n, sizeof *names, lc_http_compare_names);
 
+  /* Parameters the URL already has are kept unless the table names them again:
+   * url "...?per_page=50&state=open" with query {per_page = 100} asks per_page=100 once. */
   const char *base = lua_tostring(L, url_idx);
-  size_t base_len = strlen(base);
-  /* "http://h/p?" and "http://h/p?a=1&" already end in a separator. */
-  bool open = base_len && (base[base_len - 1] == '?' || base[base_len - 1] == '&');
-  char separator = strchr(base, '?') ? '&' : '?';
+  const char *mark = strchr(base, '?');
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  luaL_addlstring(&b, base, base_len);
+  luaL_addlstring(&b, base, mark ? (size_t)(mark - base) : strlen(base));
+  char separator = '?';
+  for (const char *p = mark ? mark + 1 : ""; *p;) {
+    size_t len = strcspn(p, "&");
+    size_t name_len = strcspn(p, "=&");
+    int decoded_len = 0;
+    char *name = len ? curl_easy_unescape(curl, p, (int)name_len, &decoded_len) : NULL;
+    if (len && !name) luaL_error(L, "http: out of memory");
+    bool replaced = name && bsearch(&name, names, n, sizeof *names, lc_http_compare_names);
+    curl_free(name);
+    if (len && !replaced) {
+      luaL_addchar(&b, separator);
+      luaL_addlstring(&b, p, len);
+      separator = '&';
+    }
+    p += len + (p[len] == '&');
+  }
   for (i = 0; i < n; i++) {
     char number[32];
     lua_getfield(L, query_idx, names[i]);
@@ -288,7 +334,8 @@ static const char *lc_http_push_url(lua_State *L, CURL *curl, const char *fname,
     if (!value)
       luaL_error(L, "%s: query parameter '%s' must be a string, number or boolean", fname,
                  names[i]);
-    if (i > 0 || !open) luaL_addchar(&b, i > 0 ? '&' : separator);
+    luaL_addchar(&b, separator);
+    separator = '&';
     lc_http_add_escaped(L, &b, curl, names[i]);
     luaL_addchar(&b, '=');
     lc_http_add_escaped(L, &b, curl, value);
@@ -412,16 +459,7 @@ static void lc_http_read_ok(lua_State *L, int opts_idx, const char *fname, lc_ht
   if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "any") == 0) {
     req->any_status = true;
   } else if (lua_istable(L, -1)) {
-    size_t n = lua_objlen(L, -1);
-    if (n > LC_HTTP_OK_MAX) luaL_error(L, "%s: option 'ok' lists more than %d statuses", fname, LC_HTTP_OK_MAX);
-    for (size_t i = 1; i <= n; i++) {
-      lua_rawgeti(L, -1, (int)i);
-      double status = lua_tonumber(L, -1);
-      if (!lua_isnumber(L, -1) || status != floor(status) || status < 100 || status > 599)
-        luaL_error(L, "%s: option 'ok' must list HTTP statuses (100-599)", fname);
-      req->ok_statuses[req->n_ok_statuses++] = (long)status;
-      lua_pop(L, 1);
-    }
+    req->n_ok_statuses = lc_http_read_statuses(L, fname, "ok", req->ok_statuses);
   } else if (!lua_isnil(L, -1)) {
     luaL_error(L, "%s: option 'ok' must be \"any\" or a list of statuses", fname);
   }
@@ -522,9 +560,69 @@ static void lc_http_setup(lc_http *h, const lc_http_request *req) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 }
 
-static bool lc_http_transient_status(long status) {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
+static bool lc_http_retried_status(const lc_http_settings *s, long status) {
+  for (size_t i = 0; i < s->n_retry_on; i++)
+    if (s->retry_on[i] == status) return true;
+  return false;
+}
+
+/* The value of the last response's header `name` (any case) into out; false when
+ * absent. */
+static bool lc_http_header_value(const lc_http *h, const char *name, char *out, size_t outlen) {
+  size_t name_len = strlen(name);
+  for (const char *line = h->head.data; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0) {
+      const char *v = line + name_len + 1;
+      while (*v == ' ' || *v == '\t') v++;
+      size_t n = (size_t)(line + len - v);
+      while (n && isspace((unsigned char)v[n - 1])) n--;
+      snprintf(out, outlen, "%.*s", (int)n, v);
+      return true;
+    }
+    line = end ? end + 1 : NULL;
+  }
+  return false;
+}
+
+/* The number after `key=` (or `key:`) inside a structured header value such as
+ * IETF RateLimit's `limit=100, remaining=0, reset=30` or `"default";r=0;t=30`. */
+static bool lc_http_param_number(const char *value, const char *key, double *out) {
+  size_t klen = strlen(key);
+  for (const char *p = value; (p = strstr(p, key)); p += klen) {
+    bool starts = p == value || strchr(" ,;", p[-1]);
+    if (starts && p[klen] == '=') {
+      char *end;
+      *out = strtod(p + klen + 1, &end);
+      return end > p + klen + 1;
+    }
+  }
+  return false;
+}
+
+/* Seconds until the server's rate limit resets when the last response says it is
+ * used up (X-RateLimit-Remaining: 0 with X-RateLimit-Reset as epoch seconds or
+ * seconds, IETF RateLimit-Remaining/-Reset or RateLimit: remaining/r, reset/t);
+ * 0 otherwise. */
+static double lc_http_rate_limit_wait(const lc_http *h) {
+  char value[256];
+  double remaining = -1, reset = -1;
+  if (lc_http_header_value(h, "x-ratelimit-remaining", value, sizeof value) ||
+      lc_http_header_value(h, "ratelimit-remaining", value, sizeof value))
+    remaining = strtod(value, NULL);
+  if (lc_http_header_value(h, "x-ratelimit-reset", value, sizeof value) ||
+      lc_http_header_value(h, "ratelimit-reset", value, sizeof value))
+    reset = strtod(value, NULL);
+  if (lc_http_header_value(h, "ratelimit", value, sizeof value)) {
+    if (!lc_http_param_number(value, "remaining", &remaining))
+      lc_http_param_number(value, "r", &remaining);
+    if (!lc_http_param_number(value, "reset", &reset)) lc_http_param_number(value, "t", &reset);
+  }
+  if (remaining != 0 || !(reset > 0)) return 0;
+  /* Large values are epoch seconds (GitHub), small ones a delay. */
+  if (reset > 1e9) reset -= (double)time(NULL);
+  return reset > 0 ? reset : 0;
 }
 
 static bool lc_http_transient_error(CURLcode rc) {
@@ -554,11 +652,16 @@ static const char *lc_http_failure_text(const lc_http *h, CURLcode rc) {
 
 /* Waits until the rate limit allows the next request (never a busy loop: one sleep,
  * which raises instead of sleeping past the call's deadline). */
-static void lc_http_pace(lua_State *L, lc_http *h) {
-  if (h->min_interval > 0 && h->last_request > 0) {
-    double wait = h->last_request + h->min_interval - lc_now();
-    if (wait > 0) lc_state_sleep(L, wait);
-  }
+static void lc_http_pace(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req) {
+  double wait = h->not_before - lc_now();
+  if (wait > 0 && wait >= lc_state_time_left(st))
+    lc_state_raise(L, LC_ERR_HTTP,
+                   "%s %s: the server's rate limit is used up and resets in %.0f s, past the "
+                   "call's time limit",
+                   req->method, req->url, wait);
+  if (h->min_interval > 0 && h->last_request > 0)
+    wait = fmax(wait, h->last_request + h->min_interval - lc_now());
+  if (wait > 0) lc_state_sleep(L, wait);
   h->last_request = lc_now();
 }
 
@@ -569,7 +672,7 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
   h->body_limit = st->mem_limit;
   for (int attempt = 1;; attempt++) {
     lc_state_check_deadline(L);
-    lc_http_pace(L, h);
+    lc_http_pace(L, st, h, req);
     double total = fmin(req->settings.timeout, lc_state_time_left(st));
     double connect = fmin(req->settings.connect_timeout, total);
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)ceil(total * 1000));
@@ -592,15 +695,18 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
     /* A timeout cut short by the call's budget is the budget's error. */
     if (out->rc != CURLE_OK) lc_state_check_deadline(L);
 
-    bool transient = out->rc == CURLE_OK ? lc_http_transient_status(out->status)
+    double limit_wait = out->rc == CURLE_OK ? lc_http_rate_limit_wait(h) : 0;
+    bool transient = out->rc == CURLE_OK ? lc_http_retried_status(&req->settings, out->status)
                                          : lc_http_transient_error(out->rc);
+    if (!transient) h->not_before = limit_wait > 0 ? lc_now() + limit_wait : 0;
     if (!transient || attempt > req->settings.retries) return;
     double wait = fmin(req->settings.backoff * pow(2, attempt - 1), req->settings.max_backoff);
+    /* Retry-After in seconds or as an HTTP date (curl turns both into seconds). */
     curl_off_t retry_after = 0;
     if (out->rc == CURLE_OK &&
-        curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-        (double)retry_after > wait)
-      wait = (double)retry_after;
+        curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
+      wait = fmax(wait, (double)retry_after);
+    wait = fmax(wait, limit_wait);
     if (wait >= lc_state_time_left(st)) {
       out->refused_wait = wait;
       return;

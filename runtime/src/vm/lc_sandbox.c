@@ -256,6 +256,15 @@ static int sandbox_forget_code(lua_State *L) {
   return 0;
 }
 
+/* os.sleep(seconds): waits without spinning; a wait past the call's time budget
+ * raises the budget's error at once instead of sleeping into it. */
+static int sandbox_sleep(lua_State *L) {
+  double seconds = luaL_checknumber(L, 1);
+  if (!(seconds >= 0)) luaL_error(L, "os.sleep: seconds must be a number >= 0");
+  lc_state_sleep(L, seconds);
+  return 0;
+}
+
 static int sandbox_print(lua_State *L) {
   int n = lua_gettop(L);
   luaL_Buffer b;
@@ -296,6 +305,7 @@ static const char SANDBOX_PRELUDE[] =
     "local raw_resume = co.resume\n"
     "co.resume = function(c, ...) return pass(raw_resume(c, ...)) end\n"
     "base.coroutine = co\n"
+    "base.os.sleep = host.sleep\n"
     "base.require, base.print = host.require, host.print\n"
     "base.collectgarbage = function(opt, ...)\n"
     "  if opt == nil or opt == 'collect' or opt == 'count' or opt == 'step' then\n"
@@ -346,6 +356,8 @@ static int open_libraries(lua_State *L) {
   lua_setfield(L, -2, "require");
   lua_pushcfunction(L, sandbox_print);
   lua_setfield(L, -2, "print");
+  lua_pushcfunction(L, sandbox_sleep);
+  lua_setfield(L, -2, "sleep");
   lua_call(L, 1, 1);
   st->registry_env = luaL_ref(L, LUA_REGISTRYINDEX);
   if (luaL_loadbuffer(L, COROUTINE_BODY, sizeof COROUTINE_BODY - 1, "=luaconn.coroutine") != 0)
