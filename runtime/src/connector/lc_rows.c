@@ -571,7 +571,7 @@ int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t le
   if (!conn || (!jsonl && len) || !schema || !array) return LC_ERR_ARGUMENT;
   lc_error_clear(&conn->rt->error);
   json_rows j = {conn, jsonl ? jsonl : "", len, NULL};
-  int rc = lc_connector_protected(conn, json_rows_protected, &j);
+  int rc = lc_sandbox_protected(conn->v.st, json_rows_protected, &j);
   if (rc == LC_OK) rc = lc_builder_finish(lc_rows_builder(j.rows), schema, array);
   lc_rows_free(j.rows);
   return rc;
