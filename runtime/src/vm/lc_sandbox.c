@@ -45,11 +45,13 @@ static void deadline_hook(lua_State *L, lua_Debug *ar) {
 /* ---- error location ------------------------------------------------------------ */
 
 /* Finds the frame that raised msg: the Lua frame whose "short_src:line:" prefixes
- * the message (error(msg, 2) points at a caller), else the innermost Lua frame.
- * Records its full chunk name, which short_src may have truncated. */
+ * the message (error(msg, 2) points at a caller), else the innermost Lua frame
+ * outside the bundled helpers (an error(msg, 0) in luaconn.paginate belongs to the
+ * connector line that called it), else the innermost one. Records its full chunk
+ * name, which short_src may have truncated. */
 static void locate_error(lua_State *L, const char *msg, lc_state *st) {
   lua_Debug ar;
-  bool have_fallback = false;
+  bool have_fallback = false, have_helper_fallback = false;
   st->err_source[0] = '\0';
   st->err_line = 0;
   for (int level = 0; lua_getstack(L, level, &ar); level++) {
@@ -58,9 +60,11 @@ static void locate_error(lua_State *L, const char *msg, lc_state *st) {
     char prefix[LUA_IDSIZE + 32];
     snprintf(prefix, sizeof prefix, "%s:%d:", ar.short_src, ar.currentline);
     bool matches = msg && strncmp(msg, prefix, strlen(prefix)) == 0;
-    if (matches || !have_fallback) {
+    bool helper = lc_state_helper_chunk(ar.source);
+    if (matches || !have_fallback || (have_helper_fallback && !helper)) {
       snprintf(st->err_source, sizeof st->err_source, "%s", ar.source);
       st->err_line = ar.currentline;
+      have_helper_fallback = !matches && !have_fallback && helper;
       have_fallback = true;
     }
     if (matches) return;
