@@ -84,7 +84,7 @@ static const char cli_help_read[] =
     "Examples:\n"
     "  luaconn read rest -o url=http://127.0.0.1:8080/items\n"
     "  luaconn read rest -o url=http://127.0.0.1:8080/items --limit 5 --format table\n"
-    "  luaconn read idrange -o url=http://127.0.0.1:8080/items --partition '{\"lo\":0,\"hi\":100}'\n"
+    "  luaconn read idrange -o url=http://127.0.0.1:8080/items --partition '{\"id_gte\":0,\"id_lt\":100}'\n"
     "  luaconn read ./my_source.lua --format csv > rows.csv\n";
 
 static const char cli_help_write[] =
