@@ -9,18 +9,7 @@ import json
 import urllib.request
 
 import pytest
-from styles_server import GITHUB_TOKEN, SCHEMAS, STRIPE_KEY, expected
-
-OPTIONS = {
-    "github": ["paginator=link", "page_size_param=per_page", "auth=bearer",
-               f"api_key={GITHUB_TOKEN}", "retry_on=403,429,500-504"],
-    "stripe": ["paginator=last_record", "auth=basic", "basic_secret=username",
-               f"api_key={STRIPE_KEY}"],
-    "jsonapi": ["paginator=next_url", "results_field=data", "next_field=links.next",
-                "page_size_param=page[size]"],
-}
-PATHS = {"github": "github/users", "stripe": "stripe/v1/customers", "jsonapi": "jsonapi/people"}
-
+from styles_server import GITHUB_TOKEN, OPTIONS, PATHS, SCHEMAS, STRIPE_KEY, expected
 
 def read(cli, url, *options, env=None):
     args = ["read", "rest", "-o", f"url={url}"]

@@ -1,0 +1,33 @@
+"""A Spark read with the same options as `luaconn read rest` (tests/cli/test_styles.py)
+returns every record of the GitHub-, Stripe- and JSON:API-shaped servers once, with
+Spark types: structs, arrays, timestamps from offsets and unix seconds."""
+import datetime as dt
+
+import pytest
+from styles_server import OPTIONS, PATHS, SCHEMAS, expected
+
+TIMESTAMPS = {"github": ["created_at"], "stripe": ["created"], "jsonapi": ["attributes.joined_at"]}
+
+
+def as_arrow_values(style, rows):
+    """expected() rows with their ISO timestamps as the aware datetimes Arrow gives."""
+    for row in rows:
+        for path in TIMESTAMPS[style]:
+            *parents, name = path.split(".")
+            holder = row
+            for parent in parents:
+                holder = holder[parent]
+            holder[name] = dt.datetime.fromisoformat(holder[name].replace("Z", "+00:00"))
+    return rows
+
+
+@pytest.mark.parametrize("style", ["github", "stripe", "jsonapi"])
+def test_spark_reads_each_style_with_options_only(spark, styles_server, unique_key, style):
+    reader = (spark.read.format("luaconn").option("connector", "rest")
+              .option("url", f"{styles_server}/{PATHS[style]}?key={unique_key}")
+              .option("schema", SCHEMAS[style]))
+    for option in OPTIONS[style]:
+        name, value = option.split("=", 1)
+        reader = reader.option(name, value)
+    got = reader.load().toArrow().to_pylist()
+    assert got == as_arrow_values(style, expected(style))
