@@ -160,3 +160,22 @@ def test_help_mentions_every_subcommand(cli):
         assert sub in result.stdout
     read_help = cli.run("read", "--help").ok()
     assert "--limit" in read_help.stdout and "--format" in read_help.stdout
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_a_misspelt_column_is_a_warning_not_a_silent_null(cli, lua_script, api_server, path):
+    script = lua_script("""
+local paginate = require "luaconn.paginate"
+return { schema = "id INT, nmae STRING, status STRING", options = { url = {}, path = {} },
+  read = function(opts, partition, emit)
+    local on_record = emit
+    if opts.path == "rows" then on_record = function(record) emit(record) end end
+    paginate.cursor({ url = opts.url }, on_record)
+  end }
+""")
+    result = cli.run("read", script, "-o", f"url={api_server}/items?rows=250", "-o", f"path={path}")
+    rows = result.ok().rows()
+    assert len(rows) == 250 and all(row["nmae"] is None for row in rows)
+    warnings = [line for line in result.stderr.splitlines() if "misspelt" in line]
+    assert warnings == ["luaconn: [warn] " + str(script) + ": column 'nmae': none of the 250 "
+                        "records read has this key, so it is NULL in every row (misspelt?)"]

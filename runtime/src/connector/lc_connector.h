@@ -35,6 +35,12 @@ lc_builder *lc_rows_builder(lc_rows *r);
  * On error (LC_ERR_VALUE) the batch in progress is discarded. */
 int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *err,
                    size_t errlen);
+/* Top-level column i had a key in some record (even a null one): a column that
+ * never does is most likely misspelt. lc_rows_append marks its columns itself. */
+void lc_rows_mark_seen(lc_rows *r, size_t column);
+/* Logs a warning for each top-level column no record of the `rows` appended since
+ * the last call had a key for (when rows > 0), and forgets what was seen. */
+void lc_rows_warn_unseen(lc_rows *r, lc_state *st, int64_t rows);
 /* Pushes row `row` of a batch as a Lua table keyed by column name; nulls become
  * json.null. The batch is borrowed. Supports every type lc_builder produces. */
 int lc_rows_push(lua_State *L, const struct ArrowSchema *schema, const struct ArrowArray *array,

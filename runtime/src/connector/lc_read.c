@@ -85,6 +85,7 @@ int lc_read_next(lc_connector *conn, struct ArrowSchema *schema, struct ArrowArr
     int rc = lc_sandbox_resume(conn->v.st, conn->read.co, nargs);
     if (rc == LC_DONE) {
       conn->read.finished = true;
+      lc_rows_warn_unseen(conn->read.rows, conn->v.st, conn->read.rows_emitted);
     } else if (rc != LC_OK) {
       lc_connector_end_read(conn);
       return rc;

@@ -125,8 +125,10 @@ static size_t position(lc_page *p) {
 /* Appends the staged record; 0 stops parsing: the Lua path must take over, or the
  * batch is full (paused: parsing starts again after this record). */
 static int end_record(lc_page *p) {
-  for (size_t i = 0; i < p->n_columns; i++)
+  for (size_t i = 0; i < p->n_columns; i++) {
     if (p->columns[i].copied_at >= 0) p->staged[i].text = p->scratch + p->columns[i].copied_at;
+    if (p->staged[i].kind != LC_SCALAR_ABSENT) lc_rows_mark_seen(p->rows, i);
+  }
   int rc = lc_builder_append_scalars(p->b, p->staged);
   if (rc == LC_ERR_NOMEM) p->out_of_memory = true;
   if (rc != LC_OK) return 0;

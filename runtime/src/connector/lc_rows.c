@@ -20,6 +20,7 @@ struct lc_rows {
   lc_builder *b;     /* owned */
   lua_State *L;
   int names_ref;     /* registry ref of a table: column preorder -> column name string */
+  bool *seen;        /* per top-level column: some record had its key; owned */
 };
 
 /* ---- describing values in errors ------------------------------------------------- */
@@ -87,6 +88,7 @@ typedef struct append_ctx {
   int64_t row;
   char *err;
   size_t errlen;
+  bool *seen;              /* the top-level columns' flags (lc_rows_mark_seen) */
 } append_ctx;
 
 static size_t format_path(lua_State *L, const value_path *p, char *out, size_t outlen) {
@@ -149,6 +151,7 @@ static int append_fields(append_ctx *c, lc_column *col, int idx, const value_pat
     value_path at = {.parent = parent, .kind = PATH_FIELD, .name = field->name};
     lua_rawgeti(L, c->names_idx, field->preorder);
     lua_rawget(L, idx);
+    if (!parent && !lua_isnil(L, -1)) c->seen[i] = true;
     int rc = append_value(c, field, lua_gettop(L), &at);
     lua_pop(L, 1);
     if (rc) return rc;
@@ -357,7 +360,11 @@ int lc_rows_new(const lc_type *schema, lua_State *L, lc_rows **out) {
   lc_rows *r = calloc(1, sizeof *r);
   if (!r) return LC_ERR_NOMEM;
   int rc = lc_builder_new(schema, &r->b);
+  r->seen = calloc(schema->n_children ? schema->n_children : 1, sizeof *r->seen);
+  if (rc == LC_OK && !r->seen) rc = LC_ERR_NOMEM;
   if (rc != LC_OK) {
+    lc_builder_free(r->b);
+    free(r->seen);
     free(r);
     return rc;
   }
@@ -373,10 +380,25 @@ void lc_rows_free(lc_rows *r) {
   if (!r) return;
   luaL_unref(r->L, LUA_REGISTRYINDEX, r->names_ref);
   lc_builder_free(r->b);
+  free(r->seen);
   free(r);
 }
 
 lc_builder *lc_rows_builder(lc_rows *r) { return r->b; }
+
+void lc_rows_mark_seen(lc_rows *r, size_t column) { r->seen[column] = true; }
+
+void lc_rows_warn_unseen(lc_rows *r, lc_state *st, int64_t rows) {
+  size_t n = lc_builder_columns(r->b);
+  for (size_t i = 0; i < n; i++) {
+    if (rows > 0 && !r->seen[i])
+      lc_state_log(st, LC_LOG_WARN,
+                   "column '%s': none of the %lld records read has this key, so it is NULL in "
+                   "every row (misspelt?)",
+                   lc_builder_column_name(r->b, i), (long long)rows);
+    r->seen[i] = false;
+  }
+}
 
 int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *err,
                    size_t errlen) {
@@ -386,7 +408,8 @@ int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *
   }
   int top = lua_gettop(L);
   idx = lc_absindex(L, idx);
-  append_ctx c = {.L = L, .names_idx = top + 1, .row = row_number, .err = err, .errlen = errlen};
+  append_ctx c = {.L = L, .names_idx = top + 1, .row = row_number, .err = err, .errlen = errlen,
+                  .seen = r->seen};
   if (lua_type(L, idx) != LUA_TTABLE) {
     char got[SHOWN_VALUE_MAX + 32];
     describe_value(L, idx, got, sizeof got);
