@@ -7,7 +7,7 @@ local paginate = require "luaconn.paginate"
 
 local C = {
   description = "REST API read incrementally by a growing field, as a batch or a stream",
-  options = auth.with_options {
+  options = auth.with_options(incremental.OPTIONS, {
     url = { type = "string", required = true, description = "endpoint to read" },
     field = { type = "string", required = true, description = "the growing field, e.g. seq" },
     since_param = { type = "string", default = "since", description = "asks for records with field > value" },
@@ -16,7 +16,7 @@ local C = {
     page_size_param = { type = "string", default = "limit" },
     results_field = { type = "string", default = "results", description = "path of the records array" },
     schema = { type = "string", required = true },
-  },
+  }),
 }
 
 function C.schema(opts) return opts.schema end

@@ -38,10 +38,10 @@ local OPTIONS = {
   token_scope = { type = "string", description = "OAuth2 scope to ask for" },
 }
 
--- The connector's own option declarations plus the auth ones and the shared HTTP
--- ones (luaconn.client).
-function M.with_options(own)
-  return client.with_options(OPTIONS, own)
+-- The connector's own option declarations (one table or more) plus the auth ones
+-- and the shared HTTP ones (luaconn.client).
+function M.with_options(...)
+  return client.with_options(OPTIONS, ...)
 end
 
 local function present(value) return value ~= nil and value ~= "" end
