@@ -27,6 +27,8 @@ typedef struct cli_context {
   double timeout;              /* --timeout seconds, 0 = library default */
   size_t memory_limit;         /* --memory-limit bytes, 0 = library default */
   int64_t batch_rows;          /* --batch-rows, 0 = library default */
+  const char *record;          /* --record DIR (argv), or NULL */
+  const char *replay;          /* --replay DIR (argv), or NULL */
   double interval;             /* watch: --interval seconds between checks */
   int64_t runs;                /* watch: --runs, stop after this many reads; -1 = never */
   int verbose;

@@ -41,6 +41,9 @@ static const char cli_help_main[] =
     "  --memory-limit SIZE    memory cap for the script: bytes, or with K, M, G\n"
     "                         (64M, 1G; default 256M)\n"
     "  --batch-rows N         rows per Arrow batch (default 8192)\n"
+    "  --record DIR           store every HTTP exchange in DIR (secrets redacted)\n"
+    "  --replay DIR           answer HTTP requests from DIR, no network; a request\n"
+    "                         that was not recorded fails, naming it\n"
     "  -v, --verbose          show info and debug log lines (retries, requests)\n"
     "  -q, --quiet            show only errors: no warnings, progress or summary\n"
     "  -h, --help             this help; 'luaconn COMMAND --help' for a command\n"
@@ -410,6 +413,12 @@ static int cli_parse(cli_context *ctx, int argc, char **argv) {
       if (!value || cli_parse_size(value, &ctx->memory_limit) != 0) {
         return cli_usage(ctx, "--memory-limit expects a size such as 67108864, 64M or 1G");
       }
+    } else if (cli_match_valued(argc, argv, &i, "--record", NULL, &value)) {
+      if (!value || !*value) return cli_usage(ctx, "--record expects a directory");
+      ctx->record = value;
+    } else if (cli_match_valued(argc, argv, &i, "--replay", NULL, &value)) {
+      if (!value || !*value) return cli_usage(ctx, "--replay expects a directory");
+      ctx->replay = value;
     } else if (cli_match_valued(argc, argv, &i, "--batch-rows", NULL, &value)) {
       if (!value || cli_parse_count(value, 1, &ctx->batch_rows) != 0) {
         return cli_usage(ctx, "--batch-rows expects a number of rows (1 or more)");
@@ -492,6 +501,8 @@ static int cli_run(cli_context *ctx) {
         .log_ctx = ctx,
         .log_level = ctx->verbose ? LC_LOG_DEBUG : ctx->quiet ? LC_LOG_ERROR : LC_LOG_WARN,
         .hot_reload = strcmp(command->name, "watch") == 0,
+        .http_record = ctx->record,
+        .http_replay = ctx->replay,
     };
     int rc = lc_runtime_new(&config, &ctx->rt);
     if (rc != LC_OK) {

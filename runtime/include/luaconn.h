@@ -119,6 +119,10 @@ typedef struct lc_config {
   void *log_ctx;
   int log_level;           /* lowest level delivered; 0 = LC_LOG_INFO */
   int hot_reload;          /* nonzero: reload edited connector files at safe points */
+  const char *http_record; /* dir: every HTTP exchange is stored there, secrets
+                              redacted (one JSON file per request); NULL = none */
+  const char *http_replay; /* dir: HTTP requests are answered from a recording, no
+                              network; an unrecorded request fails; NULL = none */
 } lc_config;
 
 typedef struct lc_runtime lc_runtime;

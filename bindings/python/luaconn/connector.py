@@ -74,10 +74,14 @@ def _exception(err):
 class _Runtime:
     """One lc_runtime, owned by the thread that created it."""
 
-    def __init__(self):
+    def __init__(self, record_dir=None, replay_dir=None):
         config = ffi.new("lc_config *")
         lua_root = ffi.new("char[]", os.fsencode(LUA_ROOT))
         config.lua_root = lua_root
+        # lc_runtime_new copies the strings: the buffers need to live only till then.
+        tapes = [ffi.new("char[]", os.fsencode(d)) if d else ffi.NULL
+                 for d in (record_dir, replay_dir)]
+        config.http_record, config.http_replay = tapes
         config.log = lib.lc_py_log
         # An edited connector file takes effect at the next safe point (a new read,
         # write or micro-batch), never in the middle of one.
@@ -155,10 +159,17 @@ class Connector:
     requires) changes, the next partitions/read/write/stream call runs the new
     version if it compiles and passes the contract; otherwise the last good version
     keeps running and reload_error says why.
+
+    record_dir stores every HTTP exchange in that directory (secrets redacted);
+    replay_dir answers every HTTP request from such a recording, with no network, and
+    fails on a request that is not in it (offline connector tests). Either gives
+    the Connector a runtime of its own.
     """
 
-    def __init__(self, ref=None, *, script=None, script_name=None, **options):
-        self._runtime = _runtime()
+    def __init__(self, ref=None, *, script=None, script_name=None, record_dir=None,
+                 replay_dir=None, **options):
+        self._runtime = (_Runtime(record_dir, replay_dir) if record_dir or replay_dir
+                         else _runtime())
         kind, source = _source(ref, script)
         pairs = [ffi.new("char[]", text.encode("utf-8"))
                  for key, value in options.items() if value is not None

@@ -8,18 +8,25 @@
  * honours Retry-After, inside the call's time budget. http.configure{rate_limit = N}
  * spaces every request (retries included) at least 1/N s apart, by sleeping.
  *
+ * Record and replay (lc_config.http_record / http_replay): each request's final
+ * response is stored as DIR/<hash of method, URL and body>.json, secrets redacted,
+ * or answered from there without a network; a request not in the recording fails.
+ *
  * Memory a request allocates in C (its header list, its encoded JSON body) hangs
  * off the per-state data until the next request or the state closes, so a Lua error
  * raised mid-request leaks nothing.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -65,6 +72,9 @@ typedef struct lc_http {
   double last_request;                 /* lc_now() when the last request started */
   double not_before;                   /* lc_now() before which no request starts: a
                                           rate limit the server said is used up */
+  char *replayed_url;                  /* the last response's URL when replayed; owned */
+  size_t secrets_recorded;             /* the state's secret count when the recording
+                                          was last written */
   char error[CURL_ERROR_SIZE];
 } lc_http;
 
@@ -97,6 +107,7 @@ static int lc_http_gc(lua_State *L) {
   if (h->curl) curl_easy_cleanup(h->curl);
   curl_slist_free_all(h->request_headers);
   free(h->request_json);
+  free(h->replayed_url);
   free(h->body.data);
   free(h->head.data);
   *h = (lc_http){0};
@@ -123,6 +134,8 @@ static void lc_http_forget_request(lc_http *h) {
   h->request_headers = NULL;
   free(h->request_json);
   h->request_json = NULL;
+  free(h->replayed_url);
+  h->replayed_url = NULL;
 }
 
 /* ---- curl callbacks ------------------------------------------------------------ */
@@ -800,17 +813,227 @@ static void lc_http_push_response(lua_State *L, lc_http *h, const lc_http_outcom
   lua_setfield(L, -2, "body");
   lc_http_push_headers(L, h);
   lua_setfield(L, -2, "headers");
-  char *url = NULL;
-  curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+  char *url = h->replayed_url;
+  if (!url) curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
   lua_pushstring(L, url ? url : "");
   lua_setfield(L, -2, "url");
   lua_pushinteger(L, out->attempts);
   lua_setfield(L, -2, "attempts");
   /* 0 when the request went over a connection kept alive from an earlier one. */
   long connects = 0;
-  curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
+  if (!h->replayed_url) curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
   lua_pushinteger(L, connects);
   lua_setfield(L, -2, "new_connections");
+}
+
+/* ---- record and replay ------------------------------------------------------------ */
+
+static char lc_http_tape_key; /* registry: request key -> {file, data, used} */
+
+static void lc_http_push_tape(lua_State *L) {
+  lua_pushlightuserdata(L, &lc_http_tape_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_isnil(L, -1)) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushlightuserdata(L, &lc_http_tape_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+/* Pushes the request's key (method, URL and body, secrets redacted) and writes the
+ * file holding its exchanges into path. */
+static void lc_http_push_tape_key(lua_State *L, lc_state *st, const lc_http_request *req,
+                                  const char *dir, char *path, size_t pathlen) {
+  lua_pushfstring(L, "%s %s", req->method, req->url);
+  if (req->body) {
+    lua_pushliteral(L, "\n");
+    lua_pushlstring(L, req->body, req->body_len);
+    lua_concat(L, 3);
+  }
+  char *clean = lc_state_redact(st, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (!clean) luaL_error(L, "http: out of memory");
+  lua_pushstring(L, clean);
+  free(clean);
+  size_t len;
+  const char *key = lua_tolstring(L, -1, &len);
+  snprintf(path, pathlen, "%s/%016llx.json", dir,
+           (unsigned long long)lc_hash_bytes(LC_HASH_SEED, key, len));
+}
+
+/* Writes tape entry {file, data} at idx: its data as JSON, secrets redacted. */
+static void lc_http_write_entry(lua_State *L, lc_state *st, int idx) {
+  idx = lc_absindex(L, idx);
+  lua_getfield(L, idx, "file");
+  lua_getfield(L, idx, "data");
+  char *text = NULL, err[256];
+  if (lc_json_encode(L, -1, &text, err, sizeof err) != LC_OK)
+    luaL_error(L, "http: cannot record %s: %s", lua_tostring(L, -2), err);
+  char *clean = lc_state_redact(st, text);
+  free(text);
+  FILE *f = clean ? fopen(lua_tostring(L, -2), "w") : NULL;
+  bool ok = f && fputs(clean, f) >= 0;
+  int saved = errno;
+  if (f && fclose(f) != 0) ok = false;
+  free(clean);
+  if (!ok) luaL_error(L, "http: cannot write the recording %s: %s", lua_tostring(L, -2), strerror(saved));
+  lua_pop(L, 2);
+}
+
+/* Stores the response of req (out, h) under dir. A secret first seen since the
+ * last write (an OAuth2 token that arrived in a response) rewrites every file. */
+static void lc_http_record(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
+                           const lc_http_outcome *out, const char *dir) {
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    luaL_error(L, "http: cannot create the recording directory %s: %s", dir, strerror(errno));
+  char path[4096];
+  lc_http_push_tape(L);
+  int tape = lua_gettop(L);
+  lc_http_push_tape_key(L, st, req, dir, path, sizeof path);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, tape);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "file");
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, req->method);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, req->url);
+    lua_setfield(L, -2, "url");
+    if (req->body) {
+      lua_pushlstring(L, req->body, req->body_len);
+      lua_setfield(L, -2, "body");
+    }
+    lua_setfield(L, -2, "request");
+    lua_newtable(L);
+    lua_setfield(L, -2, "responses");
+    lua_setfield(L, -2, "data");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, tape);
+  }
+  lua_getfield(L, -1, "data");
+  lua_getfield(L, -1, "responses");
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, out->status);
+  lua_setfield(L, -2, "status");
+  lua_pushlstring(L, h->head.data ? h->head.data : "", h->head.len);
+  lua_setfield(L, -2, "head");
+  lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  lua_setfield(L, -2, "body");
+  char *url = NULL;
+  curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+  lua_pushstring(L, url ? url : req->url);
+  lua_setfield(L, -2, "url");
+  lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+  lua_pop(L, 2);
+  if (st->n_secrets == h->secrets_recorded) {
+    lc_http_write_entry(L, st, -1);
+  } else {
+    lua_pushnil(L);
+    while (lua_next(L, tape)) {
+      lc_http_write_entry(L, st, -1);
+      lua_pop(L, 1);
+    }
+    h->secrets_recorded = st->n_secrets;
+  }
+  lua_settop(L, tape - 1);
+}
+
+/* Raises for a request the recording in dir does not hold, naming it and up to
+ * three recorded requests to the same path (what changed is then plain to see). */
+static void lc_http_not_recorded(lua_State *L, const lc_http_request *req, const char *dir,
+                                 const char *why) {
+  size_t path_len = strcspn(req->url, "?");
+  char listing[1024] = "";
+  size_t used = 0;
+  int listed = 0;
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && listed < 3 && (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+    char file[4096], *text = NULL, err[64];
+    size_t len = 0;
+    snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+    if (lc_file_read(file, &text, &len) != LC_OK) continue;
+    int top = lua_gettop(L);
+    if (lc_json_decode(L, text, len, err, sizeof err) == LC_OK && lua_istable(L, -1)) {
+      lua_getfield(L, -1, "request");
+      if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "method");
+        lua_getfield(L, -2, "url");
+        const char *method = lua_tostring(L, -2), *url = lua_tostring(L, -1);
+        if (method && url && strncmp(url, req->url, path_len) == 0 &&
+            (url[path_len] == '\0' || url[path_len] == '?') && used < sizeof listing) {
+          used += (size_t)snprintf(listing + used, sizeof listing - used, "%s%s %s",
+                                   listed++ ? "; " : "; recorded for this path: ", method, url);
+        }
+      }
+    }
+    free(text);
+    lua_settop(L, top);
+  }
+  if (d) closedir(d);
+  lc_state_raise(L, LC_ERR_HTTP, "%s %s: %s the recording %s (replay)%s", req->method, req->url,
+                 why, dir, listing);
+}
+
+/* Answers req from the recording in dir: fills h's body and header block and out. */
+static void lc_http_replay(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
+                           lc_http_outcome *out, const char *dir) {
+  char path[4096];
+  lc_http_push_tape(L);
+  int tape = lua_gettop(L);
+  lc_http_push_tape_key(L, st, req, dir, path, sizeof path);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, tape);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    char *text = NULL, err[256];
+    size_t len = 0;
+    if (lc_file_read(path, &text, &len) != LC_OK) lc_http_not_recorded(L, req, dir, "not in");
+    int rc = lc_json_decode(L, text, len, err, sizeof err);
+    free(text);
+    if (rc != LC_OK) luaL_error(L, "http: the recording %s is not valid JSON: %s", path, err);
+    lua_createtable(L, 0, 2);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "data");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, tape);
+  }
+  lua_getfield(L, -1, "used");
+  int used = (int)lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, used);
+  lua_setfield(L, -2, "used");
+  lua_getfield(L, -1, "data");
+  lua_getfield(L, -1, "responses");
+  lua_rawgeti(L, -1, used);
+  if (!lua_istable(L, -1)) lc_http_not_recorded(L, req, dir, "asked more often than recorded in");
+  memset(out, 0, sizeof *out);
+  lua_getfield(L, -1, "status");
+  out->status = (long)lua_tointeger(L, -1);
+  out->attempts = 1;
+  h->body.len = h->head.len = 0;
+  size_t len;
+  const char *text;
+  lua_getfield(L, -2, "head");
+  text = lua_tolstring(L, -1, &len);
+  if (text && !lc_http_buffer_append(&h->head, text, len)) luaL_error(L, "http: out of memory");
+  lua_getfield(L, -3, "body");
+  text = lua_tolstring(L, -1, &len);
+  if (text && !lc_http_buffer_append(&h->body, text, len)) luaL_error(L, "http: out of memory");
+  lua_getfield(L, -4, "url");
+  h->replayed_url = strdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : req->url);
+  if (!h->replayed_url) luaL_error(L, "http: out of memory");
+  lc_state_log(st, LC_LOG_DEBUG, "%s %s -> HTTP %ld, %zu bytes (replayed)", req->method, req->url,
+               out->status, h->body.len);
+  lua_settop(L, tape - 1);
 }
 
 /* Performs one request and pushes the response table, or raises. */
@@ -821,9 +1044,15 @@ static int lc_http_run(lua_State *L, const char *fname, const char *method, int 
   lc_http_forget_request(h);
   lc_http_request req;
   lc_http_read_request(L, h, st, fname, method, url_idx, opts_idx, &req);
-  lc_http_setup(h, &req);
   lc_http_outcome out;
-  lc_http_perform(L, st, h, &req, &out);
+  const lc_config *cfg = &st->rt->config;
+  if (cfg->http_replay) {
+    lc_http_replay(L, st, h, &req, &out, cfg->http_replay);
+  } else {
+    lc_http_setup(h, &req);
+    lc_http_perform(L, st, h, &req, &out);
+    if (cfg->http_record && out.rc == CURLE_OK) lc_http_record(L, st, h, &req, &out, cfg->http_record);
+  }
   if (out.rc != CURLE_OK || !lc_http_status_accepted(&req, out.status))
     return lc_http_fail(L, st, h, &req, &out);
   lc_http_push_response(L, h, &out);

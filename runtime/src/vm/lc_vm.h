@@ -23,6 +23,8 @@ struct lc_runtime {
   lc_config config; /* strings below are owned copies */
   char *lua_root;
   char *search_path;
+  char *http_record;
+  char *http_replay;
   lc_error_buf error;
 };
 
