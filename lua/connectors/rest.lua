@@ -1,12 +1,13 @@
 -- REST API: paginated reads (any luaconn.paginate style, with luaconn.auth
--- credentials and luaconn.client's retry policy), batched JSON POST writes.
+-- credentials and luaconn.client's retry policy), batched JSON POST writes with
+-- idempotency keys and per-record results (luaconn.delivery).
 local paginate = require "luaconn.paginate"
 local auth = require "luaconn.auth"
-local batch = require "luaconn.batch"
+local delivery = require "luaconn.delivery"
 
 local C = {
   description = "REST API read page by page (cursor, last_record, offset, page, link or next_url); rows POSTed as JSON arrays",
-  options = auth.with_options {
+  options = auth.with_options(delivery.OPTIONS, {
     url = { type = "string", required = "read", description = "endpoint to read" },
     paginator = { type = "string", default = "cursor",
       description = "cursor, last_record, offset, page, link or next_url" },
@@ -28,9 +29,7 @@ local C = {
     total_pages_field = { type = "string", description = "page: path of the page count" },
     next_field = { type = "string", description = "next_url: path of the next page's URL (default next)" },
     schema = { type = "string", default = "id INT, name STRING, status STRING" },
-    target_url = { type = "string", required = "write", description = "endpoint rows are POSTed to" },
-    batch_size = { type = "integer", default = 500 },
-  },
+  }),
 }
 
 function C.schema(opts) return opts.schema end
@@ -42,12 +41,9 @@ function C.read(opts, partition, emit)
 end
 
 function C.write(opts, rows)
-  local send = auth.sender(opts)
-  local sent, batches = batch.each_json(rows, opts.batch_size, function(text)
-    send { method = "POST", url = opts.target_url, body = text,
-           headers = { ["Content-Type"] = "application/json" } }
-  end)
-  return { rows = sent, batches = batches }
+  return delivery.post(opts, rows, auth.sender(opts))
 end
+
+C.commit = delivery.commit
 
 return C

@@ -112,9 +112,9 @@ class LuaconnCommitMessage(WriterCommitMessage):
     message_json: str
 
 
-def task_options(options, wants_task_id, streaming):
+def task_options(options, wants_task_id, streaming, job=None):
     """options plus "write_task" (see luaconn.spark_stream's module doc) when the connector
-    declares it."""
+    declares it; job prefixes a batch task's id."""
     if not wants_task_id:
         return options
     from pyspark import TaskContext
@@ -125,6 +125,8 @@ def task_options(options, wants_task_id, streaming):
         query = context.getLocalProperty("sql.streaming.queryId")
         batch = context.getLocalProperty("streaming.sql.batchId")
         task = f"{query}-{batch}-{task}"
+    elif job:
+        task = f"{job}-{task}"
     return {**options, WRITE_TASK_OPTION: task}
 
 

@@ -14,6 +14,7 @@ int lc_open_log(lua_State *L);     /* lc_log.c */
 int lc_open_env(lua_State *L);     /* lc_env.c */
 int lc_open_amqp(lua_State *L);    /* lc_amqp.c */
 int lc_open_secrets(lua_State *L); /* lc_secrets.c */
+int lc_open_hash(lua_State *L);    /* lc_hash.c */
 
 /* Every host module, for lc_sandbox_open (lc_modules.c). */
 extern const lc_module lc_host_modules[];
