@@ -179,3 +179,16 @@ return { schema = "id INT, nmae STRING, status STRING", options = { url = {}, pa
     warnings = [line for line in result.stderr.splitlines() if "misspelt" in line]
     assert warnings == ["luaconn: [warn] " + str(script) + ": column 'nmae': none of the 250 "
                         "records read has this key, so it is NULL in every row (misspelt?)"]
+
+
+def test_a_date_alone_in_a_timestamp_column_is_its_midnight_utc(cli, lua_script):
+    script = lua_script("""
+local json = require "json"
+return { schema = "t TIMESTAMP", read = function(opts, partition, emit)
+  emit(json.page('[{"t": "2024-03-01"}, {"t": "2024-03-01T10:00:00+02:00"}]', ""))
+  emit { t = "2024-02-29" }
+end }
+""")
+    assert cli.run("read", script).ok().rows() == [
+        {"t": "2024-03-01T00:00:00.000000Z"}, {"t": "2024-03-01T08:00:00.000000Z"},
+        {"t": "2024-02-29T00:00:00.000000Z"}]

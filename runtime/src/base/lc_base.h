@@ -80,8 +80,9 @@ static inline bool lc_bitmap_get(const void *bm, int64_t index) {
 
 /* "YYYY-MM-DD" -> days since 1970-01-01. Returns NULL, or what is wrong. */
 const char *lc_date_parse(const char *s, size_t len, int64_t *days);
-/* "YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|+HH:MM|+HHMM]" (no zone = UTC) -> microseconds
- * since the epoch; digits past microseconds are truncated. NULL, or what is wrong. */
+/* "YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|+HH:MM|+HHMM]" (no zone = UTC), or a date alone
+ * "YYYY-MM-DD" (its midnight UTC) -> microseconds since the epoch; digits past
+ * microseconds are truncated. NULL, or what is wrong. */
 const char *lc_timestamp_parse(const char *s, size_t len, int64_t *micros);
 /* a / b rounded towards minus infinity. */
 int64_t lc_floor_div(int64_t a, int64_t b);
