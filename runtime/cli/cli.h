@@ -64,6 +64,7 @@ int cli_read_connector(cli_context *ctx, lc_connector *conn);
 /* The subcommands: each returns the process exit status. */
 int cli_cmd_read(cli_context *ctx);
 int cli_cmd_partitions(cli_context *ctx);
+int cli_cmd_infer(cli_context *ctx);
 int cli_cmd_write(cli_context *ctx);
 int cli_cmd_check(cli_context *ctx);
 int cli_cmd_list(cli_context *ctx);

@@ -29,6 +29,7 @@ static const char cli_help_main[] =
     "  read CONNECTOR         print the rows a connector reads (JSON lines, CSV, table)\n"
     "  write CONNECTOR        send JSON lines from stdin through a connector's write\n"
     "  partitions CONNECTOR   print the connector's planned partitions, one per line\n"
+    "  infer CONNECTOR        print a schema inferred from the first records\n"
     "  watch CONNECTOR        read, then read again each time the script changes\n"
     "  check FILE.lua         check a script against the connector contract\n"
     "  list                   list the connectors on the search path\n"
@@ -114,6 +115,18 @@ static const char cli_help_partitions[] =
     "Example:\n"
     "  luaconn partitions idrange -o url=http://127.0.0.1:8080/items\n";
 
+static const char cli_help_infer[] =
+    "Usage: luaconn infer CONNECTOR [-o KEY=VALUE]... [--limit N] [--partition JSON]\n"
+    "\n"
+    "Reads the first N records (default 1000) and prints a Spark DDL schema that fits\n"
+    "them: objects as STRUCT, arrays as ARRAY, integers BIGINT, other numbers DOUBLE,\n"
+    "ISO-8601 strings TIMESTAMP (DATE when all are dates). Paste it into the schema\n"
+    "option, or let a connector say schema = \"infer\". A declared column that no\n"
+    "sampled record has is reported as a warning.\n"
+    "\n"
+    "Example:\n"
+    "  luaconn infer rest -o url=https://api.example.com/v1/people -o results_field=data\n";
+
 static const char cli_help_check[] =
     "Usage: luaconn check FILE.lua\n"
     "\n"
@@ -171,6 +184,8 @@ static const cli_command cli_commands[] = {
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_NEEDS_RUNTIME, "CONNECTOR"},
     {"partitions", cli_cmd_partitions, cli_help_partitions,
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_NEEDS_RUNTIME, "CONNECTOR"},
+    {"infer", cli_cmd_infer, cli_help_infer,
+     CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_TAKES_READ | CLI_NEEDS_RUNTIME, "CONNECTOR"},
     {"watch", cli_cmd_watch, cli_help_watch,
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_TAKES_READ | CLI_TAKES_WATCH | CLI_NEEDS_RUNTIME,
      "CONNECTOR"},

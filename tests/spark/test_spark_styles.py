@@ -31,3 +31,23 @@ def test_spark_reads_each_style_with_options_only(spark, styles_server, unique_k
         reader = reader.option(name, value)
     got = reader.load().toArrow().to_pylist()
     assert got == as_arrow_values(style, expected(style))
+
+
+INFERRING = """
+local paginate = require "luaconn.paginate"
+return { schema = "infer", options = { url = {} },
+  read = function(opts, partition, emit)
+    paginate.next_url({ url = opts.url, results_field = "data", next_field = "links.next" }, emit)
+  end }
+"""
+
+
+def test_schema_infer_is_inferred_on_the_driver_and_fixed_for_the_job(spark, styles_server):
+    df = (spark.read.format("luaconn").option("script", INFERRING)
+          .option("url", f"{styles_server}/jsonapi/people?page%5Bsize%5D=100").load())
+    assert df.schema.simpleString().startswith(
+        "struct<type:string,id:string,attributes:struct<name:string,score:double,"
+        "joined_at:timestamp,tags:array<string>,address:struct<city:string>>")
+    got = df.select("id", "attributes").toArrow().to_pylist()
+    want = as_arrow_values("jsonapi", expected("jsonapi"))
+    assert got == [{"id": row["id"], "attributes": row["attributes"]} for row in want]

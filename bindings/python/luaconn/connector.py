@@ -244,6 +244,21 @@ class Connector:
         lib.lc_connector_reload(self._handle())
         return self.generation
 
+    def infer(self, max_records=None, partition=None):
+        """A Spark DDL schema fitting the first max_records records (default 1000) of
+        partition (None = {}); for a connector whose schema is "infer" it becomes the
+        schema. Warnings (a declared column no record has) go to the "luaconn" logger."""
+        out = ffi.new("char **")
+        self._check(lib.lc_connector_infer(
+            self._handle(), _c_text(None if partition is None else json.dumps(partition)),
+            max_records or 0, out))
+        return _take_text(out[0])
+
+    def set_schema(self, ddl):
+        """Fixes the schema of a connector whose schema is "infer" (what the driver
+        inferred)."""
+        self._check(lib.lc_connector_set_schema(self._handle(), ddl.encode("utf-8")))
+
     def lock_schema(self, locked=True):
         """While locked, a reload that would change the schema is refused."""
         lib.lc_connector_lock_schema(self._handle(), int(bool(locked)))

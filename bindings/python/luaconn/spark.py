@@ -78,7 +78,9 @@ class LuaconnDataSource(DataSource):
 
     def schema(self):
         with open_connector(self.options) as conn:
-            return conn.schema
+            # schema = "infer": a sample read here, on the driver, fixes it for the job
+            # (executors get it as the reader's schema).
+            return conn.infer() if conn.schema == "infer" else conn.schema
 
     def reader(self, schema):
         with open_connector(self.options) as conn:

@@ -72,6 +72,9 @@ def read_partition(reader, partition):
     # The same conversion Spark applies to check the batches it receives.
     target = to_arrow_schema(reader.schema, timezone="UTC")
     with open_connector(reader.options, reader.secret, partition.shipped) as conn:
+        if conn.schema == "infer":   # the driver inferred it: Spark's schema is that one
+            conn.set_schema(", ".join(f"`{f.name}` {f.dataType.simpleString()}"
+                                      for f in reader.schema))
         for batch in conn.read_json(partition.spec_json):
             yield conform_batch(batch, target)
 

@@ -70,7 +70,9 @@ int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
   if (schema_type == LUA_TSTRING) {
     lc_type *schema = NULL;
     char serr[256];
-    if (lc_schema_parse(lua_tostring(L, -1), &schema, serr, sizeof serr) != LC_OK) {
+    /* "infer": the host infers the schema from a sample read (lc_connector_infer). */
+    if (strcmp(lua_tostring(L, -1), "infer") != 0 &&
+        lc_schema_parse(lua_tostring(L, -1), &schema, serr, sizeof serr) != LC_OK) {
       snprintf(msg, sizeof msg, "schema: %s", serr);
       lc_problem_add(err, errlen, "%s", msg);
     }

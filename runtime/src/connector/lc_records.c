@@ -379,6 +379,21 @@ static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
   if (p->count == p->slow_total) p->mode = PAGE_DONE;
 }
 
+void lc_page_sample(lua_State *L, int idx, lc_infer *in) {
+  lc_page *p = page_check(L, idx);
+  if (p->mode == PAGE_DONE) return;
+  go_slow(L, idx, p); /* decodes the page (its errors are emit's) for doc, count, last */
+  yajl_val tree = yajl_tree_parse(p->text, NULL, 0);
+  yajl_val records = tree && p->n_parts
+                         ? yajl_tree_get(tree, (const char **)p->parts, yajl_t_array)
+                         : tree;
+  for (size_t i = 0; records && YAJL_IS_ARRAY(records) && i < records->u.array.len; i++)
+    lc_infer_tree(in, records->u.array.values[i]);
+  yajl_tree_free(tree);
+  p->count = p->slow_total;
+  p->mode = PAGE_DONE;
+}
+
 bool lc_page_is(lua_State *L, int idx) {
   return luaL_testudata(L, idx, LC_PAGE_MT) != NULL;
 }

@@ -563,7 +563,7 @@ typedef struct json_rows {
 /* Protected: decodes each non-blank line and appends it as a row. */
 static int json_rows_protected(lua_State *L) {
   json_rows *j = lua_touserdata(L, 1);
-  if (lc_rows_new(j->conn->v.schema, L, &j->rows) != LC_OK)
+  if (lc_rows_new(lc_connector_schema_type(j->conn), L, &j->rows) != LC_OK)
     return luaL_error(L, "out of memory creating a batch");
   const char *p = j->text, *end = j->text + j->len;
   int64_t line = 0, rows = 0;
@@ -593,6 +593,8 @@ int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t le
                                 struct ArrowSchema *schema, struct ArrowArray *array) {
   if (!conn || (!jsonl && len) || !schema || !array) return LC_ERR_ARGUMENT;
   lc_error_clear(&conn->rt->error);
+  if (!lc_connector_schema_type(conn))
+    return lc_error_set(&conn->rt->error, LC_ERR_SCHEMA, "%s", LC_SCHEMA_UNKNOWN);
   json_rows j = {conn, jsonl ? jsonl : "", len, NULL};
   int rc = lc_sandbox_protected(conn->v.st, json_rows_protected, &j);
   if (rc == LC_OK) rc = lc_builder_finish(lc_rows_builder(j.rows), schema, array);

@@ -161,6 +161,7 @@ static int resolve_schema(lc_runtime *rt, lc_version *v) {
   lua_pop(L, 1);
   char err[512];
   if (!v->schema_ddl) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+  if (strcmp(v->schema_ddl, "infer") == 0) return LC_OK; /* v->schema stays NULL */
   if (lc_schema_parse(v->schema_ddl, &v->schema, err, sizeof err) != LC_OK) {
     char msg[LC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "schema \"%.200s\": %s", v->schema_ddl, err);
