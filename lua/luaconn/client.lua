@@ -14,6 +14,8 @@ local SHARED = {
   timeout = { type = "number", default = 30, description = "seconds per request" },
   headers = { type = "json", description = "extra request headers, a JSON object" },
   rate_limit = { type = "number", default = 0, description = "at most this many requests per second (0 = no limit)" },
+  ca_file = { type = "string", description = "PEM file of the CAs HTTPS servers are verified against (default: SSL_CERT_FILE, CURL_CA_BUNDLE, else the system bundle)" },
+  verify = { type = "boolean", default = true, description = "false turns TLS certificate verification off (logged as a warning)" },
 }
 
 -- Returns the shared HTTP option declarations plus those of each table given
@@ -62,7 +64,8 @@ function M.configure(opts)
   http.configure { retries = opts.retries, timeout = opts.timeout, headers = opts.headers,
                    rate_limit = opts.rate_limit, backoff = opts.backoff,
                    max_backoff = opts.max_backoff,
-                   retry_on = opts.retry_on and M.statuses(opts.retry_on) }
+                   retry_on = opts.retry_on and M.statuses(opts.retry_on),
+                   ca_file = opts.ca_file, verify = opts.verify }
 end
 
 return M

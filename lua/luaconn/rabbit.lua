@@ -14,7 +14,8 @@ function M.connection(opts, role)
   cached[role] = cached[role] or {}
   local conn = cached[role][opts.broker]
   if conn and conn:is_open() then return conn end
-  conn = amqp.connect(opts.broker, { timeout = opts.timeout, heartbeat = opts.heartbeat })
+  conn = amqp.connect(opts.broker, { timeout = opts.timeout, heartbeat = opts.heartbeat,
+                                     ca_file = opts.ca_file, verify = opts.verify })
   cached[role][opts.broker] = conn
   return conn
 end

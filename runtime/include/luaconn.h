@@ -29,7 +29,8 @@
 extern "C" {
 #endif
 
-#define LUACONN_VERSION "0.1.0"
+/* LUACONN_VERSION ("0.1.0"), generated from the repository's VERSION file. */
+#include "luaconn_version.h"
 
 #ifndef ARROW_C_DATA_INTERFACE
 #define ARROW_C_DATA_INTERFACE
@@ -110,7 +111,9 @@ typedef void (*lc_log_fn)(void *ctx, int level, const char *connector, const cha
 typedef struct lc_config {
   size_t memory_limit;     /* bytes per connector; 0 = 256 MiB */
   double call_timeout;     /* seconds of wall clock per call into a script; 0 = 120 */
-  const char *lua_root;    /* dir holding connectors/ and luaconn/; NULL = none */
+  const char *lua_root;    /* dir holding connectors/ and luaconn/; NULL = the installed
+                              <libdir>/../share/luaconn/lua next to the library (or
+                              program) holding the runtime, when it exists, else none */
   const char *search_path; /* ':'-separated connector dirs searched before lua_root;
                               NULL = the LUACONN_PATH environment variable */
   int64_t batch_rows;      /* max rows per Arrow batch; 0 = 8192 */

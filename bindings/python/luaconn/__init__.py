@@ -13,7 +13,7 @@ from .errors import (
     TimeLimitError,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Connector", "check", "ConnectorError", "ConnectorValueError", "ContractError",

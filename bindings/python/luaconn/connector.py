@@ -4,11 +4,19 @@ A runtime must be used by one thread at a time, so each thread gets its own, cre
 first use and reused by every Connector that thread opens (in a Spark Python worker:
 one runtime per worker process, reused across partitions).
 """
+from __future__ import annotations
+
 import json
 import logging
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Union
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    Batches = Union["pa.RecordBatch", "pa.Table", Iterable[Union["pa.RecordBatch", "pa.Table"]]]
 
 from . import errors
 from ._luaconn import ffi, lib
@@ -134,7 +142,8 @@ def _source(ref, script):
     return lib.LC_SOURCE_AUTO, os.fsencode(ref)
 
 
-def check(ref=None, *, script=None):
+def check(ref: Optional[Union[str, os.PathLike]] = None, *,
+          script: Optional[str] = None) -> dict[str, Any]:
     """Loads a connector without options and checks it against the contract.
 
     Returns the runtime's JSON summary of the connector, decoded."""
@@ -166,8 +175,10 @@ class Connector:
     the Connector a runtime of its own.
     """
 
-    def __init__(self, ref=None, *, script=None, script_name=None, record_dir=None,
-                 replay_dir=None, **options):
+    def __init__(self, ref: Optional[Union[str, os.PathLike]] = None, *,
+                 script: Optional[str] = None, script_name: Optional[str] = None,
+                 record_dir: Optional[str] = None, replay_dir: Optional[str] = None,
+                 **options: Any) -> None:
         self._runtime = (_Runtime(record_dir, replay_dir) if record_dir or replay_dir
                          else _runtime())
         kind, source = _source(ref, script)
@@ -187,16 +198,16 @@ class Connector:
         self._ptr = ffi.gc(out[0], lib.lc_connector_free)
 
     # -- lifetime -------------------------------------------------------------------
-    def close(self):
+    def close(self) -> None:
         """Frees the connector now instead of at garbage collection."""
         if self._ptr is not None:
             ffi.release(self._ptr)
             self._ptr = None
 
-    def __enter__(self):
+    def __enter__(self) -> Connector:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def _handle(self):
@@ -212,39 +223,39 @@ class Connector:
 
     # -- description ----------------------------------------------------------------
     @property
-    def schema(self):
+    def schema(self) -> str:
         """The connector's schema as a Spark DDL string."""
         return _text(lib.lc_connector_schema(self._handle()))
 
     @property
-    def script_name(self):
+    def script_name(self) -> str:
         """The path or chunk name the connector was loaded from."""
         return _text(lib.lc_connector_script(self._handle()))
 
     @property
-    def source(self):
+    def source(self) -> str:
         """The running version's Lua source text."""
         return _text(lib.lc_connector_source(self._handle(), ffi.NULL))
 
     @property
-    def generation(self):
+    def generation(self) -> int:
         """1 for the version first loaded, +1 for each hot reload that took effect."""
         return lib.lc_connector_generation(self._handle())
 
     @property
-    def reload_error(self):
+    def reload_error(self) -> Optional[errors.ConnectorError]:
         """Why the newest edit was refused (a ConnectorError), or None when the
         newest version is the one running."""
         err = lib.lc_connector_reload_error(self._handle())
         return None if err == ffi.NULL else _exception(err)
 
-    def reload(self):
+    def reload(self) -> int:
         """Checks for an edited script now (calls do it themselves at safe points).
         Returns the generation running afterwards."""
         lib.lc_connector_reload(self._handle())
         return self.generation
 
-    def infer(self, max_records=None, partition=None):
+    def infer(self, max_records: Optional[int] = None, partition: Any = None) -> str:
         """A Spark DDL schema fitting the first max_records records (default 1000) of
         partition (None = {}); for a connector whose schema is "infer" it becomes the
         schema. Warnings (a declared column no record has) go to the "luaconn" logger."""
@@ -254,49 +265,49 @@ class Connector:
             max_records or 0, out))
         return _take_text(out[0])
 
-    def set_schema(self, ddl):
+    def set_schema(self, ddl: str) -> None:
         """Fixes the schema of a connector whose schema is "infer" (what the driver
         inferred)."""
         self._check(lib.lc_connector_set_schema(self._handle(), ddl.encode("utf-8")))
 
-    def lock_schema(self, locked=True):
+    def lock_schema(self, locked: bool = True) -> None:
         """While locked, a reload that would change the schema is refused."""
         lib.lc_connector_lock_schema(self._handle(), int(bool(locked)))
 
     @property
-    def can_read(self):
+    def can_read(self) -> bool:
         return bool(lib.lc_connector_can_read(self._handle()))
 
     @property
-    def can_write(self):
+    def can_write(self) -> bool:
         return bool(lib.lc_connector_can_write(self._handle()))
 
     @property
-    def arrow_schema(self):
+    def arrow_schema(self) -> pa.Schema:
         """The schema as a pyarrow.Schema (the type of every batch read returns)."""
         return self.rows_from_json([]).schema
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<luaconn.Connector {self.script_name!r}: {self.schema}>"
 
     # -- reading --------------------------------------------------------------------
-    def partitions(self):
+    def partitions(self) -> list[Any]:
         """The planned partitions, JSON-decoded (pass one to read)."""
         return [json.loads(spec) for spec in self.partition_specs()]
 
-    def partition_specs(self):
+    def partition_specs(self) -> list[str]:
         """The planned partitions as JSON texts, one per partition (pass one to
         read_json)."""
         out = ffi.new("char **")
         self._check(lib.lc_connector_partitions(self._handle(), out))
         return _take_text(out[0]).splitlines()
 
-    def read(self, partition=None):
+    def read(self, partition: Any = None) -> Iterator[pa.RecordBatch]:
         """Iterates over one partition (None = the default partition, {}) as
         pyarrow.RecordBatch, imported zero-copy from the runtime."""
         return self.read_json(None if partition is None else json.dumps(partition))
 
-    def read_json(self, partition_json):
+    def read_json(self, partition_json: Optional[str]) -> Iterator[pa.RecordBatch]:
         """Like read, with the partition as JSON text (as partition_specs gives it)."""
         import pyarrow as pa
 
@@ -311,14 +322,14 @@ class Connector:
             self._check(status)
             yield pa.RecordBatch._import_from_c(_address(array), _address(schema))
 
-    def read_all(self):
+    def read_all(self) -> pa.Table:
         """Every planned partition, read in order, as one pyarrow.Table."""
         import pyarrow as pa
 
         batches = [batch for spec in self.partition_specs() for batch in self.read_json(spec)]
         return pa.Table.from_batches(batches, schema=self.arrow_schema)
 
-    def rows_from_json(self, rows):
+    def rows_from_json(self, rows: Iterable[dict[str, Any]]) -> pa.RecordBatch:
         """Converts rows (an iterable of dicts) into one RecordBatch of the connector's
         schema, with the same type checks as read."""
         import pyarrow as pa
@@ -331,12 +342,12 @@ class Connector:
         return pa.RecordBatch._import_from_c(_address(array), _address(schema))
 
     # -- writing --------------------------------------------------------------------
-    def write(self, batches):
+    def write(self, batches: Batches) -> Any:
         """Writes a RecordBatch, a Table, or an iterable of them through the script's
         write; returns its commit message (JSON-decoded) for commit or abort."""
         return json.loads(self.write_json(batches))
 
-    def write_json(self, batches):
+    def write_json(self, batches: Batches) -> str:
         """Like write, returning the commit message as JSON text."""
         handle = self._handle()
         self._check(lib.lc_write_begin(handle))
@@ -360,27 +371,27 @@ class Connector:
             _release(array)
             _release(schema)
 
-    def commit(self, messages):
+    def commit(self, messages: Iterable[Any]) -> None:
         """Driver side: hands the script every task's commit message (None for a
         failed task)."""
         self._check(lib.lc_connector_commit(self._handle(), _c_text(json.dumps(list(messages)))))
 
-    def abort(self, messages):
+    def abort(self, messages: Iterable[Any]) -> None:
         """Driver side: tells the script the write failed, with every task's message."""
         self._check(lib.lc_connector_abort(self._handle(), _c_text(json.dumps(list(messages)))))
 
     # -- streaming (offsets are JSON text; Spark's checkpoint stores them) -------------
     @property
-    def can_stream(self):
+    def can_stream(self) -> bool:
         return bool(lib.lc_connector_can_stream(self._handle()))
 
-    def initial_offset(self):
+    def initial_offset(self) -> str:
         """Where a new stream starts, as the connector's offset JSON."""
         out = ffi.new("char **")
         self._check(lib.lc_stream_initial_offset(self._handle(), out))
         return _take_text(out[0])
 
-    def latest_offset(self, start_json, limit=None):
+    def latest_offset(self, start_json: str, limit: Optional[dict[str, int]] = None) -> str:
         """The offset just past the newest data (at most limit["max_rows"] rows past
         start_json when limit is given)."""
         out = ffi.new("char **")
@@ -389,14 +400,14 @@ class Connector:
             self._handle(), _c_text(start_json), _c_text(limit_json), out))
         return _take_text(out[0])
 
-    def stream_partitions(self, start_json, end_json):
+    def stream_partitions(self, start_json: str, end_json: str) -> list[str]:
         """The partitions covering [start, end), each as JSON text for read_json."""
         out = ffi.new("char **")
         self._check(lib.lc_stream_partitions(
             self._handle(), _c_text(start_json), _c_text(end_json), out))
         return _take_text(out[0]).splitlines()
 
-    def stream_commit(self, end_json):
+    def stream_commit(self, end_json: str) -> None:
         """Tells the connector everything before end_json is processed (a hint)."""
         self._check(lib.lc_stream_commit(self._handle(), _c_text(end_json)))
 

@@ -1,4 +1,7 @@
 """Exceptions raised by luaconn: one ConnectorError subclass per lc_status."""
+from __future__ import annotations
+
+from typing import Optional
 
 __all__ = [
     "ConnectorError", "OptionError", "ScriptError", "ScriptSyntaxError", "TimeLimitError",
@@ -14,7 +17,8 @@ class ConnectorError(Exception):
     source when known; code is the runtime's lc_status; traceback is Lua's.
     """
 
-    def __init__(self, message, *, code=None, script=None, line=0, traceback=None):
+    def __init__(self, message: str, *, code: Optional[int] = None, script: Optional[str] = None,
+                 line: int = 0, traceback: Optional[str] = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -22,7 +26,7 @@ class ConnectorError(Exception):
         self.line = line
         self.traceback = traceback
 
-    def __str__(self):
+    def __str__(self) -> str:
         location = self.script and (f"{self.script}:{self.line}" if self.line else self.script)
         if location and not self.message.startswith(location):
             return f"{location}: {self.message}"

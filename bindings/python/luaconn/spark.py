@@ -19,13 +19,19 @@ Databricks, "spark.databricks.secrets.<scope>.<key>". Data source methods run in
 Python workers without a session, so register(spark) takes those conf entries with it
 (call it again after setting new ones); the driver looks the value up and it reaches
 the executors inside the pickled reader or writer, never as an option, never logged.
+Spark Connect hides conf entries whose names contain "secret" from clients, so there
+the session-conf store cannot work: a missing credential's error names the routes
+that do (LUACONN_SECRETS_FILE or the api_key_env variable on the cluster).
 
 Built so Spark's usual traps cannot happen: the classes are flat and hold only option
 dicts, strings and the schema (they pickle); nothing but pyspark and this package is
 imported at module level (pyarrow only inside executor methods); the runtime is
 created lazily in each Python worker and reused across the partitions it runs.
 """
+from __future__ import annotations
+
 import uuid
+from typing import TYPE_CHECKING
 
 from pyspark.sql.datasource import DataSource, DataSourceArrowWriter, DataSourceReader
 
@@ -36,23 +42,35 @@ from .spark_common import (
 )
 from .spark_stream import stream_reader, stream_writer
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 FORMAT = "luaconn"
 SECRET_CONF_PREFIXES = ("spark.luaconn.secrets.", "spark.databricks.secrets.")
 
 
-def register(spark):
-    """Registers format "luaconn" with a SparkSession, with the session's secret store
-    (its spark.luaconn.secrets.* and spark.databricks.secrets.* conf entries)."""
-    store = {name: value for name, value in spark.conf.getAll.items()
-             if name.startswith(SECRET_CONF_PREFIXES)}
+CONNECT_SECRETS = ("Spark Connect hides conf entries named *secret* from clients, so the "
+                   "session conf cannot hold credentials there; on the cluster set "
+                   "LUACONN_SECRETS_FILE to a secrets file or set the api_key_env variable")
+
+
+def register(spark: SparkSession) -> None:
+    """Registers format "luaconn" with a SparkSession (classic or Spark Connect), with
+    the session's secret store (its spark.luaconn.secrets.* and
+    spark.databricks.secrets.* conf entries; not available under Connect)."""
+    connect = type(spark).__module__.startswith("pyspark.sql.connect")
+    store = {} if connect else {name: value for name, value in spark.conf.getAll.items()
+                                if name.startswith(SECRET_CONF_PREFIXES)}
     # A class built here is pickled by value, so the store travels with it.
     spark.dataSource.register(type("LuaconnDataSourceWithSecrets", (LuaconnDataSource,),
-                                   {"_secret_store": store}))
+                                   {"_secret_store": store, "_connect": connect}))
 
 
-def _secret_options(store, options):
-    """The options luaconn.auth reads from the secret store for the user's
-    secret_scope + secret_key: {"secret_value": ...} when found, else where it looked."""
+def _secret_options(source, options):
+    """The options luaconn.auth reads from source's secret store for the user's
+    secret_scope + secret_key: {"secret_value": ...} when found, else where it looked
+    (under Spark Connect: why it cannot, and what works instead)."""
+    store = source._secret_store
     lowered = {key.lower(): value for key, value in dict(options).items()}
     scope, key = lowered.get("secret_scope"), lowered.get("secret_key")
     if not scope or not key:
@@ -61,6 +79,8 @@ def _secret_options(store, options):
     for name in names:
         if store.get(name):
             return {"secret_value": store[name]}
+    if source._connect:
+        return {"secret_store": CONNECT_SECRETS}
     return {"secret_store": f"not in the Spark session conf ({' or '.join(names)})"}
 
 
@@ -71,6 +91,7 @@ class LuaconnDataSource(DataSource):
     builds the readers and writers. Pickles its options (a dict of strings); the class
     register() builds carries the session's secret store with it."""
     _secret_store = {}   # register() fills it from the session conf
+    _connect = False     # registered from a Spark Connect session
 
     @classmethod
     def name(cls):
@@ -87,7 +108,7 @@ class LuaconnDataSource(DataSource):
             if not conn.can_read:
                 raise errors.ContractError(f"{conn.script_name} has no read function")
         return LuaconnReader(dict(self.options), schema,
-                             _secret_options(self._secret_store, self.options))
+                             _secret_options(self, self.options))
 
     def writer(self, schema, overwrite):
         options = dict(self.options)
@@ -104,12 +125,11 @@ class LuaconnDataSource(DataSource):
             if not conn.can_write:
                 raise errors.ContractError(f"{conn.script_name} has no write function")
         return LuaconnWriter(options, WRITE_TASK_OPTION in declared,
-                             _secret_options(self._secret_store, options))
+                             _secret_options(self, options))
 
     # Structured Streaming lives in luaconn.spark_stream.
     def streamReader(self, schema):
-        return stream_reader(self.options, schema,
-                             _secret_options(self._secret_store, self.options))
+        return stream_reader(self.options, schema, _secret_options(self, self.options))
 
     def streamWriter(self, schema, overwrite):
         return stream_writer(self.options, schema, overwrite)

@@ -338,7 +338,28 @@ static void lc_amqp_connect_reason(const char *host, int port, int status, char 
   }
 }
 
-/* amqp.connect(url [, {timeout=, heartbeat=, cacert=, verify=}]) -> connection */
+/* Sets up certificate checks on an amqps socket: peers are verified against option
+ * ca_file, else the default bundle (lc_tls_default_ca); verify = false turns the
+ * checks off, with a warning. Returns the bundle used (NULL: none). */
+static const char *lc_amqp_use_tls(lua_State *L, amqp_socket_t *sock, bool verify, const char *where) {
+  lc_state *st = lc_state_get(L);
+  amqp_ssl_socket_set_verify_peer(sock, verify);
+  amqp_ssl_socket_set_verify_hostname(sock, verify);
+  if (!verify)
+    lc_state_log(st, LC_LOG_WARN, "amqp: TLS certificate verification is OFF for %s (verify = false): "
+                 "any server can pose as the broker", where);
+  const char *origin = "option 'ca_file'";
+  const char *ca_file = lc_amqp_opt_string(L, 2, "ca_file");
+  if (ca_file) lua_pop(L, 1); /* the string stays referenced by the options table */
+  else ca_file = lc_tls_default_ca(&origin);
+  if (!ca_file) return NULL;
+  if (amqp_ssl_socket_set_cacert(sock, ca_file) != AMQP_STATUS_OK)
+    lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot load CA certificates from %s (%s)", ca_file, origin);
+  lc_state_log(st, LC_LOG_DEBUG, "amqp: verifying TLS peers against %s (%s)", ca_file, origin);
+  return ca_file;
+}
+
+/* amqp.connect(url [, {timeout=, heartbeat=, ca_file=, verify=}]) -> connection */
 static int lc_amqp_connect(lua_State *L) {
   size_t url_len;
   const char *url = luaL_checklstring(L, 1, &url_len);
@@ -366,19 +387,18 @@ static int lc_amqp_connect(lua_State *L) {
 
   amqp_socket_t *sock = info.ssl ? amqp_ssl_socket_new(a->conn) : amqp_tcp_socket_new(a->conn);
   if (!sock) return lc_state_raise(L, LC_ERR_NOMEM, "amqp: cannot create a socket");
-  if (info.ssl) {
-    amqp_ssl_socket_set_verify_peer(sock, verify);
-    amqp_ssl_socket_set_verify_hostname(sock, verify);
-    const char *cacert = lc_amqp_opt_string(L, 2, "cacert");
-    if (cacert && amqp_ssl_socket_set_cacert(sock, cacert) != AMQP_STATUS_OK)
-      return lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot load CA certificates from %s", cacert);
-  }
+  const char *ca_file = NULL;
+  if (info.ssl) ca_file = lc_amqp_use_tls(L, sock, verify, a->where);
   struct timeval tv = lc_amqp_budget(L, timeout);
   int status = amqp_socket_open_noblock(sock, info.host, info.port, &tv);
   if (status != AMQP_STATUS_OK) {
     char reason[200];
     lc_amqp_connect_reason(info.host, info.port, status, reason, sizeof reason);
     lc_amqp_shutdown(a);
+    if (status == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED)
+      return lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot connect to %s: %s (untrusted certificate: "
+                            "verified against %s; set ca_file to the CA that signed it)",
+                            a->where, reason, ca_file ? ca_file : "no CA bundle");
     return lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot connect to %s: %s", a->where, reason);
   }
   amqp_set_handshake_timeout(a->conn, &tv);

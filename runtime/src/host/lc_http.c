@@ -28,12 +28,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "host/lc_host.h"
 
-#define LC_HTTP_USER_AGENT "luaconn/0.1"
+#define LC_HTTP_USER_AGENT "luaconn/" LUACONN_VERSION
 #define LC_HTTP_MAX_REDIRECTS 5L
 #define LC_HTTP_BODY_IN_ERROR 200   /* bytes of a failed response quoted in the error */
 #define LC_HTTP_METHOD_MAX 16
@@ -75,6 +76,8 @@ typedef struct lc_http {
   char *replayed_url;                  /* the last response's URL when replayed; owned */
   size_t secrets_recorded;             /* the state's secret count when the recording
                                           was last written */
+  char *ca_file;                       /* CA bundle HTTPS peers are verified against */
+  bool insecure;                       /* http.configure{verify = false} */
   char error[CURL_ERROR_SIZE];
 } lc_http;
 
@@ -108,6 +111,7 @@ static int lc_http_gc(lua_State *L) {
   curl_slist_free_all(h->request_headers);
   free(h->request_json);
   free(h->replayed_url);
+  free(h->ca_file);
   free(h->body.data);
   free(h->head.data);
   *h = (lc_http){0};
@@ -118,6 +122,53 @@ static pthread_once_t lc_http_once = PTHREAD_ONCE_INIT;
 
 static void lc_http_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+/* Where TLS peers (HTTPS, amqps) are verified against unless ca_file says otherwise:
+ * the bundle a user points SSL_CERT_FILE or CURL_CA_BUNDLE at, else the system's
+ * (Debian/Ubuntu, RHEL/Amazon Linux/Fedora, Alpine, SUSE). A bundled libcurl's
+ * compiled-in path may not exist on the machine it runs on, and librabbitmq loads no
+ * CAs at all, so the runtime always decides. */
+const char *lc_tls_default_ca(const char **origin) {
+  static const char *const vars[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *path = getenv(vars[i]);
+    if (path && *path) {
+      *origin = vars[i];
+      return path;
+    }
+  }
+  static const char *const system[] = {
+      "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Alpine */
+      "/etc/pki/tls/certs/ca-bundle.crt",                  /* RHEL, Amazon Linux, Fedora */
+      "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL, Amazon Linux */
+      "/etc/ssl/ca-bundle.pem",                            /* SUSE */
+      "/etc/ssl/cert.pem",                                 /* Alpine */
+  };
+  *origin = "system bundle";
+  for (size_t i = 0; i < sizeof system / sizeof *system; i++)
+    if (access(system[i], R_OK) == 0) return system[i];
+  return NULL;
+}
+
+/* Chooses the CA bundle (NULL: the default) for the state's requests, and says which
+ * in -v output. */
+static void lc_http_use_ca(lua_State *L, lc_http *h, const char *ca_file) {
+  lc_state *st = lc_state_get(L);
+  const char *origin = "option 'ca_file'";
+  const char *path = ca_file ? ca_file : lc_tls_default_ca(&origin);
+  if (ca_file && access(ca_file, R_OK) != 0)
+    luaL_error(L, "http: ca_file '%s' cannot be read", ca_file);
+  char *copy = path ? strdup(path) : NULL;
+  if (path && !copy) luaL_error(L, "http: out of memory");
+  free(h->ca_file);
+  h->ca_file = copy;
+  if (path) {
+    lc_state_log(st, LC_LOG_DEBUG, "http: verifying TLS peers against %s (%s)", path, origin);
+  } else {
+    lc_state_log(st, LC_LOG_WARN, "http: no CA bundle found (set ca_file or SSL_CERT_FILE); "
+                 "using libcurl's built-in default");
+  }
+}
+
 /* The state's http data, created on first use. */
 static lc_http *lc_http_get(lua_State *L) {
   lc_http *h = lc_state_singleton(L, &lc_http_key, sizeof *h, lc_http_gc);
@@ -125,6 +176,7 @@ static lc_http *lc_http_get(lua_State *L) {
   pthread_once(&lc_http_once, lc_http_global_init);
   if (!(h->curl = curl_easy_init())) luaL_error(L, "http: cannot create a curl handle (out of memory)");
   h->defaults = LC_HTTP_DEFAULTS;
+  lc_http_use_ca(L, h, NULL);
   return h;
 }
 
@@ -180,7 +232,8 @@ static const char *const LC_HTTP_SETTING_KEYS[] = {
     "timeout", "connect_timeout", "retries", "backoff", "max_backoff", "retry_on", NULL};
 static const char *const LC_HTTP_REQUEST_KEYS[] = {"query", "headers", "json", "body", "ok", NULL};
 static const char *const LC_HTTP_TARGET_KEYS[] = {"method", "url", NULL};
-static const char *const LC_HTTP_CONFIGURE_KEYS[] = {"headers", "rate_limit", NULL};
+static const char *const LC_HTTP_CONFIGURE_KEYS[] = {"headers", "rate_limit", "ca_file", "verify",
+                                                     NULL};
 
 static bool lc_http_in_list(const char *key, const char *const *list) {
   for (; list && *list; list++)
@@ -550,6 +603,11 @@ static void lc_http_setup(lc_http *h, const lc_http_request *req) {
   curl_easy_setopt(c, CURLOPT_URL, req->url);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->error);
+  if (h->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+  if (h->insecure) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   /* Scripts must not reach file:// or other protocols through curl. */
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -751,8 +809,12 @@ static int lc_http_fail(lua_State *L, lc_state *st, const lc_http *h, const lc_h
   if (out->rc != CURLE_OK) {
     char attempts[48] = "";
     if (out->attempts > 1) snprintf(attempts, sizeof attempts, " (after %d attempts)", out->attempts);
-    snprintf(message, sizeof message, "%s %s: %s%s%s", req->method, req->url,
-             lc_http_failure_text(h, out->rc), attempts, waited);
+    char trust[512] = "";
+    if (out->rc == CURLE_PEER_FAILED_VERIFICATION)
+      snprintf(trust, sizeof trust, " (untrusted certificate: verified against %s; "
+               "set ca_file to the CA that signed it)", h->ca_file ? h->ca_file : "libcurl's default");
+    snprintf(message, sizeof message, "%s %s: %s%s%s%s", req->method, req->url,
+             lc_http_failure_text(h, out->rc), trust, attempts, waited);
     return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
   }
   char attempts[48] = "";
@@ -1161,6 +1223,20 @@ static int lc_http_configure(lua_State *L) {
       }
       lua_pop(L, 1);
     }
+  }
+  lua_getfield(L, 1, "ca_file");
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "http.configure: option 'ca_file' must be a path");
+    lc_http_use_ca(L, h, lua_tostring(L, -1));
+  }
+  lua_getfield(L, 1, "verify");
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isboolean(L, -1)) luaL_error(L, "http.configure: option 'verify' must be a boolean");
+    h->insecure = !lua_toboolean(L, -1);
+    if (h->insecure)
+      lc_state_log(st, LC_LOG_WARN, "http: TLS certificate verification is OFF (verify = false): "
+                   "any server can pose as the one you asked for");
   }
   h->defaults = settings;
   h->min_interval = rate > 0 ? 1 / rate : 0; /* rate_limit = 0 turns the limit off */

@@ -94,7 +94,7 @@ START_TEST(get_sends_query_and_headers) {
          "assert(e.query.id == '1700000000123456', 'integers in full: ' .. e.query.id)\n"
          "assert(e.query.flag == 'true' and e.query.z == '1')\n"
          "assert(e.headers['x-trace'] == 't-1')\n"
-         "assert(e.headers['user-agent'] == 'luaconn/0.1', e.headers['user-agent'])\n"
+         "assert(e.headers['user-agent'] == 'luaconn/" LUACONN_VERSION "', e.headers['user-agent'])\n"
          "local again = http.get(base .. '/echo?x=1', {query = {y = 2}})\n"
          "assert(again.url == base .. '/echo?x=1&y=2', again.url)\n"
          "local merged = http.get(base .. '/echo?per_page=50&state=open&a%5Bb%5D=1&', {\n"
