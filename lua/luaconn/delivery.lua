@@ -61,7 +61,7 @@ end
 
 -- POSTs the rows in batches of opts.batch_size through send (http.request or
 -- luaconn.auth's sender) and returns the commit message {rows, accepted, rejected,
--- batches, errors}.
+-- batches, errors} (errors: the first few rejections, absent when none).
 function M.post(opts, rows, send)
   local accepted, rejected, errors, n = 0, 0, {}, 0
   local _, batches = batch.each_json(rows, opts.batch_size, function(text, count)
@@ -77,7 +77,7 @@ function M.post(opts, rows, send)
     end
   end)
   return { rows = accepted + rejected, accepted = accepted, rejected = rejected, batches = batches,
-           errors = errors }
+           errors = errors[1] and errors or nil }
 end
 
 -- commit(opts, messages): the totals of every task; fails past opts.max_rejected.

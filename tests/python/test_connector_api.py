@@ -252,7 +252,7 @@ def test_rows_encoded_in_c_match_the_lua_path(api_server, sink, unique_key, batc
     lua = luaconn.Connector(script=LUA_PATH_WRITER, target_url=f"{api_server}/sink/{unique_key}-lua",
                             batch_size=batch_size)
     assert fast.write(table.to_batches(max_chunksize=chunk)) == {
-        "rows": 103, "batches": -(-103 // batch_size)}
+        "rows": 103, "accepted": 103, "rejected": 0, "batches": -(-103 // batch_size)}
     lua.write(table.to_batches(max_chunksize=chunk))
     by_c, by_lua = sink(f"{unique_key}-c"), sink(f"{unique_key}-lua")
     assert by_c["batches"] == by_lua["batches"] == [batch_size] * (103 // batch_size) + (
