@@ -28,6 +28,8 @@ local C = {
     page_param = { type = "string", description = "page: parameter name (default page)" },
     total_pages_field = { type = "string", description = "page: path of the page count" },
     next_field = { type = "string", description = "next_url: path of the next page's URL (default next)" },
+    flatten = { type = "string", description = "a record key whose object's fields join the record, e.g. attributes" },
+    rename = { type = "json", description = 'record keys renamed, a JSON object {"from": "to"}' },
     schema = { type = "string", default = "id INT, name STRING, status STRING" },
   }),
 }

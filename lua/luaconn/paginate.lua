@@ -12,6 +12,9 @@
 --   body             a table: POST it as JSON, the paging parameters inside it
 --                    instead of the query (APIs that page with the token in the body)
 --   retry            a retry policy for http.configure ({retries, retry_on, backoff, ...})
+--   flatten, rename  record shaping: the fields of each record's object `flatten`
+--                    (e.g. "attributes") join the record, then keys are renamed
+--                    ({from = "to"}); done in C on the page path (json.page's shape)
 --   fetch            fetch(url, query, raw, body) -> decoded page, response (default
 --                    luaconn.client.fetch; luaconn.auth's fetcher adds credentials). With
 --                    raw set it may return nil and the response: then the page is read
@@ -76,6 +79,7 @@ local function setup(spec, on_record, default_results, default_size_param)
   local fetch = spec.fetch or client.fetch
   -- json.page follows object keys only: a path with an index takes the Lua path.
   local whole = json.accepts_pages(on_record) and not results:find("[", 1, true)
+  local shape = (spec.flatten or spec.rename) and { flatten = spec.flatten, rename = spec.rename }
   local pages = 0
   local function page(url, p)
     local query, body = p, nil
@@ -83,14 +87,17 @@ local function setup(spec, on_record, default_results, default_size_param)
     local doc, response = fetch(url, query, whole, body)
     pages = pages + 1
     if doc == nil and whole then
-      local records = json.page(response.body, results, "GET " .. response.url)
+      local records = json.page(response.body, results, "GET " .. response.url, shape)
       repeat on_record(records) until records:done()
       local n = records:count()
       if not n then no_records(url, pages, results) end
       return records:doc(), n, response, records:last()
     end
     local records = M.records(doc, results, url, pages)
-    for i = 1, #records do on_record(records[i]) end
+    for i = 1, #records do
+      if shape then json.shape(records[i], shape) end
+      on_record(records[i])
+    end
     return doc, #records, response, records[#records]
   end
   return params, page, function() return pages end
