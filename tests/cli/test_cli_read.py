@@ -192,3 +192,32 @@ end }
     assert cli.run("read", script).ok().rows() == [
         {"t": "2024-03-01T00:00:00.000000Z"}, {"t": "2024-03-01T08:00:00.000000Z"},
         {"t": "2024-02-29T00:00:00.000000Z"}]
+
+
+SMALL_TYPES = """
+local json = require "json"
+return { schema = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", options = { path = {} },
+  read = function(opts, partition, emit)
+    local text = %r
+    if opts.path == "page" then
+      local page = json.page(text, "")
+      repeat emit(page) until page:done()
+    else
+      for _, record in ipairs(json.decode(text)) do emit(record) end
+    end
+  end }
+"""
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_tinyint_smallint_and_timestamp_ntz(cli, lua_script, path):
+    ok = '[{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00"}, {"t": 127, "s": null, "n": "2024-03-01"}]'
+    rows = cli.run("read", lua_script(SMALL_TYPES % ok), "-o", f"path={path}").ok().rows()
+    assert rows == [{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00.000000"},
+                    {"t": 127, "s": None, "n": "2024-03-01T00:00:00.000000"}]
+    too_big = '[{"t": 128}]'
+    error = cli.run("read", lua_script(SMALL_TYPES % too_big), "-o", f"path={path}").error()
+    assert "column 't', row 1: expected TINYINT" in error
+    zoned = '[{"n": "2024-03-01T10:00:00+02:00"}]'
+    error = cli.run("read", lua_script(SMALL_TYPES % zoned), "-o", f"path={path}").error()
+    assert "has a zone: a TIMESTAMP_NTZ holds local date-times (use TIMESTAMP)" in error

@@ -312,3 +312,13 @@ def test_rest_stream_fetches_each_record_once_per_micro_batch(api_server, unique
     replanned = json.dumps({"after": 0, "upto": max_records or 120})
     again = [row for batch in conn.read_json(replanned) for row in batch.to_pylist()]
     assert again == rows
+
+
+def test_small_integers_and_timestamp_ntz_reach_arrow_with_their_types():
+    conn = luaconn.Connector(script="""
+return { schema = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ",
+  read = function(opts, partition, emit) emit { t = 5, s = -300, n = "2024-03-01T10:00:00" } end }
+""")
+    table = conn.read_all()
+    assert table.schema.types == [pa.int8(), pa.int16(), pa.timestamp("us")]
+    assert table.to_pylist() == [{"t": 5, "s": -300, "n": dt.datetime(2024, 3, 1, 10, 0)}]

@@ -21,6 +21,9 @@ typedef enum lc_type_id {
   LC_T_BINARY,
   LC_T_DATE,
   LC_T_TIMESTAMP,
+  LC_T_TINYINT,
+  LC_T_SMALLINT,
+  LC_T_TIMESTAMP_NTZ,
   LC_T_ARRAY,
   LC_T_STRUCT,
   LC_T_MAP

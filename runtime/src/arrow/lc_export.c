@@ -33,7 +33,8 @@ static const char *arrow_format(lc_type_id id) {
   static const char *const formats[] = {
     [LC_T_BOOLEAN] = "b", [LC_T_INT] = "i", [LC_T_BIGINT] = "l", [LC_T_FLOAT] = "f",
     [LC_T_DOUBLE] = "g", [LC_T_STRING] = "u", [LC_T_BINARY] = "z", [LC_T_DATE] = "tdD",
-    [LC_T_TIMESTAMP] = "tsu:UTC", [LC_T_ARRAY] = "+l", [LC_T_STRUCT] = "+s", [LC_T_MAP] = "+m",
+    [LC_T_TIMESTAMP] = "tsu:UTC", [LC_T_TINYINT] = "c", [LC_T_SMALLINT] = "s",
+    [LC_T_TIMESTAMP_NTZ] = "tsu:", [LC_T_ARRAY] = "+l", [LC_T_STRUCT] = "+s", [LC_T_MAP] = "+m",
   };
   return formats[id];
 }

@@ -22,6 +22,7 @@ static const char *const type_names[] = {
   [LC_T_BOOLEAN] = "BOOLEAN", [LC_T_INT] = "INT", [LC_T_BIGINT] = "BIGINT",
   [LC_T_FLOAT] = "FLOAT", [LC_T_DOUBLE] = "DOUBLE", [LC_T_STRING] = "STRING",
   [LC_T_BINARY] = "BINARY", [LC_T_DATE] = "DATE", [LC_T_TIMESTAMP] = "TIMESTAMP",
+  [LC_T_TINYINT] = "TINYINT", [LC_T_SMALLINT] = "SMALLINT", [LC_T_TIMESTAMP_NTZ] = "TIMESTAMP_NTZ",
   [LC_T_ARRAY] = "ARRAY", [LC_T_STRUCT] = "STRUCT", [LC_T_MAP] = "MAP",
 };
 
@@ -37,6 +38,9 @@ static const struct {
   {"REAL", LC_T_FLOAT, false}, {"DOUBLE", LC_T_DOUBLE, false}, {"STRING", LC_T_STRING, false},
   {"VARCHAR", LC_T_STRING, true}, {"CHAR", LC_T_STRING, true}, {"BINARY", LC_T_BINARY, false},
   {"DATE", LC_T_DATE, false}, {"TIMESTAMP", LC_T_TIMESTAMP, false},
+  {"TIMESTAMP_LTZ", LC_T_TIMESTAMP, false}, {"TIMESTAMP_NTZ", LC_T_TIMESTAMP_NTZ, false},
+  {"TINYINT", LC_T_TINYINT, false}, {"BYTE", LC_T_TINYINT, false},
+  {"SMALLINT", LC_T_SMALLINT, false}, {"SHORT", LC_T_SMALLINT, false},
   {"ARRAY", LC_T_ARRAY, false}, {"STRUCT", LC_T_STRUCT, false}, {"MAP", LC_T_MAP, false},
 };
 

@@ -84,6 +84,9 @@ const char *lc_date_parse(const char *s, size_t len, int64_t *days);
  * "YYYY-MM-DD" (its midnight UTC) -> microseconds since the epoch; digits past
  * microseconds are truncated. NULL, or what is wrong. */
 const char *lc_timestamp_parse(const char *s, size_t len, int64_t *micros);
+/* As lc_timestamp_parse for a local date-time (TIMESTAMP_NTZ): the same shapes
+ * without a zone; a zone (Z or an offset) is an error, not silently dropped. */
+const char *lc_timestamp_ntz_parse(const char *s, size_t len, int64_t *micros);
 /* a / b rounded towards minus infinity. */
 int64_t lc_floor_div(int64_t a, int64_t b);
 /* "YYYY-MM-DD" (proleptic Gregorian). Returns the length written. */

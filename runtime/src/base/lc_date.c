@@ -62,6 +62,14 @@ const char *lc_date_parse(const char *s, size_t len, int64_t *days) {
   return parse_date_prefix(s, days);
 }
 
+const char *lc_timestamp_ntz_parse(const char *s, size_t len, int64_t *micros) {
+  /* A zone can only follow the seconds: a 'Z' or a sign after position 19. */
+  for (size_t i = 19; i < len; i++)
+    if (s[i] == 'Z' || s[i] == 'z' || s[i] == '+' || s[i] == '-')
+      return "has a zone: a TIMESTAMP_NTZ holds local date-times (use TIMESTAMP)";
+  return lc_timestamp_parse(s, len, micros);
+}
+
 const char *lc_timestamp_parse(const char *s, size_t len, int64_t *micros) {
   static const char *const shape = "not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM]";
   int64_t days;

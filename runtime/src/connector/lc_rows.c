@@ -245,10 +245,18 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   lua_State *L = c->L;
   int t = lua_type(L, idx);
   lc_type_id id = col->type->id;
-  union { int32_t i32; int64_t i64; float f; double d; } v;
+  union { int8_t i8; int16_t i16; int32_t i32; int64_t i64; float f; double d; } v;
   double num;
   int rc;
   switch (id) {
+  case LC_T_TINYINT:
+    if ((rc = integral_number(c, col, idx, at, "TINYINT", -128.0, 128.0, &num))) return rc;
+    v.i8 = (int8_t)num;
+    break;
+  case LC_T_SMALLINT:
+    if ((rc = integral_number(c, col, idx, at, "SMALLINT", -32768.0, 32768.0, &num))) return rc;
+    v.i16 = (int16_t)num;
+    break;
   case LC_T_BOOLEAN:
     if (t != LUA_TBOOLEAN) return type_error(c, col, idx, at, "BOOLEAN", NULL);
     return lc_bitmap_push(&col->values, col->length, lua_toboolean(L, idx)) ? LC_OK
@@ -288,8 +296,11 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
     }
     break;
   }
-  case LC_T_TIMESTAMP: {
-    static const char *const expected = "TIMESTAMP (ISO-8601 string or seconds since epoch)";
+  case LC_T_TIMESTAMP:
+  case LC_T_TIMESTAMP_NTZ: {
+    const char *expected = id == LC_T_TIMESTAMP
+                               ? "TIMESTAMP (ISO-8601 string or seconds since epoch)"
+                               : "TIMESTAMP_NTZ (ISO-8601 string without a zone or seconds since epoch)";
     if (t == LUA_TNUMBER) {
       double us = nearbyint(lua_tonumber(L, idx) * 1e6);
       if (!(us >= -9223372036854775808.0 && us < 9223372036854775808.0))
@@ -298,7 +309,8 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
     } else if (t == LUA_TSTRING) {
       size_t len;
       const char *s = lua_tolstring(L, idx, &len);
-      const char *problem = lc_timestamp_parse(s, len, &v.i64);
+      const char *problem = id == LC_T_TIMESTAMP ? lc_timestamp_parse(s, len, &v.i64)
+                                                 : lc_timestamp_ntz_parse(s, len, &v.i64);
       if (problem) return type_error(c, col, idx, at, expected, problem);
     } else {
       return type_error(c, col, idx, at, expected, NULL);
