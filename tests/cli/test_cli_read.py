@@ -221,3 +221,15 @@ def test_tinyint_smallint_and_timestamp_ntz(cli, lua_script, path):
     zoned = '[{"n": "2024-03-01T10:00:00+02:00"}]'
     error = cli.run("read", lua_script(SMALL_TYPES % zoned), "-o", f"path={path}").error()
     assert "has a zone: a TIMESTAMP_NTZ holds local date-times (use TIMESTAMP)" in error
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_an_object_or_array_in_a_string_column_is_json_text(cli, lua_script, path):
+    script = lua_script((SMALL_TYPES % '[{"t": 1, "s": {"a": [1, 2]}}, {"s": [true, null]}]')
+                        .replace("t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", "t INT, s STRING"))
+    rows = cli.run("read", script, "-o", f"path={path}").ok().rows()
+    assert rows == [{"t": 1, "s": '{"a":[1,2]}'}, {"t": None, "s": "[true,null]"}]
+    error = cli.run("read", lua_script(SMALL_TYPES.replace(
+        "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", "s STRING") % '[{"s": 5}]'),
+        "-o", f"path={path}").error()
+    assert "column 's', row 1: expected STRING, got 5" in error

@@ -230,6 +230,19 @@ static int append_bytes(append_ctx *c, lc_column *col, int idx, const value_path
   return LC_OK;
 }
 
+/* A STRING column given an object or array holds it as JSON text (json.encode's; the
+ * page path hands such records to this path, so both read them alike). */
+static int append_json_text(append_ctx *c, lc_column *col, int idx, const value_path *at) {
+  char *text = NULL, err[256];
+  if (lc_json_encode(c->L, idx, &text, err, sizeof err) != LC_OK)
+    return type_error(c, col, idx, at, "STRING (text, or an object or array as JSON)", err);
+  lua_pushstring(c->L, text);
+  free(text);
+  int rc = append_bytes(c, col, lua_gettop(c->L), at);
+  lua_pop(c->L, 1);
+  return rc;
+}
+
 /* Checks that the number at idx is integral and within [lo, hi). */
 static int integral_number(append_ctx *c, lc_column *col, int idx, const value_path *at,
                            const char *expected, double lo, double hi, double *out) {
@@ -335,8 +348,9 @@ static int append_value(append_ctx *c, lc_column *col, int idx, const value_path
   switch (col->type->id) {
   case LC_T_STRING:
   case LC_T_BINARY:
-    rc = lua_type(L, idx) == LUA_TSTRING
-             ? append_bytes(c, col, idx, at)
+    rc = lua_type(L, idx) == LUA_TSTRING ? append_bytes(c, col, idx, at)
+         : col->type->id == LC_T_STRING && lua_type(L, idx) == LUA_TTABLE
+             ? append_json_text(c, col, idx, at)
              : type_error(c, col, idx, at, lc_type_name(col->type->id), NULL);
     break;
   case LC_T_ARRAY:
