@@ -233,3 +233,34 @@ def test_an_object_or_array_in_a_string_column_is_json_text(cli, lua_script, pat
         "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", "s STRING") % '[{"s": 5}]'),
         "-o", f"path={path}").error()
     assert "column 's', row 1: expected STRING, got 5" in error
+
+
+DECIMALS = """
+local json = require "json"
+return { schema = %r, options = { path = {} },
+  read = function(opts, partition, emit)
+    local text = %r
+    if opts.path == "page" then
+      local page = json.page(text, "")
+      repeat emit(page) until page:done()
+    else
+      for _, record in ipairs(json.decode(text)) do emit(record) end
+    end
+  end }
+"""
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_decimals_are_exact_and_never_rounded(cli, lua_script, path):
+    def run(schema, text):
+        return cli.run("read", lua_script(DECIMALS % (schema, text)), "-o", f"path={path}")
+    rows = run("a DECIMAL(10,2), b DECIMAL(38,0), c DECIMAL",
+               '[{"a": 12.5, "b": "12345678901234567890123456789", "c": 42},'
+               ' {"a": "-0.05", "b": 1e3, "c": null}]').ok().stdout
+    assert rows == ('{"a":12.50,"b":12345678901234567890123456789,"c":42}\n'
+                    '{"a":-0.05,"b":1000,"c":null}\n')
+    assert ("expected DECIMAL(10,2) (a number or numeric text), got 1.234 "
+            "(more decimal places than the scale)") in run("a DECIMAL(10,2)", '[{"a": 1.234}]').error()
+    assert "(more digits than the precision)" in run("a DECIMAL(4,2)", '[{"a": "123.4"}]').error()
+    assert "give it as text for an exact DECIMAL" in run(
+        "a DECIMAL(38,0)", '[{"a": 12345678901234567890}]').error()

@@ -322,3 +322,16 @@ return { schema = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ",
     table = conn.read_all()
     assert table.schema.types == [pa.int8(), pa.int16(), pa.timestamp("us")]
     assert table.to_pylist() == [{"t": 5, "s": -300, "n": dt.datetime(2024, 3, 1, 10, 0)}]
+
+
+def test_decimals_reach_arrow_as_decimal128():
+    import decimal
+
+    conn = luaconn.Connector(script="""
+return { schema = "price DECIMAL(12,2)",
+  read = function(opts, partition, emit) emit { price = "1234567890.25" } emit { price = 0.1 } end }
+""")
+    table = conn.read_all()
+    assert table.schema.types == [pa.decimal128(12, 2)]
+    assert table.column("price").to_pylist() == [decimal.Decimal("1234567890.25"),
+                                                  decimal.Decimal("0.10")]

@@ -3,6 +3,7 @@
  * ArrowSchema/ArrowArray node owns what it points to; its release callback frees
  * it, so the consumer (pyarrow, the CLI) decides when the memory goes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 /* private_data of every ArrowSchema we export. */
 typedef struct exported_schema {
   char *name;
+  char format[24];    /* a format made for this node ("d:10,2"); the rest are static */
   struct ArrowSchema **children;
   struct ArrowSchema *child_structs;
 } exported_schema;
@@ -57,8 +59,9 @@ static bool schema_node(struct ArrowSchema *out, const char *format, const char 
     return false;
   }
   for (size_t i = 0; i < n_children; i++) ex->children[i] = &ex->child_structs[i];
+  snprintf(ex->format, sizeof ex->format, "%s", format);
   *out = (struct ArrowSchema){
-    .format = format, .name = ex->name, .flags = nullable ? ARROW_FLAG_NULLABLE : 0,
+    .format = ex->format, .name = ex->name, .flags = nullable ? ARROW_FLAG_NULLABLE : 0,
     .n_children = 0, .children = ex->children, .release = release_schema, .private_data = ex,
   };
   return true;
@@ -80,7 +83,11 @@ static bool schema_tree(struct ArrowSchema *out, const char *name, const lc_type
     }
     return true;
   }
-  if (!schema_node(out, arrow_format(type->id), name, nullable, type->n_children)) return false;
+  char decimal[24];
+  if (type->id == LC_T_DECIMAL)
+    snprintf(decimal, sizeof decimal, "d:%d,%d", type->precision, type->scale);
+  const char *format = type->id == LC_T_DECIMAL ? decimal : arrow_format(type->id);
+  if (!schema_node(out, format, name, nullable, type->n_children)) return false;
   for (size_t i = 0; i < type->n_children; i++) {
     const lc_field *f = &type->children[i];
     if (!schema_tree(out->children[i], f->name, f->type, f->nullable)) return false;

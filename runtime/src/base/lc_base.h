@@ -104,6 +104,19 @@ size_t lc_utf8_valid_prefix(const unsigned char *s, size_t n);
 /* v in decimal (as unsigned when is_unsigned) ending at end: returns where the text
  * starts. end must have 20 bytes before it. printf showed in profiles. */
 char *lc_int64_text(int64_t v, bool is_unsigned, char *end);
+/* A DECIMAL(precision, scale) value (precision <= 38) from the text of a number
+ * ("-12.5", "1.25e3"): its unscaled value (12.5 at scale 2 is 1250). Nothing is
+ * rounded: more decimal places than scale, or more digits than precision, is an
+ * error. NULL, or what is wrong. */
+const char *lc_decimal_parse(const char *s, size_t len, int precision, int scale, __int128 *out);
+/* JSON numbers reach Lua as doubles, exact to 15 significant digits: a DECIMAL
+ * given a number with more (on either path) is an error asking for a string. */
+#define LC_DECIMAL_NUMBER_DIGITS 15
+/* The significant digits of the number text s (leading zeros and the exponent aside). */
+size_t lc_number_digits(const char *s, size_t len);
+/* The unscaled value v at scale as decimal text ("-12.50"); returns its length.
+ * out must hold 42 bytes. */
+size_t lc_decimal_text(__int128 v, int scale, char *out);
 
 /* ---- lc_file.c: files ------------------------------------------------------------- */
 

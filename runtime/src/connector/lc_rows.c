@@ -258,10 +258,33 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   lua_State *L = c->L;
   int t = lua_type(L, idx);
   lc_type_id id = col->type->id;
-  union { int8_t i8; int16_t i16; int32_t i32; int64_t i64; float f; double d; } v;
+  union { int8_t i8; int16_t i16; int32_t i32; int64_t i64; float f; double d; __int128 dec; } v;
   double num;
   int rc;
   switch (id) {
+  case LC_T_DECIMAL: {
+    char expected[64], number[32];
+    snprintf(expected, sizeof expected, "DECIMAL(%d,%d) (a number or numeric text)",
+             col->type->precision, col->type->scale);
+    if (t != LUA_TNUMBER && t != LUA_TSTRING) return type_error(c, col, idx, at, expected, NULL);
+    size_t len = 0;
+    const char *s = number;
+    if (t == LUA_TSTRING) {
+      s = lua_tolstring(L, idx, &len);
+    } else { /* json.encode's digits: what the number says, no more */
+      double n = lua_tonumber(L, idx);
+      if (!isfinite(n)) return type_error(c, col, idx, at, expected, "not finite");
+      lc_json_number_text(n, number);
+      len = strlen(number);
+      if (lc_number_digits(s, len) > LC_DECIMAL_NUMBER_DIGITS)
+        return type_error(c, col, idx, at, expected,
+                          "more than 15 significant digits in a number: give it as text for an "
+                          "exact DECIMAL");
+    }
+    const char *problem = lc_decimal_parse(s, len, col->type->precision, col->type->scale, &v.dec);
+    if (problem) return type_error(c, col, idx, at, expected, problem);
+    break;
+  }
   case LC_T_TINYINT:
     if ((rc = integral_number(c, col, idx, at, "TINYINT", -128.0, 128.0, &num))) return rc;
     v.i8 = (int8_t)num;
