@@ -29,6 +29,7 @@ typedef struct cli_context {
   int64_t batch_rows;          /* --batch-rows, 0 = library default */
   const char *record;          /* --record DIR (argv), or NULL */
   const char *replay;          /* --replay DIR (argv), or NULL */
+  int ignore_unknown;          /* write: --ignore-unknown */
   double interval;             /* watch: --interval seconds between checks */
   int64_t runs;                /* watch: --runs, stop after this many reads; -1 = never */
   int verbose;

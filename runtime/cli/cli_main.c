@@ -99,8 +99,12 @@ static const char cli_help_write[] =
     "(default 10000), then commits. If anything fails the write is aborted and\n"
     "nothing is committed. Prints 'wrote N rows' on stderr when done.\n"
     "\n"
+    "A line that is not a JSON object, or a key that names no column (names are\n"
+    "case-sensitive), stops the write.\n"
+    "\n"
     "Options:\n"
     "  -o KEY=VALUE           a connector option (repeat for more)\n"
+    "  --ignore-unknown       skip keys that name no column instead of failing\n"
     "\n"
     "Examples:\n"
     "  luaconn write rest -o target_url=http://127.0.0.1:8080/sink/demo < rows.jsonl\n"
@@ -390,6 +394,10 @@ static int cli_parse(cli_context *ctx, int argc, char **argv) {
       ctx->verbose = 1;
     } else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
       ctx->quiet = 1;
+    } else if (strcmp(arg, "--ignore-unknown") == 0) {
+      if (command && strcmp(command->name, "write") != 0)
+        return cli_usage(ctx, "--ignore-unknown is an option of write");
+      ctx->ignore_unknown = 1;
     } else if (cli_match_valued(argc, argv, &i, "--option", "-o", &value)) {
       if (!value) return cli_usage(ctx, "-o expects KEY=VALUE");
       if (command && !(command->takes & CLI_TAKES_OPTIONS)) {

@@ -33,8 +33,9 @@ static int cli_write_chunk(cli_context *ctx, lc_connector *conn, cli_chunk *chun
   struct ArrowSchema schema = {0};
   struct ArrowArray array = {0};
   char text[3072];
-  if (lc_connector_rows_from_json(conn, chunk->text.data, chunk->text.len, &schema, &array) !=
-      LC_OK) {
+  int flags = ctx->ignore_unknown ? LC_JSON_IGNORE_UNKNOWN : 0;
+  if (lc_connector_rows_from_json(conn, chunk->text.data, chunk->text.len, flags, &schema,
+                                  &array) != LC_OK) {
     /* The runtime numbers lines ("line K: ...") from the start of the chunk. */
     cli_runtime_error_text(ctx, text, sizeof text);
     long long k;

@@ -246,9 +246,14 @@ int lc_stream_commit(lc_connector *conn, const char *end_json);
 /* Nonzero when the connector can be read as a stream. */
 int lc_connector_can_stream(lc_connector *conn);
 
+/* Flags of lc_connector_rows_from_json. */
+enum { LC_JSON_IGNORE_UNKNOWN = 1 /* keys that name no column are skipped, not an error */ };
+
 /* Converts JSON text (one object per line) into one Arrow batch of the connector's
- * schema, with the same type checks as read. The caller owns *schema and *array. */
-int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t len,
+ * schema, with the same type checks as read. A line that is not an object, or a key
+ * that names no column (names are case-sensitive) unless flags has
+ * LC_JSON_IGNORE_UNKNOWN, is an error. The caller owns *schema and *array. */
+int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t len, int flags,
                                 struct ArrowSchema *schema, struct ArrowArray *array);
 /* LC_CDEF_END */
 #pragma GCC visibility pop

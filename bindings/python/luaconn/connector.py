@@ -338,7 +338,7 @@ class Connector:
         schema = ffi.new("struct ArrowSchema *")
         array = ffi.new("struct ArrowArray *")
         self._check(lib.lc_connector_rows_from_json(
-            self._handle(), jsonl, len(jsonl), schema, array))
+            self._handle(), jsonl, len(jsonl), 0, schema, array))
         return pa.RecordBatch._import_from_c(_address(array), _address(schema))
 
     # -- writing --------------------------------------------------------------------

@@ -46,9 +46,10 @@ typedef struct lc_type {
   int precision, scale; /* DECIMAL(precision, scale) */
 } lc_type;
 
-/* Parses "id INT, name STRING NOT NULL, tags ARRAY<STRING>" into a STRUCT type.
- * Caller frees *out with lc_type_free. On error, err names the position. */
-int lc_schema_parse(const char *ddl, lc_type **out, char *err, size_t errlen);
+/* Parses "id INT, name STRING NOT NULL, tags ARRAY<STRING>" (len bytes, a NUL among
+ * them is an error) into a STRUCT type nested at most 100 levels deep. Caller frees
+ * *out with lc_type_free. On error, err names the position. */
+int lc_schema_parse(const char *ddl, size_t len, lc_type **out, char *err, size_t errlen);
 void lc_type_free(lc_type *t);
 const char *lc_type_name(lc_type_id id); /* "INT", "ARRAY", ... */
 bool lc_type_is_scalar(lc_type_id id);

@@ -93,7 +93,7 @@ int lc_connector_set_schema(lc_connector *conn, const char *ddl) {
   if (!conn || !ddl) return LC_ERR_ARGUMENT;
   lc_type *parsed = NULL;
   char err[512];
-  if (lc_schema_parse(ddl, &parsed, err, sizeof err) != LC_OK) {
+  if (lc_schema_parse(ddl, strlen(ddl), &parsed, err, sizeof err) != LC_OK) {
     char msg[LC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "schema \"%.200s\": %s", ddl, err);
     return lc_connector_fail(conn, LC_ERR_SCHEMA, msg);

@@ -31,7 +31,7 @@ static int read_emit(lua_State *L) {
                         luaL_typename(L, 1));
     char err[512];
     if (lc_rows_append(conn->read.rows, L, 1, conn->read.rows_emitted + 1, err, sizeof err) != LC_OK)
-      return lc_state_raise(L, LC_ERR_VALUE, "%s", err);
+      return lc_state_raise_final(L, LC_ERR_VALUE, "%s", err);
     conn->read.rows_emitted++;
   }
   if (lc_builder_full(lc_rows_builder(conn->read.rows), cfg->batch_rows, (size_t)cfg->batch_bytes)) {

@@ -472,7 +472,7 @@ static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
     lua_rawgeti(L, records, (int)p->count + 1);
     if (shape) shape_record(L, lua_gettop(L), shape);
     if (lc_rows_append(p->rows, L, -1, *rows + 1, err, sizeof err) != LC_OK)
-      lc_state_raise(L, LC_ERR_VALUE, "%s", err);
+      lc_state_raise_final(L, LC_ERR_VALUE, "%s", err);
     lua_pop(L, 1);
     (*rows)++;
     p->count++;

@@ -606,8 +606,38 @@ typedef struct json_rows {
   lc_connector *conn;
   const char *text;
   size_t len;
+  int flags;           /* LC_JSON_* */
   lc_rows *rows;       /* created inside the protected call, freed by the caller */
 } json_rows;
+
+/* Pushes a set of the schema's column names. */
+static void push_column_set(lua_State *L, const lc_type *schema) {
+  lua_createtable(L, 0, (int)schema->n_children);
+  for (size_t i = 0; i < schema->n_children; i++) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, schema->children[i].name);
+  }
+}
+
+/* The first key of the row on top that is not in the column set at columns_idx, as
+ * a string, or NULL: a misspelt key would otherwise leave its column NULL. */
+static const char *unknown_key(lua_State *L, int columns_idx) {
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, columns_idx);
+    bool known = lua_type(L, -2) == LUA_TSTRING && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!known) {
+      /* A string key stays alive in the row table after the pop. */
+      const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(a number)";
+      lua_pop(L, 1);
+      return key;
+    }
+  }
+  return NULL;
+}
 
 /* Protected: decodes each non-blank line and appends it as a row. */
 static int json_rows_protected(lua_State *L) {
@@ -617,6 +647,8 @@ static int json_rows_protected(lua_State *L) {
   const char *p = j->text, *end = j->text + j->len;
   int64_t line = 0, rows = 0;
   char err[512];
+  push_column_set(L, j->conn->v.schema);
+  int columns_idx = lua_gettop(L);
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *stop = nl ? nl : end;
@@ -626,9 +658,17 @@ static int json_rows_protected(lua_State *L) {
     if (q < stop) {
       if (lc_json_decode(L, p, (size_t)(stop - p), err, sizeof err) != LC_OK)
         return lc_state_raise(L, LC_ERR_VALUE, "line %lld: %s", (long long)line, err);
-      if (!lua_istable(L, -1))
+      /* The text decoded, so its first character says what it is ([] and {} both
+       * decode to an empty table). */
+      if (*q != '{')
         return lc_state_raise(L, LC_ERR_VALUE, "line %lld: expected a JSON object, got %s",
-                              (long long)line, luaL_typename(L, -1));
+                              (long long)line, *q == '[' ? "an array" : *q == '"' ? "a string"
+                              : *q == 'n' ? "null" : *q == 't' || *q == 'f' ? "a boolean" : "a number");
+      const char *unknown = j->flags & LC_JSON_IGNORE_UNKNOWN ? NULL : unknown_key(L, columns_idx);
+      if (unknown)
+        return lc_state_raise(L, LC_ERR_VALUE,
+                              "line %lld: key '%s' is not a column (column names are case-sensitive)",
+                              (long long)line, unknown);
       if (lc_rows_append(j->rows, L, -1, ++rows, err, sizeof err) != LC_OK)
         return lc_state_raise(L, LC_ERR_VALUE, "line %lld: %s", (long long)line, err);
       lua_pop(L, 1);
@@ -638,13 +678,13 @@ static int json_rows_protected(lua_State *L) {
   return 0;
 }
 
-int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t len,
+int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t len, int flags,
                                 struct ArrowSchema *schema, struct ArrowArray *array) {
   if (!conn || (!jsonl && len) || !schema || !array) return LC_ERR_ARGUMENT;
   lc_error_clear(&conn->rt->error);
   if (!lc_connector_schema_type(conn))
     return lc_error_set(&conn->rt->error, LC_ERR_SCHEMA, "%s", LC_SCHEMA_UNKNOWN);
-  json_rows j = {conn, jsonl ? jsonl : "", len, NULL};
+  json_rows j = {conn, jsonl ? jsonl : "", len, flags, NULL};
   int rc = lc_sandbox_protected(conn->v.st, json_rows_protected, &j);
   if (rc == LC_OK) rc = lc_builder_finish(lc_rows_builder(j.rows), schema, array);
   lc_rows_free(j.rows);

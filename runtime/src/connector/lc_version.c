@@ -157,12 +157,15 @@ static int resolve_schema(lc_runtime *rt, lc_version *v) {
     return fail_at(rt, LC_ERR_CONTRACT, v->script,
                    "schema(opts) must return a Spark DDL string");
   }
-  v->schema_ddl = strdup(lua_tostring(L, -1));
-  lua_pop(L, 1);
+  size_t len;
+  const char *ddl = lua_tolstring(L, -1, &len);
+  v->schema_ddl = strdup(ddl);
   char err[512];
+  int parsed = v->schema_ddl ? lc_schema_parse(ddl, len, &v->schema, err, sizeof err) : LC_OK;
+  lua_pop(L, 1);
   if (!v->schema_ddl) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
-  if (strcmp(v->schema_ddl, "infer") == 0) return LC_OK; /* v->schema stays NULL */
-  if (lc_schema_parse(v->schema_ddl, &v->schema, err, sizeof err) != LC_OK) {
+  if (parsed != LC_OK && strcmp(v->schema_ddl, "infer") == 0) return LC_OK; /* v->schema stays NULL */
+  if (parsed != LC_OK) {
     char msg[LC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "schema \"%.200s\": %s", v->schema_ddl, err);
     return fail_at(rt, LC_ERR_SCHEMA, v->script, msg);

@@ -55,6 +55,9 @@ static void lc_json_push_cjson(lua_State *L) {
   lc_json_setting(L, "encode_number_precision");
   lua_pushboolean(L, 1);
   lc_json_setting(L, "encode_keep_buffer");
+  /* Strict JSON: no hex numbers, NaN or Infinity in input. */
+  lua_pushboolean(L, 0);
+  lc_json_setting(L, "decode_invalid_numbers");
   lua_pushlightuserdata(L, &lc_json_cjson_key);
   lua_pushvalue(L, -2);
   lua_rawset(L, LUA_REGISTRYINDEX);
@@ -87,28 +90,119 @@ void lc_json_number_text(double n, char out[32]) {
   if (!lc_json_plainly_exact(n) && strtod(out, NULL) != n) lc_json_print_exact(n, out);
 }
 
-static bool lc_json_has_wide(lua_State *L, int idx, int depth) {
-  int type = lua_type(L, idx);
-  if (type == LUA_TNUMBER) return lc_json_is_wide(lua_tonumber(L, idx));
-  if (type != LUA_TTABLE || depth > LC_JSON_MAX_DEPTH) return false;
-  idx = lc_absindex(L, idx);
-  luaL_checkstack(L, 3, "json.encode: nesting too deep");
-  bool found = false;
-  lua_pushnil(L);
-  while (!found && lua_next(L, idx)) {
-    found = lc_json_has_wide(L, -1, depth + 1);
-    lua_pop(L, 1);
-  }
-  if (found) lua_pop(L, 1); /* the key lua_next left */
-  return found;
+/* True for a string cjson would write as the start of a placeholder: such data is
+ * swapped for a placeholder itself, so no value can pose as a wide number. */
+static bool lc_json_looks_marked(lua_State *L, int idx) {
+  size_t len;
+  const char *text = lua_tolstring(L, idx, &len);
+  return len >= sizeof LC_JSON_MARK - 1 && memcmp(text, LC_JSON_MARK, sizeof LC_JSON_MARK - 1) == 0;
 }
 
-/* Pushes a copy of the value at idx in which every wide number is the placeholder
- * string LC_JSON_MARK<n>, n indexing the number in the table at numbers_idx. */
+/* One walk before encoding measures the text cjson will write and finds what needs a
+ * placeholder. Each table is measured once (memo: table -> size, negative when it
+ * holds something to mark, false while being measured), so shared subtables cost no
+ * extra walking and a table that contains itself is found instead of followed. The
+ * size counts a shared subtable once per reference, as cjson writes it. */
+typedef struct lc_json_survey {
+  int memo_idx;
+  double budget; /* bytes the text may take */
+  unsigned steps;
+} lc_json_survey;
+
+/* Bytes cjson writes for the string at idx, quotes included (escapes counted
+ * at their widest). */
+static double lc_json_string_size(lua_State *L, int idx) {
+  size_t len;
+  const unsigned char *text = (const unsigned char *)lua_tolstring(L, idx, &len);
+  double size = 2;
+  for (size_t i = 0; i < len; i++)
+    size += text[i] < 0x20 || text[i] == 0x7f ? 6 : text[i] == '"' || text[i] == '\\' || text[i] == '/' ? 2 : 1;
+  return size;
+}
+
+static double lc_json_measure(lua_State *L, int idx, lc_json_survey *sv, bool *marks, int depth);
+
+/* Size of a key or value, adding to *marks. */
+static double lc_json_measure_scalar(lua_State *L, int idx, bool *marks) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER:
+    if (lc_json_is_wide(lua_tonumber(L, idx))) *marks = true;
+    return 32 + 2; /* quoted when it is a key */
+  case LUA_TSTRING:
+    if (lc_json_looks_marked(L, idx)) *marks = true;
+    return lc_json_string_size(L, idx);
+  default:
+    return 5; /* true, false, null */
+  }
+}
+
+static double lc_json_measure_table(lua_State *L, int idx, lc_json_survey *sv, bool *marks,
+                                    int depth) {
+  lc_state *st = lc_state_get(L);
+  if (depth > LC_JSON_MAX_DEPTH)
+    luaL_error(L, "json.encode: nesting deeper than %d levels", LC_JSON_MAX_DEPTH);
+  luaL_checkstack(L, 4, "json.encode: nesting too deep");
+  lua_pushvalue(L, idx);
+  lua_rawget(L, sv->memo_idx);
+  if (lua_type(L, -1) == LUA_TBOOLEAN) luaL_error(L, "json.encode: a table contains itself");
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    double known = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (known < 0) *marks = true;
+    return fabs(known);
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 0);
+  lua_rawset(L, sv->memo_idx);
+  bool inner = false;
+  double size = 2;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (++sv->steps % 4096 == 0) lc_state_check_deadline(L);
+    size += lc_json_measure_scalar(L, -2, &inner) + 2 + lc_json_measure(L, -1, sv, &inner, depth + 1);
+    lua_pop(L, 1);
+    if (size > sv->budget) {
+      st->mem_refused = true; /* final: the sandbox's pcall re-raises it */
+      luaL_error(L, "json.encode: the text would take more than the %zu MiB the memory limit leaves",
+                 (size_t)sv->budget >> 20);
+    }
+  }
+  lua_pushvalue(L, idx);
+  lua_pushnumber(L, inner ? -size : size);
+  lua_rawset(L, sv->memo_idx);
+  if (inner) *marks = true;
+  return size;
+}
+
+static double lc_json_measure(lua_State *L, int idx, lc_json_survey *sv, bool *marks, int depth) {
+  idx = lc_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TTABLE) return lc_json_measure_table(L, idx, sv, marks, depth);
+  return lc_json_measure_scalar(L, idx, marks);
+}
+
+/* Checks that the value at idx can be encoded within the memory the cap leaves
+ * (cjson's buffer grows by doubling outside the capped allocator, and the text is
+ * then copied into a Lua string) and tells whether it needs placeholders. */
+static bool lc_json_survey_value(lua_State *L, int idx) {
+  lc_state *st = lc_state_get(L);
+  size_t left = st->mem_used < st->mem_limit ? st->mem_limit - st->mem_used : 0;
+  lua_newtable(L);
+  lc_json_survey sv = {.memo_idx = lua_gettop(L), .budget = (double)left / 3};
+  bool marks = false;
+  lc_json_measure(L, idx, &sv, &marks, 0);
+  lua_pop(L, 1);
+  return marks;
+}
+
+/* Pushes a copy of the value at idx in which every wide number, and every string
+ * that starts like a placeholder, is the placeholder string LC_JSON_MARK<n>, n
+ * indexing the original value in the table at numbers_idx. */
 static void lc_json_copy_marked(lua_State *L, int idx, int numbers_idx, int depth) {
   luaL_checkstack(L, 4, "json.encode: nesting too deep");
   int type = lua_type(L, idx);
-  if (type == LUA_TNUMBER && lc_json_is_wide(lua_tonumber(L, idx))) {
+  if ((type == LUA_TNUMBER && lc_json_is_wide(lua_tonumber(L, idx))) ||
+      (type == LUA_TSTRING && lc_json_looks_marked(L, idx))) {
     int n = (int)lua_objlen(L, numbers_idx) + 1;
     lua_pushvalue(L, idx);
     lua_rawseti(L, numbers_idx, n);
@@ -125,10 +219,20 @@ static void lc_json_copy_marked(lua_State *L, int idx, int numbers_idx, int dept
   while (lua_next(L, idx)) {
     lc_json_copy_marked(L, lua_gettop(L), numbers_idx, depth + 1);
     lua_remove(L, -2);
-    lua_pushvalue(L, -2);
+    if (lua_type(L, -2) == LUA_TSTRING && lc_json_looks_marked(L, -2))
+      lc_json_copy_marked(L, -2, numbers_idx, depth + 1);
+    else
+      lua_pushvalue(L, -2);
     lua_insert(L, -2);
     lua_rawset(L, -4);
   }
+}
+
+/* Pushes cjson[name]. */
+static void lc_json_push_function(lua_State *L, const char *name) {
+  lc_json_push_cjson(L);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
 }
 
 /* Replaces the placeholders in the encoded text on top of the stack by the
@@ -146,11 +250,18 @@ static void lc_json_unmark(lua_State *L, int numbers_idx) {
     char *after;
     long n = strtol(hit + mark_len, &after, 10);
     lua_rawgeti(L, numbers_idx, (int)n);
-    double value = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    char number[32];
-    lc_json_print_exact(value, number);   /* placeholders stand only for wide numbers */
-    luaL_addstring(&b, number);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      /* Data shaped like a placeholder: cjson's own text of it. */
+      lc_json_push_function(L, "encode");
+      lua_insert(L, -2);
+      lua_call(L, 1, 1);
+      luaL_addvalue(&b);
+    } else {
+      char number[32];
+      lc_json_print_exact(lua_tonumber(L, -1), number);
+      lua_pop(L, 1);
+      luaL_addstring(&b, number);
+    }
     p = after + 1; /* past the closing quote */
   }
   luaL_addlstring(&b, p, (size_t)(end - p));
@@ -158,17 +269,10 @@ static void lc_json_unmark(lua_State *L, int numbers_idx) {
   lua_remove(L, -2);
 }
 
-/* Pushes cjson[name]. */
-static void lc_json_push_function(lua_State *L, const char *name) {
-  lc_json_push_cjson(L);
-  lua_getfield(L, -1, name);
-  lua_remove(L, -2);
-}
-
 /* Pushes the JSON text of the value at idx; raises cjson's error on failure. */
 static void lc_json_encode_value(lua_State *L, int idx) {
   idx = lc_absindex(L, idx);
-  if (!lc_json_has_wide(L, idx, 0)) {
+  if (!lc_json_survey_value(L, idx)) {
     lc_json_push_function(L, "encode");
     lua_pushvalue(L, idx);
     lua_call(L, 1, 1);

@@ -42,6 +42,13 @@ static void deadline_hook(lua_State *L, lua_Debug *ar) {
   lc_state_check_deadline(L);
 }
 
+/* The configured cap as the user wrote it: "64 MiB", "1 KiB", "1000 bytes". */
+static void describe_limit(size_t limit, char out[32]) {
+  if (limit % (1u << 20) == 0) snprintf(out, 32, "%zu MiB", limit >> 20);
+  else if (limit % 1024 == 0) snprintf(out, 32, "%zu KiB", limit >> 10);
+  else snprintf(out, 32, "%zu bytes", limit);
+}
+
 /* ---- error location ------------------------------------------------------------ */
 
 /* Finds the frame that raised msg: the Lua frame whose "short_src:line:" prefixes
@@ -151,9 +158,9 @@ static int sandbox_error(lc_state *st, lua_State *co, int lua_status) {
   }
   char *message = lc_state_redact(st, first ? strip_position(first, line) : "out of memory");
   if (code == LC_ERR_MEMORY_LIMIT) {
-    char buf[LC_ERRMSG_MAX];
-    snprintf(buf, sizeof buf, "memory limit exceeded (%zu MiB): %s", st->mem_limit >> 20,
-             message ? message : "");
+    char buf[LC_ERRMSG_MAX], limit[32];
+    describe_limit(st->mem_limit, limit);
+    snprintf(buf, sizeof buf, "memory limit exceeded (%s): %s", limit, message ? message : "");
     free(message);
     message = strdup(buf);
   }
@@ -172,6 +179,7 @@ static void arm(lc_state *st) {
   st->timed_out = false;
   st->mem_refused = false;
   st->pending_code = 0;
+  st->final_error = false;
 }
 
 static void disarm(lc_state *st) { st->deadline = 0; }
@@ -247,11 +255,20 @@ int lc_sandbox_load(lc_state *st, const char *source, size_t len, const char *ch
   return LC_OK;
 }
 
-/* True while the current call was stopped by the time budget or the memory cap:
- * the sandbox's pcall re-raises such errors so a script cannot swallow them. */
+/* fatal(message): false unless the current call was stopped by the time budget, the
+ * memory cap or a final error; then the message to re-raise, so a script cannot
+ * swallow such errors. An error raised in a message handler reaches xpcall as
+ * "error in error handling", so the time limit's message is put back. */
 static int sandbox_fatal(lua_State *L) {
   lc_state *st = lc_state_get(L);
-  lua_pushboolean(L, st->timed_out || st->mem_refused);
+  const char *msg = lua_tostring(L, 1);
+  if (st->timed_out && !(msg && strstr(msg, "time limit exceeded"))) {
+    lua_pushfstring(L, "time limit exceeded: the call ran longer than %s s",
+                    lua_tostring(L, (lua_pushnumber(L, st->call_timeout), -1)));
+    return 1;
+  }
+  if (st->timed_out || st->mem_refused || st->final_error) lua_pushvalue(L, 1);
+  else lua_pushboolean(L, 0);
   return 1;
 }
 
@@ -293,7 +310,11 @@ static const char SANDBOX_PRELUDE[] =
     "local raw_pcall, raw_xpcall, raw_load, error = G.pcall, G.xpcall, G.load, G.error\n"
     "local fatal, forget = host.fatal, host.forget\n"
     "local function pass(ok, ...)\n"
-    "  if not ok then if fatal() then error((...), 0) end forget() end\n"
+    "  if not ok then\n"
+    "    local final = fatal((...))\n"
+    "    if final ~= false then error(final, 0) end\n"
+    "    forget()\n"
+    "  end\n"
     "  return ok, ...\n"
     "end\n"
     "local base = {}\n"
@@ -303,7 +324,12 @@ static const char SANDBOX_PRELUDE[] =
     "base.string, base.table, base.math, base.bit = G.string, G.table, G.math, G.bit\n"
     "base.os = { time = G.os.time, clock = G.os.clock, date = G.os.date, difftime = G.os.difftime }\n"
     "base.pcall = function(f, ...) return pass(raw_pcall(f, ...)) end\n"
-    "base.xpcall = function(f, h, ...) return pass(raw_xpcall(f, h, ...)) end\n"
+    /* A limit error is raised inside the count hook, and LuaJIT runs the message
+     * handler before leaving the hook: hooks cannot fire there, so the script's
+     * handler is skipped (it could loop forever or replace the message). */
+    "base.xpcall = function(f, h, ...)\n"
+    "  return pass(raw_xpcall(f, function(e) if fatal(e) ~= false then return e end return h(e) end, ...))\n"
+    "end\n"
     "local co = {}\n"
     "for k, v in G.pairs(G.coroutine) do co[k] = v end\n"
     "local raw_resume = co.resume\n"
@@ -322,10 +348,29 @@ static const char SANDBOX_PRELUDE[] =
     "  env._G = env\n"
     "  return env\n"
     "end\n"
+    /* A reader function runs here, in Lua, not inside lua_load: LuaJIT's lua_load
+     * does not leave the count hook when an error raised in it unwinds, which would
+     * switch the time budget off for the rest of the state's life. */
+    "local function read_chunk(reader)\n"
+    "  local parts = {}\n"
+    "  while true do\n"
+    "    local piece = reader()\n"
+    "    if piece == nil or piece == '' then return G.table.concat(parts) end\n"
+    "    if G.type(piece) ~= 'string' then return nil, 'reader function must return a string' end\n"
+    "    parts[#parts + 1] = piece\n"
+    "  end\n"
+    "end\n"
     "local function load_text(chunk, name, env)\n"
+    "  if G.type(chunk) == 'function' then\n"
+    "    local text, err = read_chunk(chunk)\n"
+    "    if not text then return nil, err end\n"
+    "    chunk = text\n"
+    "  end\n"
     "  if G.type(chunk) == 'string' and chunk:byte(1) == 27 then\n"
     "    return nil, 'bytecode is not allowed: load accepts Lua source only' end\n"
-    "  return raw_load(chunk, name, 't', env or new_env())\n"
+    "  local f, err = raw_load(chunk, name, 't', env or new_env())\n"
+    "  if not f and fatal(err) ~= false then error(fatal(err), 0) end\n"
+    "  return f, err\n"
     "end\n"
     "base.load = function(chunk, name, mode, env) return load_text(chunk, name, env) end\n"
     "base.loadstring = function(s, name) return load_text(s, name) end\n"
@@ -385,7 +430,13 @@ int lc_sandbox_open(lc_runtime *rt, const char *name, const lc_module *modules, 
   st->n_modules = n_modules;
   st->L = lua_newstate(capped_alloc, st);
   if (!st->L || !st->name) {
+    bool refused = st->mem_refused;
+    char limit[32];
+    describe_limit(st->mem_limit, limit);
     lc_sandbox_close(st);
+    if (refused)
+      return lc_error_set(&rt->error, LC_ERR_MEMORY_LIMIT,
+                          "memory limit exceeded (%s): too small to create a Lua state", limit);
     return lc_error_set(&rt->error, LC_ERR_NOMEM, "cannot create a Lua state");
   }
   /* JIT-compiled loops never run hooks, so the time budget needs the interpreter. */

@@ -118,12 +118,7 @@ void lc_state_where(lua_State *L) {
   luaL_where(L, 1);
 }
 
-int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
-  char message[LC_ERRMSG_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(message, sizeof message, fmt, ap);
-  va_end(ap);
+static int raise_message(lua_State *L, int code, const char *message) {
   lc_state *st = lc_state_get(L);
   /* Redacted here: a script that catches the error sees it before the runtime's
    * own redaction of errors that reach the host. */
@@ -134,6 +129,25 @@ int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
   free(clean);
   lua_concat(L, 2);
   return lua_error(L);
+}
+
+int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
+  char message[LC_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  return raise_message(L, code, message);
+}
+
+int lc_state_raise_final(lua_State *L, int code, const char *fmt, ...) {
+  char message[LC_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  lc_state_get(L)->final_error = true;
+  return raise_message(L, code, message);
 }
 
 void lc_state_watch(lc_state *st, const char *path, const char *data, size_t len) {

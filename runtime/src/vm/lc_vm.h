@@ -57,6 +57,7 @@ typedef struct lc_state {
   char **secrets;       /* values never to be shown in logs or errors; owned */
   size_t n_secrets;
   int pending_code;     /* lc_status a host function set before raising (e.g. LC_ERR_HTTP) */
+  bool final_error;     /* an error of this call must not be caught (lc_state_raise_final) */
   char err_source[512]; /* where the last error was raised (chunk name), set by the */
   int err_line;         /* traceback handler */
   int registry_env;     /* registry refs held by lc_sandbox.c */
@@ -95,6 +96,11 @@ void lc_state_log(lc_state *st, int level, const char *fmt, ...)
  * that the runtime reports instead of LC_ERR_SCRIPT unless the script catches it.
  * The message is redacted here: a script that catches it sees it first. */
 int lc_state_raise(lua_State *L, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like lc_state_raise, but final for the call: the sandbox's pcall, xpcall and
+ * coroutine.resume re-raise it, as they do the limits' errors (a row that failed
+ * to convert must fail the read, not vanish). */
+int lc_state_raise_final(lua_State *L, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Records path (whose content is data) as something st was built from. */
 void lc_state_watch(lc_state *st, const char *path, const char *data, size_t len);

@@ -7,7 +7,7 @@
 static lc_type *parse_ok(const char *ddl) {
   char err[LC_ERRMSG_MAX] = "";
   lc_type *t = NULL;
-  int rc = lc_schema_parse(ddl, &t, err, sizeof err);
+  int rc = lc_schema_parse(ddl, strlen(ddl), &t, err, sizeof err);
   ck_assert_msg(rc == LC_OK, "parsing \"%s\" failed: %s", ddl, err);
   ck_assert_int_eq(t->id, LC_T_STRUCT);
   return t;
@@ -153,7 +153,7 @@ START_TEST(errors_name_what_and_where) {
   char err[LC_ERRMSG_MAX];
   lc_type *t = (lc_type *)1;
   strcpy(err, "");
-  int rc = lc_schema_parse(bad_schemas[_i].ddl, &t, err, sizeof err);
+  int rc = lc_schema_parse(bad_schemas[_i].ddl, strlen(bad_schemas[_i].ddl), &t, err, sizeof err);
   ck_assert_msg(rc == LC_ERR_SCHEMA, "\"%s\" parsed (rc %d)", bad_schemas[_i].ddl, rc);
   ck_assert_ptr_null(t);
   ck_assert_str_eq(err, bad_schemas[_i].message);
@@ -163,7 +163,7 @@ END_TEST
 START_TEST(null_ddl_is_an_empty_schema) {
   char err[LC_ERRMSG_MAX];
   lc_type *t = NULL;
-  ck_assert_int_eq(lc_schema_parse(NULL, &t, err, sizeof err), LC_ERR_SCHEMA);
+  ck_assert_int_eq(lc_schema_parse(NULL, 0, &t, err, sizeof err), LC_ERR_SCHEMA);
   ck_assert_str_eq(err, "empty schema: expected at least one column");
 }
 END_TEST

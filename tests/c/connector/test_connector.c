@@ -257,7 +257,7 @@ START_TEST(writes_stream_rows_and_commit) {
   struct ArrowSchema s;
   struct ArrowArray a;
   const char lines[] = "{\"id\": 1, \"label\": \"a\"}\n{\"id\": 2, \"label\": null}\n\n{\"id\": 3}\n";
-  ck_assert_int_eq(lc_connector_rows_from_json(conn, lines, strlen(lines), &s, &a), LC_OK);
+  ck_assert_int_eq(lc_connector_rows_from_json(conn, lines, strlen(lines), 0, &s, &a), LC_OK);
   ck_assert_int_eq(a.length, 3);
   ck_assert_int_eq(lc_write_begin(conn), LC_OK);
   ck_assert_int_eq(lc_write_batch(conn, &s, &a), LC_OK);
@@ -275,7 +275,7 @@ START_TEST(writes_stream_rows_and_commit) {
   lc_free(message);
   /* A bad JSON line is named by its number. */
   const char badlines[] = "{\"id\": 1}\n{\"id\": \"x\"}\n";
-  ck_assert_int_eq(lc_connector_rows_from_json(conn, badlines, strlen(badlines), &s, &a), LC_ERR_VALUE);
+  ck_assert_int_eq(lc_connector_rows_from_json(conn, badlines, strlen(badlines), 0, &s, &a), LC_ERR_VALUE);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "line 2"));
   lc_connector_free(conn);
   lc_runtime_free(rt);
@@ -292,7 +292,7 @@ START_TEST(a_write_that_skips_rows_fails) {
   struct ArrowSchema s;
   struct ArrowArray a;
   const char lines[] = "{\"id\": 1}\n{\"id\": 2}\n";
-  ck_assert_int_eq(lc_connector_rows_from_json(conn, lines, strlen(lines), &s, &a), LC_OK);
+  ck_assert_int_eq(lc_connector_rows_from_json(conn, lines, strlen(lines), 0, &s, &a), LC_OK);
   ck_assert_int_eq(lc_write_begin(conn), LC_OK);
   ck_assert_int_eq(lc_write_batch(conn, &s, &a), LC_ERR_CONTRACT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "before reading every row"));

@@ -21,7 +21,7 @@ static const char COLLECTOR[] =
 static void write_jsonl(lc_connector *conn, const char *jsonl) {
   struct ArrowSchema s;
   struct ArrowArray a;
-  ck_assert_int_eq(lc_connector_rows_from_json(conn, jsonl, strlen(jsonl), &s, &a), LC_OK);
+  ck_assert_int_eq(lc_connector_rows_from_json(conn, jsonl, strlen(jsonl), 0, &s, &a), LC_OK);
   ck_assert_int_eq(lc_write_batch(conn, &s, &a), LC_OK);
   s.release(&s);
   a.release(&a);

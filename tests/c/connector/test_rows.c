@@ -55,7 +55,7 @@ typedef struct fixture {
 static void setup(fixture *f, const char *ddl) {
   memset(f, 0, sizeof *f);
   f->L = new_lua();
-  ck_assert_msg(lc_schema_parse(ddl, &f->schema, f->err, sizeof f->err) == LC_OK, "%s", f->err);
+  ck_assert_msg(lc_schema_parse(ddl, strlen(ddl), &f->schema, f->err, sizeof f->err) == LC_OK, "%s", f->err);
   ck_assert_int_eq(lc_rows_new(f->schema, f->L, &f->b), LC_OK);
 }
 

@@ -195,7 +195,7 @@ static void connector_publish(const char *queue, int n) {
   for (int i = 0; i < n; i++) len += snprintf(jsonl + len, cap - len, "{\"body\":\"m%d\"}\n", i);
   struct ArrowSchema schema;
   struct ArrowArray array;
-  ck_assert_int_eq(lc_connector_rows_from_json(conn, jsonl, len, &schema, &array), LC_OK);
+  ck_assert_int_eq(lc_connector_rows_from_json(conn, jsonl, len, 0, &schema, &array), LC_OK);
   free(jsonl);
   ck_assert_int_eq(lc_write_begin(conn), LC_OK);
   ck_assert_int_eq(lc_write_batch(conn, &schema, &array), LC_OK);
