@@ -30,14 +30,14 @@ typedef enum infer_kind {
 typedef struct infer_node infer_node;
 struct infer_node {
   infer_kind kind;
-  infer_node *element;      /* K_ARRAY */
-  size_t n_fields, cap;     /* K_STRUCT, in first-seen order */
+  infer_node *element;  /* K_ARRAY */
+  size_t n_fields, cap; /* K_STRUCT, in first-seen order */
   char **names;
   infer_node **fields;
 };
 
 struct lc_infer {
-  infer_node root;          /* K_STRUCT: the records */
+  infer_node root; /* K_STRUCT: the records */
   int64_t records;
   bool out_of_memory;
 };
@@ -193,9 +193,7 @@ static void observe_table(lc_infer *in, infer_node *n, lua_State *L, int idx, in
 static void observe_lua(lc_infer *in, infer_node *n, lua_State *L, int idx, int depth) {
   if (!n || depth > 64 || !lua_checkstack(L, 4)) return;
   switch (lua_type(L, idx)) {
-  case LUA_TBOOLEAN:
-    n->kind = join(n->kind, K_BOOLEAN);
-    break;
+  case LUA_TBOOLEAN: n->kind = join(n->kind, K_BOOLEAN); break;
   case LUA_TNUMBER: {
     double v = lua_tonumber(L, idx);
     n->kind = join(n->kind, v == floor(v) && fabs(v) < 9007199254740992.0 ? K_BIGINT : K_DOUBLE);
@@ -207,11 +205,8 @@ static void observe_lua(lc_infer *in, infer_node *n, lua_State *L, int idx, int 
     n->kind = join(n->kind, string_kind(s, len));
     break;
   }
-  case LUA_TTABLE:
-    observe_table(in, n, L, idx, depth);
-    break;
-  default: /* nil, json.null (a light userdata) */
-    break;
+  case LUA_TTABLE: observe_table(in, n, L, idx, depth); break;
+  default: /* nil, json.null (a light userdata) */ break;
   }
 }
 
@@ -253,8 +248,8 @@ static void add_fields(lc_buf *b, const infer_node *n, const char *between) {
 }
 
 static void add_type(lc_buf *b, const infer_node *n) {
-  static const char *const scalar[] = {"STRING", "BOOLEAN", "BIGINT", "DOUBLE", "DATE",
-                                       "TIMESTAMP", "STRING"};
+  static const char *const scalar[] = {"STRING", "BOOLEAN",   "BIGINT", "DOUBLE",
+                                       "DATE",   "TIMESTAMP", "STRING"};
   if (n && n->kind == K_ARRAY) {
     put(b, "ARRAY<");
     add_type(b, n->element);
