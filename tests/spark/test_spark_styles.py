@@ -51,3 +51,18 @@ def test_schema_infer_is_inferred_on_the_driver_and_fixed_for_the_job(spark, sty
     got = df.select("id", "attributes").toArrow().to_pylist()
     want = as_arrow_values("jsonapi", expected("jsonapi"))
     assert got == [{"id": row["id"], "attributes": row["attributes"]} for row in want]
+
+
+def test_new_types_reach_spark(spark):
+    script = """
+return { schema = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ, price DECIMAL(12,2), doc STRING",
+  read = function(opts, partition, emit)
+    emit { t = -5, s = 300, n = "2024-03-01T10:00:00", price = "19.99", doc = { a = { 1, 2 } } }
+  end }
+"""
+    df = spark.read.format("luaconn").option("script", script).load()
+    assert [f.dataType.simpleString() for f in df.schema] == [
+        "tinyint", "smallint", "timestamp_ntz", "decimal(12,2)", "string"]
+    row = df.collect()[0]
+    assert (row.t, row.s, str(row.price), row.doc) == (-5, 300, "19.99", '{"a":[1,2]}')
+    assert row.n == dt.datetime(2024, 3, 1, 10, 0)
