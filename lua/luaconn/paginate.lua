@@ -111,7 +111,8 @@ end
 function M.cursor(spec, on_record)
   local params, page, pages = setup(spec, on_record, "results", "limit")
   local cursor_field = spec.cursor_field or "next_cursor"
-  local previous
+  -- Every cursor followed: a server cycling A -> B -> A would otherwise be read forever.
+  local seen = {}
   while true do
     local doc, _, response = page(spec.url, params)
     local cursor
@@ -122,11 +123,11 @@ function M.cursor(spec, on_record)
     end
     if not present(cursor) then return pages() end
     cursor = tostring(cursor)
-    if cursor == previous then
-      error(("GET %s: the server returned cursor '%s' twice in a row; stopping instead of "
-        .. "looping"):format(spec.url, cursor), 0)
+    if seen[cursor] then
+      error(("GET %s: the server returned cursor '%s' again after %d pages (a cursor cycle); "
+        .. "stopping instead of looping"):format(spec.url, cursor, pages()), 0)
     end
-    previous = cursor
+    seen[cursor] = true
     params[spec.cursor_param or "cursor"] = cursor
   end
 end

@@ -322,7 +322,8 @@ static int cli_option_name_length(const char *arg) {
 
 static int cli_add_option(cli_context *ctx, const char *pair) {
   const char *eq = strchr(pair, '=');
-  if (!eq) return cli_usage(ctx, "-o expects KEY=VALUE, got '%s'", pair);
+  /* Not quoted: "-o api_keyT0KEN" is a token with its '=' missing. */
+  if (!eq) return cli_usage(ctx, "-o expects KEY=VALUE, got %zu characters without '='", strlen(pair));
   if (eq == pair) return cli_usage(ctx, "-o expects KEY=VALUE, got an empty KEY");
   char **options = realloc(ctx->options, (ctx->n_options + 1) * 2 * sizeof *options);
   if (!options) return cli_fail(ctx, "out of memory");

@@ -1,6 +1,7 @@
 """Spark batch read and write through format "luaconn" on real PySpark (local[2])."""
 import json
 import time
+import uuid
 
 import pyarrow as pa
 import pytest
@@ -115,8 +116,14 @@ def test_lua_error_on_executor_shows_file_and_line(spark, connectors_dir):
 
 
 def test_bad_options_fail_on_the_driver_before_any_task(spark):
-    with pytest.raises(Exception, match="bogus"):
-        spark.read.format("luaconn").option("connector", "rest").option("bogus", 1).load()
+    group = f"bad-options-{uuid.uuid4().hex}"
+    spark.sparkContext.setJobGroup(group, "options are checked on the driver")
+    try:
+        with pytest.raises(Exception, match="bogus"):
+            spark.read.format("luaconn").option("connector", "rest").option("bogus", 1).load()
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    assert spark.sparkContext.statusTracker().getJobIdsForGroup(group) == []
 
 
 def test_write_10000_rows_each_received_once(spark, api_server, sink, unique_key):

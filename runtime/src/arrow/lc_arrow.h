@@ -53,6 +53,10 @@ int lc_schema_parse(const char *ddl, size_t len, lc_type **out, char *err, size_
 void lc_type_free(lc_type *t);
 const char *lc_type_name(lc_type_id id); /* "INT", "ARRAY", ... */
 bool lc_type_is_scalar(lc_type_id id);
+/* BIGINT values are exact up to 2^53 in magnitude on every path: a Lua number (a
+ * double) cannot hold more, so a JSON integer beyond it is refused on the C path
+ * too rather than read exactly there and rounded on the Lua path. */
+#define LC_BIGINT_EXACT_MAX 9007199254740992LL
 
 /* ---- lc_builder.c: a batch being built -------------------------------------------- */
 

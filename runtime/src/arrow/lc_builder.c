@@ -214,9 +214,8 @@ static bool json_number(const lc_scalar *v, double *out) {
   return true;
 }
 
-/* An integral JSON number within [lo, hi): digits-only text converts exactly (so
- * BIGINT ids above 2^53 keep every digit); other forms (1.0, 1e3) as a double,
- * integral as the Lua path requires. */
+/* An integral JSON number within [lo, hi_inclusive]: digits-only text converts
+ * exactly; other forms (1.0, 1e3) as a double, integral as the Lua path requires. */
 static bool json_integer(const lc_scalar *v, int64_t lo, int64_t hi_inclusive, int64_t *out) {
   const char *s = v->text, *end = v->text + v->len;
   bool digits = v->len > 0 && v->len < 19 + (s[0] == '-');
@@ -262,7 +261,8 @@ static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) 
     o->i32 = (int32_t)n;
     return true;
   case LC_T_BIGINT:
-    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT64_MIN, INT64_MAX, &n)) return false;
+    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, -LC_BIGINT_EXACT_MAX, LC_BIGINT_EXACT_MAX, &n))
+      return false;
     o->i64 = n;
     return true;
   case LC_T_FLOAT:

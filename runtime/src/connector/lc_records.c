@@ -16,6 +16,7 @@
  * (a key the record has already wins), then keys are renamed. The C path does it
  * while parsing; the Lua path (and json.shape) on the decoded record, the same way.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -511,6 +512,25 @@ void lc_page_sample(lua_State *L, int idx, lc_infer *in) {
   p->mode = PAGE_DONE;
 }
 
+/* True when the escape at p (a backslash) is \uD800-\uDBFF (high) or \uDC00-\uDFFF. */
+static bool surrogate_at(const char *p, const char *end, bool high) {
+  return end - p >= 6 && p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') && p[3] &&
+         strchr(high ? "89abAB" : "cdefCDEF", p[3]);
+}
+
+/* True when text holds a surrogate escape that is not a high one followed by a low
+ * one: yajl turns such escapes into '?' or into another character, where lua-cjson
+ * refuses them, so such pages take the Lua path. */
+static bool has_broken_surrogate(const char *text, size_t len) {
+  const char *end = text + len;
+  for (const char *p = text; (p = memmem(p, (size_t)(end - p), "\\u", 2));) {
+    if (surrogate_at(p, end, true) && surrogate_at(p + 6, end, false)) p += 12;
+    else if (surrogate_at(p, end, true) || surrogate_at(p, end, false)) return true;
+    else p += 2;
+  }
+  return false;
+}
+
 bool lc_page_is(lua_State *L, int idx) {
   return luaL_testudata(L, idx, LC_PAGE_MT) != NULL;
 }
@@ -532,7 +552,7 @@ void lc_page_fill(lua_State *L, int idx, lc_rows *r, int64_t *rows, int64_t max_
     p->rows = r;
     p->b = b;
     /* Nested columns need Lua values: the whole page takes the Lua path. */
-    if (!lc_builder_flat(b)) go_slow(L, idx, p);
+    if (!lc_builder_flat(b) || has_broken_surrogate(p->text, p->len)) go_slow(L, idx, p);
   }
   p->max_rows = max_rows;
   p->max_bytes = max_bytes;

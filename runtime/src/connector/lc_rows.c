@@ -192,22 +192,79 @@ static int append_array(append_ctx *c, lc_column *col, int idx, const value_path
   return lc_column_push_offset(col, (size_t)element->length) ? LC_OK : out_of_memory(c);
 }
 
+/* A map key as sorted: by type, then value (strings bytewise). */
+typedef struct map_key {
+  int index; /* in the table of keys */
+  int type;
+  double number;
+  const char *text; /* anchored by the table of keys */
+  size_t len;
+  const void *other;
+} map_key;
+
+static int compare_map_keys(const void *pa, const void *pb) {
+  const map_key *a = pa, *b = pb;
+  if (a->type != b->type) return a->type < b->type ? -1 : 1;
+  if (a->type == LUA_TNUMBER || a->type == LUA_TBOOLEAN)
+    return a->number < b->number ? -1 : a->number > b->number;
+  if (a->type == LUA_TSTRING) {
+    int c = memcmp(a->text, b->text, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+  }
+  return a->other < b->other ? -1 : a->other > b->other;
+}
+
+/* Pushes the keys of the table at idx as an array, in key order, and returns how
+ * many: a map's entries come out the same on every run (LuaJIT's table order
+ * depends on a hash seed), so a replayed range is byte-identical. */
+static int push_sorted_keys(lua_State *L, int idx) {
+  int n = 0;
+  for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) n++;
+  map_key *order = lua_newuserdata(L, (size_t)(n ? n : 1) * sizeof *order);
+  lua_createtable(L, n, 0);
+  int i = 0;
+  for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+    map_key *k = &order[i];
+    *k = (map_key){.index = ++i, .type = lua_type(L, -2), .other = lua_topointer(L, -2)};
+    if (k->type == LUA_TSTRING) k->text = lua_tolstring(L, -2, &k->len);
+    else if (k->type == LUA_TNUMBER) k->number = lua_tonumber(L, -2);
+    else if (k->type == LUA_TBOOLEAN) k->number = lua_toboolean(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -4, i);
+  }
+  qsort(order, (size_t)n, sizeof *order, compare_map_keys);
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, -2, order[i].index);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_replace(L, -3); /* the sorted keys where the order was */
+  lua_pop(L, 1);
+  return n;
+}
+
 static int append_map(append_ctx *c, lc_column *col, int idx, const value_path *at) {
   lua_State *L = c->L;
   lc_column *keys = &col->children[0], *values = &col->children[1];
   value_path key_at = {.parent = at, .kind = PATH_FIELD, .name = "key"};
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    int key_idx = lua_gettop(L) - 1;
+  if (!lua_checkstack(L, 8)) return out_of_memory(c);
+  int n = push_sorted_keys(L, idx);
+  int sorted = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, sorted, i);
+    int key_idx = lua_gettop(L);
+    lua_pushvalue(L, key_idx);
+    lua_rawget(L, idx);
     value_path value_at = {.parent = at, .kind = PATH_MAP_KEY, .index = key_idx};
     int rc = append_value(c, keys, key_idx, &key_at);
     if (!rc) rc = append_value(c, values, key_idx + 1, &value_at);
-    lua_pop(L, 1);
+    lua_settop(L, sorted);
     if (rc) {
       lua_pop(L, 1);
       return rc;
     }
   }
+  lua_pop(L, 1);
   if (keys->length > INT32_MAX) return value_error(c, at, "batch holds more than 2^31 map entries");
   return lc_column_push_offset(col, (size_t)keys->length) ? LC_OK : out_of_memory(c);
 }
@@ -303,8 +360,9 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
     v.i32 = (int32_t)num;
     break;
   case LC_T_BIGINT:
-    if ((rc = integral_number(c, col, idx, at, "BIGINT", -9223372036854775808.0,
-                              9223372036854775808.0, &num)))
+    /* 2^53 + 2 is the first double past the exact range (2^53 + 1 rounds to 2^53). */
+    if ((rc = integral_number(c, col, idx, at, "BIGINT", -(double)LC_BIGINT_EXACT_MAX,
+                              (double)LC_BIGINT_EXACT_MAX + 2, &num)))
       return rc;
     v.i64 = (int64_t)num;
     break;

@@ -39,6 +39,8 @@
 #define LC_HTTP_BODY_IN_ERROR 200   /* bytes of a failed response quoted in the error */
 #define LC_HTTP_METHOD_MAX 16
 #define LC_HTTP_OK_MAX 16           /* statuses an `ok` list may name */
+#define LC_HTTP_HEADER_NAME_MAX 256
+#define LC_HTTP_ORIGIN_MAX 512      /* "scheme://host:port" */
 
 typedef struct lc_http_buffer {
   char *data;   /* NUL-terminated; owned */
@@ -67,6 +69,8 @@ typedef struct lc_http {
   size_t body_limit;                   /* the state's memory cap; 0 = none */
   bool body_too_large;
   struct curl_slist *request_headers;  /* the current request's */
+  struct curl_slist *hop_headers;      /* request_headers without credentials: what a
+                                          redirect to another origin carries */
   char *request_json;                  /* the current request's encoded json body */
   lc_http_settings defaults;           /* set by http.configure */
   double min_interval;                 /* seconds between requests (rate_limit); 0 = none */
@@ -109,6 +113,7 @@ static int lc_http_gc(lua_State *L) {
   lc_http *h = lua_touserdata(L, 1);
   if (h->curl) curl_easy_cleanup(h->curl);
   curl_slist_free_all(h->request_headers);
+  curl_slist_free_all(h->hop_headers);
   free(h->request_json);
   free(h->replayed_url);
   free(h->ca_file);
@@ -184,6 +189,8 @@ static lc_http *lc_http_get(lua_State *L) {
 static void lc_http_forget_request(lc_http *h) {
   curl_slist_free_all(h->request_headers);
   h->request_headers = NULL;
+  curl_slist_free_all(h->hop_headers);
+  h->hop_headers = NULL;
   free(h->request_json);
   h->request_json = NULL;
   free(h->replayed_url);
@@ -610,9 +617,7 @@ static void lc_http_setup(lc_http *h, const lc_http_request *req) {
   }
   /* Scripts must not reach file:// or other protocols through curl. */
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, LC_HTTP_MAX_REDIRECTS);
+  /* Redirects are followed by lc_http_transfer, which drops credentials. */
   curl_easy_setopt(c, CURLOPT_USERAGENT, LC_HTTP_USER_AGENT);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->request_headers);
@@ -721,6 +726,84 @@ static const char *lc_http_failure_text(const lc_http *h, CURLcode rc) {
   return h->error[0] ? h->error : curl_easy_strerror(rc);
 }
 
+/* "scheme://host:port" of url, the default port filled in; false when it does not
+ * parse. */
+static bool lc_http_origin(const char *url, char *out, size_t outlen) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+  if (ok) snprintf(out, outlen, "%s://%s:%s", scheme, host, port);
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+/* Fills hop_headers with the request's headers minus every credential: a header
+ * named like one (lc_http_is_credential) or holding a registered secret. */
+static bool lc_http_strip_credentials(lc_state *st, lc_http *h) {
+  curl_slist_free_all(h->hop_headers);
+  h->hop_headers = NULL;
+  for (const struct curl_slist *e = h->request_headers; e; e = e->next) {
+    char name[LC_HTTP_HEADER_NAME_MAX];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(e->data, ":;"), e->data);
+    char *redacted = lc_state_redact(st, e->data);
+    bool secret = !redacted || strcmp(redacted, e->data) != 0;
+    free(redacted);
+    if (secret || lc_http_is_credential(name)) continue;
+    struct curl_slist *grown = curl_slist_append(h->hop_headers, e->data);
+    if (!grown) return false;
+    h->hop_headers = grown;
+  }
+  return true;
+}
+
+/* Performs the request set up on the handle and follows its redirects. curl would
+ * send every custom header (X-API-Key, a token in X-Whatever) to whatever host a
+ * Location names; here credentials stay with the origin the request was made to. */
+static CURLcode lc_http_transfer(lc_state *st, lc_http *h, const lc_http_request *req) {
+  char origin[LC_HTTP_ORIGIN_MAX] = "", next_origin[LC_HTTP_ORIGIN_MAX];
+  lc_http_origin(req->url, origin, sizeof origin);
+  bool stripped = false;
+  CURLcode rc = curl_easy_perform(h->curl);
+  for (long hops = 0; rc == CURLE_OK; hops++) {
+    long status = 0;
+    char *location = NULL;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &location);
+    if (status < 300 || status > 399 || !location) return rc;
+    if (hops == LC_HTTP_MAX_REDIRECTS) {
+      snprintf(h->error, sizeof h->error, "more than %ld redirects", LC_HTTP_MAX_REDIRECTS);
+      return CURLE_TOO_MANY_REDIRECTS;
+    }
+    char *next = strdup(location);
+    if (!next) return CURLE_OUT_OF_MEMORY;
+    if (!stripped && (!lc_http_origin(next, next_origin, sizeof next_origin) ||
+                      strcasecmp(origin, next_origin) != 0)) {
+      stripped = true;
+      if (!lc_http_strip_credentials(st, h)) rc = CURLE_OUT_OF_MEMORY;
+      curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hop_headers);
+    }
+    /* 303, and 301/302 after a POST, continue as a GET without the body (as curl does). */
+    if (strcmp(req->method, "HEAD") != 0 &&
+        (status == 303 || ((status == 301 || status == 302) && strcmp(req->method, "POST") == 0))) {
+      curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+      curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
+    }
+    curl_easy_setopt(h->curl, CURLOPT_URL, next);
+    free(next);
+    if (rc != CURLE_OK) return rc;
+    h->body.len = h->head.len = 0;
+    h->error[0] = '\0';
+    rc = curl_easy_perform(h->curl);
+  }
+  return rc;
+}
+
 /* Waits until the rate limit allows the next request (never a busy loop: one sleep,
  * which raises instead of sleeping past the call's deadline). */
 static void lc_http_pace(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req) {
@@ -744,6 +827,7 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
   for (int attempt = 1;; attempt++) {
     lc_state_check_deadline(L);
     lc_http_pace(L, st, h, req);
+    lc_http_setup(h, req); /* URL, headers and method as before any redirect */
     double total = fmin(req->settings.timeout, lc_state_time_left(st));
     double connect = fmin(req->settings.connect_timeout, total);
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)ceil(total * 1000));
@@ -752,7 +836,7 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
     h->body_too_large = false;
     h->error[0] = '\0';
     double start = lc_now();
-    out->rc = curl_easy_perform(h->curl);
+    out->rc = lc_http_transfer(st, h, req);
     out->attempts = attempt;
     out->status = 0;
     if (out->rc == CURLE_OK) curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
@@ -1111,7 +1195,6 @@ static int lc_http_run(lua_State *L, const char *fname, const char *method, int 
   if (cfg->http_replay) {
     lc_http_replay(L, st, h, &req, &out, cfg->http_replay);
   } else {
-    lc_http_setup(h, &req);
     lc_http_perform(L, st, h, &req, &out);
     if (cfg->http_record && out.rc == CURLE_OK) lc_http_record(L, st, h, &req, &out, cfg->http_record);
   }

@@ -389,6 +389,7 @@ static int open_libraries(lua_State *L) {
   lua_getglobal(L, LUA_STRLIBNAME);
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
+  lc_pattern_install(L);
   lua_pop(L, 1);
 
   lc_state *st = lc_state_get(L);

@@ -1,6 +1,7 @@
 /* lc_state.c: the context each connector's lua_State carries: memory accounting,
  * the per-call deadline, the secrets to redact, logging, the files the state was
  * built from, and the C state it holds. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +47,7 @@ void lc_state_sleep(lua_State *L, double seconds) {
   }
 }
 
-void lc_state_add_secret(lc_state *st, const char *value, size_t len) {
-  /* Very short values would redact ordinary text everywhere. */
-  if (!value || len < 4) return;
+static void add_secret_form(lc_state *st, const char *value, size_t len) {
   for (size_t i = 0; i < st->n_secrets; i++)
     if (strlen(st->secrets[i]) == len && memcmp(st->secrets[i], value, len) == 0) return;
   char **grown = realloc(st->secrets, (st->n_secrets + 1) * sizeof *grown);
@@ -56,6 +55,50 @@ void lc_state_add_secret(lc_state *st, const char *value, size_t len) {
   st->secrets = grown;
   char *copy = strndup(value, len);
   if (copy) st->secrets[st->n_secrets++] = copy;
+}
+
+/* value as a URL query carries it: curl_easy_escape's (and auth.lua's) %XX for every
+ * byte but the unreserved ones. Returns the length written to out (3 * len + 1). */
+static size_t url_encoded(const char *value, size_t len, char *out) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)value[i];
+    if (isalnum(c) || strchr("-._~", c)) out[n++] = (char)c;
+    else n += (size_t)sprintf(out + n, "%%%02X", c);
+  }
+  out[n] = '\0';
+  return n;
+}
+
+/* value inside JSON text as cjson writes it ("/" as "\/", controls as \uXXXX).
+ * Returns the length written to out (6 * len + 1). */
+static size_t json_escaped(const char *value, size_t len, char *out) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)value[i];
+    const char *short_form = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '/' ? "\\/"
+                           : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
+                           : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+    if (short_form) n += (size_t)sprintf(out + n, "%s", short_form);
+    else if (c < 0x20) n += (size_t)sprintf(out + n, "\\u%04x", c);
+    else out[n++] = (char)c;
+  }
+  out[n] = '\0';
+  return n;
+}
+
+void lc_state_add_secret(lc_state *st, const char *value, size_t len) {
+  /* Very short values would redact ordinary text everywhere. */
+  if (!value || len < 4) return;
+  add_secret_form(st, value, len);
+  /* The forms the value takes on its way out are the same secret. */
+  char *form = malloc(6 * len + 1);
+  if (!form) return;
+  size_t n = url_encoded(value, len, form);
+  if (n != len) add_secret_form(st, form, n);
+  n = json_escaped(value, len, form);
+  if (n != len) add_secret_form(st, form, n);
+  free(form);
 }
 
 /* Replaces every occurrence of needle in text (malloc'd, freed here) by "***". */
@@ -84,10 +127,36 @@ static char *redact_one(char *text, const char *needle) {
   return out;
 }
 
+/* Hides the password of every "scheme://user:password@host" in text (malloc'd,
+ * freed here): a URL's userinfo is a credential whether or not it was registered. */
+static char *redact_userinfo(char *text) {
+  for (char *p = text; text && (p = strstr(p, "://"));) {
+    char *authority = p + 3;
+    size_t span = strcspn(authority, "/?#@ \t\r\n\"'<>");
+    p = authority + span;
+    if (*p != '@') continue;
+    char *colon = memchr(authority, ':', span);
+    if (!colon) continue;
+    size_t head = (size_t)(colon + 1 - text), tail = strlen(p);
+    char *out = malloc(head + 3 + tail + 1);
+    if (!out) {
+      free(text);
+      return strdup("(message hidden: it contained a secret)");
+    }
+    memcpy(out, text, head);
+    memcpy(out + head, "***", 3);
+    memcpy(out + head + 3, p, tail + 1);
+    free(text);
+    text = out;
+    p = out + head + 3;
+  }
+  return text;
+}
+
 char *lc_state_redact(const lc_state *st, const char *text) {
   char *out = strdup(text ? text : "");
   for (size_t i = 0; out && st && i < st->n_secrets; i++) out = redact_one(out, st->secrets[i]);
-  return out;
+  return out ? redact_userinfo(out) : NULL;
 }
 
 void lc_state_log(lc_state *st, int level, const char *fmt, ...) {

@@ -2,7 +2,8 @@
  * vm/lc_vm.h: sandboxed Lua states. A runtime's configuration (lc_runtime.c), the
  * context each lua_State carries (lc_state.c: memory, deadline, secrets, logging,
  * the files it was built from), creating and calling into a sandbox (lc_sandbox.c),
- * require and the modules it finds (lc_require.c), and JSON text <-> Lua values
+ * string patterns under the time budget (lc_pattern.c), require and the modules it
+ * finds (lc_require.c), and JSON text <-> Lua values
  * (lc_codec.c). Knows no connector and no host module: the layer above hands it the
  * modules scripts may require. Includes only base.
  */
@@ -133,6 +134,12 @@ void lc_sandbox_push_coroutine(lc_state *st, lua_State *co);
  * Returns LC_OK when it yielded, LC_DONE when it finished, or an error code with
  * rt->error filled. */
 int lc_sandbox_resume(lc_state *st, lua_State *co, int nargs);
+
+/* ---- lc_pattern.c ---------------------------------------------------------------------- */
+
+/* Sets find, match, gmatch and gsub in the table on top (the string library) to
+ * versions whose matcher checks the call's deadline as it backtracks. */
+void lc_pattern_install(lua_State *L);
 
 /* ---- lc_require.c ---------------------------------------------------------------------- */
 

@@ -99,7 +99,7 @@ START_TEST(options_are_typed_and_every_problem_is_named) {
   const char *bad[] = {"n", "ten", "cout", "1", "ratio", "x", "flag", "maybe", "token", "s3cr3t-value"};
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, COUNTER, bad, 5, &conn), LC_ERR_OPTION);
   const char *msg = lc_runtime_error(rt)->message;
-  ck_assert_ptr_nonnull(strstr(msg, "option 'n' must be an integer, got 'ten'"));
+  ck_assert_ptr_nonnull(strstr(msg, "option 'n' must be an integer (the value is not shown)"));
   ck_assert_ptr_nonnull(strstr(msg, "unknown option 'cout'"));
   ck_assert_ptr_nonnull(strstr(msg, "option 'ratio' must be a number"));
   ck_assert_ptr_nonnull(strstr(msg, "option 'flag' must be a boolean"));

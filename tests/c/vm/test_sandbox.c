@@ -1,5 +1,6 @@
 /* The sandbox: what scripts cannot reach, and the limits that stop them. */
 #include "lc_test.h"
+#include "vm/lc_vm.h"
 
 /* Opens an inline connector whose read runs body; returns the status of reading it
  * to the end and leaves the runtime's error for inspection. */
@@ -91,6 +92,32 @@ START_TEST(memory_cap_stops_unbounded_allocation) {
 }
 END_TEST
 
+/* Allocates *ud bytes in one piece (a userdata) inside the sandbox. */
+static int allocate(lua_State *L) {
+  lua_newuserdata(L, *(size_t *)lua_touserdata(L, 1));
+  return 0;
+}
+
+/* The cap is the configured size: an allocation 64 KiB short of it succeeds, one
+ * 64 KiB past it fails, naming the limit as configured. */
+START_TEST(memory_cap_is_the_configured_size) {
+  const size_t limit = 24u << 20, margin = 64u << 10;
+  lc_config cfg = {.memory_limit = limit};
+  lc_runtime *rt = lc_test_runtime(&cfg);
+  lc_state *st = NULL;
+  ck_assert_int_eq(lc_sandbox_open(rt, "cap", NULL, 0, &st), LC_OK);
+  lua_gc(st->L, LUA_GCCOLLECT, 0);
+  size_t under = limit - st->mem_used - margin;
+  ck_assert_int_eq(lc_sandbox_protected(st, allocate, &under), LC_OK);
+  lua_gc(st->L, LUA_GCCOLLECT, 0);
+  size_t over = limit - st->mem_used + margin;
+  ck_assert_int_eq(lc_sandbox_protected(st, allocate, &over), LC_ERR_MEMORY_LIMIT);
+  assert_error_mentions(rt, "memory limit exceeded (24 MiB)");
+  lc_sandbox_close(st);
+  lc_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(time_budget_stops_runaway_loops) {
   lc_config cfg = {0};
   cfg.call_timeout = 0.5;
@@ -124,6 +151,7 @@ int main(void) {
   tcase_add_test(tc, forbidden_libraries_are_absent);
   tcase_add_test(tc, bytecode_is_refused);
   tcase_add_test(tc, memory_cap_stops_unbounded_allocation);
+  tcase_add_test(tc, memory_cap_is_the_configured_size);
   tcase_add_test(tc, time_budget_stops_runaway_loops);
   tcase_add_test(tc, connectors_do_not_share_globals);
   suite_add_tcase(s, tc);
