@@ -44,4 +44,7 @@ def test_rate_limit_spaces_the_pages(cli, api_server, attempts, unique_key):
     read(cli, f"{api_server}/items?rows=600&key={unique_key}", "rate_limit=10").ok()
     times = attempts(unique_key)["times"]
     assert len(times) == 6
-    assert all(b - a >= 0.095 for a, b in zip(times, times[1:])), times
+    # The server stamps arrivals, which jitter by a few ms on a loaded machine: every gap
+    # is well above an unlimited client's (~1 ms), and the span shows the 0.1 s spacing.
+    assert all(b - a >= 0.07 for a, b in zip(times, times[1:])), times
+    assert times[-1] - times[0] >= 0.47, times
