@@ -3,6 +3,8 @@ only when a test asks for it.
 
 - source_dir: the repository root (env LUACONN_SOURCE_DIR, else the parent of tests/).
 - api_server: base URL of tests/fixtures/api_server.py running in-process (one per session).
+- styles_server: base URL of tests/fixtures/styles_server.py (GitHub-, Stripe- and
+  JSON:API-shaped APIs with 2,000 records each), one per session.
 - cli / run_cli: the `luaconn` executable (env LUACONN_CLI, else build/luaconn).
 - attempts: attempts(key) -> what the api_server saw for that key (count, times).
 - unique_key: a fresh `key` for the test server's per-key fault counters.
@@ -36,6 +38,7 @@ FIXTURES_DIR = TESTS_DIR / "fixtures"
 sys.path.insert(0, str(FIXTURES_DIR))
 
 from api_server import start_server  # noqa: E402
+from styles_server import start_styles_server  # noqa: E402
 from broker import Broker  # noqa: E402
 
 
@@ -48,6 +51,15 @@ def source_dir() -> Path:
 def api_server():
     """Base URL (http://127.0.0.1:PORT) of a test API server holding 2,500 rows."""
     server, base_url = start_server(rows=2500)
+    yield base_url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def styles_server():
+    """Base URL of the three-styles server (tests/fixtures/styles_server.py)."""
+    server, base_url = start_styles_server()
     yield base_url
     server.shutdown()
     server.server_close()

@@ -2,6 +2,7 @@
 -- read with offsets {next = N} (the next stream offset to read), and confirmed
 -- publishing with deterministic message ids. Offsets live in the caller's
 -- checkpoint (Spark's), never in the broker.
+local hash = require "hash"
 local json = require "json"
 local rabbit = require "luaconn.rabbit"
 
@@ -109,14 +110,6 @@ end
 
 -- ---- writing --------------------------------------------------------------------
 
--- An FNV-style 32-bit hash of the body: without write_id and write_task, a replay of
--- the same rows in the same order still gets the same message ids.
-local function body_hash(body)
-  local h = 2166136261
-  for i = 1, #body do h = bit.tobit(bit.bxor(h, body:byte(i)) * 16777619) end
-  return bit.tohex(h)
-end
-
 -- message_id = "<write_id>/<write_task>/<row index>" (absent parts left out): the
 -- same task replayed publishes the same ids, so consumers can drop duplicates.
 function C.write(opts, rows)
@@ -131,7 +124,9 @@ function C.write(opts, rows)
     if row.body == nil or row.body == json.null then error("row " .. index .. ": column 'body' is null", 0) end
     local id = row.message_id
     if id == nil or id == json.null then
-      id = string.format("%s/%d", prefix or body_hash(row.body), index)
+      -- Without write_id and write_task a hash of the body: a replay of the same rows
+      -- in the same order still gets the same message ids.
+      id = string.format("%s/%d", prefix or hash.hex(row.body), index)
     end
     local headers = row.headers ~= json.null and row.headers or nil
     if type(headers) == "string" then headers = json.decode(headers) end

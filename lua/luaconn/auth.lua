@@ -4,7 +4,8 @@
 --
 --   local auth = require "luaconn.auth"
 --   options = auth.with_options { url = {...} }   -- plus the shared HTTP options
---   local fetch = auth.fetcher(opts)      -- fetch(url, query) -> decoded body, response
+--   local fetch = auth.fetcher(opts)      -- fetch(url, query, raw, body) -> decoded body, response
+--   local send = auth.sender(opts)        -- send(http.request options) -> response
 local http = require "http"
 local env = require "env"
 local log = require "log"
@@ -26,17 +27,21 @@ local OPTIONS = {
   secret_store = { type = "string", description = "set by the host: where its secret store looked (for errors)" },
   api_key_env = { type = "string", default = "API_KEY", description = "environment variable tried last" },
   api_key_header = { type = "string", default = "X-API-Key", description = "header for auth=header" },
+  api_key_prefix = { type = "string", default = "",
+    description = "text before the key in api_key_header (auth=header), e.g. 'token '" },
+  basic_secret = { type = "string", default = "password",
+    description = "auth=basic: the credential is the 'password' (user from username) or the 'username' (empty password)" },
   api_key_param = { type = "string", default = "api_key", description = "query parameter for auth=query" },
-  username = { type = "string", description = "user for auth=basic (the credential is the password)" },
+  username = { type = "string", description = "user for auth=basic with basic_secret=password (default empty)" },
   token_url = { type = "string", description = "OAuth2 token endpoint for auth=oauth2" },
   client_id = { type = "string", description = "OAuth2 client id (the credential is the client secret)" },
   token_scope = { type = "string", description = "OAuth2 scope to ask for" },
 }
 
--- The connector's own option declarations plus the auth ones and the shared HTTP
--- ones (luaconn.client).
-function M.with_options(own)
-  return client.with_options(OPTIONS, own)
+-- The connector's own option declarations (one table or more) plus the auth ones
+-- and the shared HTTP ones (luaconn.client).
+function M.with_options(...)
+  return client.with_options(OPTIONS, ...)
 end
 
 local function present(value) return value ~= nil and value ~= "" end
@@ -107,41 +112,62 @@ local function oauth2_token(opts, secret, force)
   return reply.access_token
 end
 
--- A function fetch(url, query, raw) -> decoded JSON body (nil when raw), response
--- that GETs with opts' credentials and shared HTTP options (client.configure). With
--- auth=oauth2 a 401 fetches a new token and retries once.
-function M.fetcher(opts)
+-- The Authorization header value for auth=basic: the credential as the password
+-- (user from option username, may be empty) or, with basic_secret=username, as the
+-- user with an empty password (Stripe's secret keys).
+local function basic(opts, secret)
+  if opts.basic_secret == "username" then return "Basic " .. M.base64(secret .. ":") end
+  if opts.basic_secret ~= "password" then
+    error(("option 'basic_secret' must be password or username, not '%s'"):format(opts.basic_secret), 0)
+  end
+  return "Basic " .. M.base64((opts.username or "") .. ":" .. secret)
+end
+
+-- A function send(request) -> response: http.request(request) with opts' credentials
+-- added (they win over the request's own headers and query) and the shared HTTP
+-- options applied (client.configure). With auth=oauth2 a 401 fetches a new token
+-- and retries once. Writes use it as reads do.
+function M.sender(opts)
   client.configure(opts)
   local kind = opts.auth
   if not M.KINDS[kind] then
     error(("option 'auth' must be none, bearer, header, query, basic or oauth2, not '%s'"):format(kind), 0)
   end
-  if kind == "none" then return client.get end
+  if kind == "none" then return http.request end
   local secret = M.resolve(opts)
   log.secret(secret)
   local headers, extra_query = {}, {}
   if kind == "bearer" then headers.Authorization = "Bearer " .. secret
-  elseif kind == "header" then headers[opts.api_key_header] = secret
+  elseif kind == "header" then headers[opts.api_key_header] = (opts.api_key_prefix or "") .. secret
   elseif kind == "query" then extra_query[opts.api_key_param] = secret
-  elseif kind == "basic" then headers.Authorization = "Basic " .. M.base64((opts.username or "") .. ":" .. secret)
+  elseif kind == "basic" then headers.Authorization = basic(opts, secret)
   elseif not present(opts.token_url) then error("auth=oauth2 needs option 'token_url'", 0)
   end
-  return function(url, query, raw)
-    local q = {}
-    for k, v in pairs(query or {}) do q[k] = v end
-    for k, v in pairs(extra_query) do q[k] = v end
+  return function(request)
+    local r = {}
+    for k, v in pairs(request) do r[k] = v end
+    r.query, r.headers = {}, {}
+    for k, v in pairs(request.query or {}) do r.query[k] = v end
+    for k, v in pairs(extra_query) do r.query[k] = v end
+    for k, v in pairs(request.headers or {}) do r.headers[k] = v end
     if kind == "oauth2" then headers.Authorization = "Bearer " .. oauth2_token(opts, secret) end
-    local request = { url = url, query = q, headers = headers, ok = kind == "oauth2" and { 401 } or nil }
-    local response = http.request(request)
-    if response.status == 401 then
-      log.info("GET %s: HTTP 401; fetching a new OAuth2 token and retrying once", url)
-      headers.Authorization = "Bearer " .. oauth2_token(opts, secret, true)
-      request.ok = nil
-      response = http.request(request)
+    for k, v in pairs(headers) do r.headers[k] = v end
+    if kind == "oauth2" then r.ok = { 401 } end
+    local response = http.request(r)
+    if response.status == 401 and kind == "oauth2" then
+      log.info("%s %s: HTTP 401; fetching a new OAuth2 token and retrying once", r.method or "GET", r.url)
+      r.headers.Authorization = "Bearer " .. oauth2_token(opts, secret, true)
+      r.ok = request.ok
+      response = http.request(r)
     end
-    if raw then return nil, response end
-    return http.decode_json(response), response
+    return response
   end
+end
+
+-- A function fetch(url, query, raw, body) -> decoded JSON body (nil when raw),
+-- response: client.fetch with opts' credentials (see sender).
+function M.fetcher(opts)
+  return client.fetcher(M.sender(opts))
 end
 
 return M

@@ -1,10 +1,16 @@
--- HTTP options every HTTP connector shares, declared once.
+-- HTTP options every HTTP connector shares, declared once, and the retry policy
+-- they make.
 local http = require "http"
 
 local M = {}
 
 local SHARED = {
-  retries = { type = "integer", default = 3, description = "retries on 408, 429, 5xx and connection errors" },
+  retries = { type = "integer", default = 3, description = "retries after the first attempt" },
+  retry_on = { type = "string",
+    description = "statuses retried, comma-separated (default 408,429,500,502,503,504); e.g. 403,429,500-504" },
+  backoff = { type = "number", default = 0.5,
+    description = "first wait between attempts in seconds; doubles each retry (Retry-After and rate-limit resets win when longer)" },
+  max_backoff = { type = "number", default = 30, description = "longest backoff wait in seconds" },
   timeout = { type = "number", default = 30, description = "seconds per request" },
   headers = { type = "json", description = "extra request headers, a JSON object" },
   rate_limit = { type = "number", default = 0, description = "at most this many requests per second (0 = no limit)" },
@@ -22,17 +28,44 @@ function M.with_options(...)
   return all
 end
 
--- A plain GET: fetch(url, query, raw) -> decoded JSON body (nil when raw), response.
--- The shape luaconn.paginate and luaconn.auth's fetchers share.
-function M.get(url, query, raw)
-  if raw then return nil, http.get(url, { query = query }) end
-  return http.get_json(url, { query = query })
+-- "403,429,500-504" (or a list of numbers) -> {403, 429, 500, 501, 502, 503, 504}.
+function M.statuses(text)
+  if type(text) == "table" then return text end
+  local list = {}
+  for item in tostring(text):gmatch("[^,%s]+") do
+    local lo, hi = item:match("^(%d%d%d)%-(%d%d%d)$")
+    lo, hi = tonumber(lo or item), tonumber(hi or item)
+    if not lo or not hi or lo > hi then
+      error(("option 'retry_on': '%s' is not a status or a range such as 500-504"):format(item), 0)
+    end
+    for status = lo, hi do list[#list + 1] = status end
+  end
+  return list
 end
 
--- Applies the shared options to the http module before requests are made.
+-- The fetch function luaconn.paginate takes, sending with send (http.request or
+-- luaconn.auth's sender): fetch(url, query, raw, body) -> decoded JSON body (nil when
+-- raw), response. GET, or POST with body (a table) as JSON.
+function M.fetcher(send)
+  return function(url, query, raw, body)
+    local method = body and "POST" or "GET"
+    local response = send { method = method, url = url, query = query, json = body }
+    if raw then return nil, response end
+    return http.decode_json(response, method), response
+  end
+end
+
+-- The plain fetch (no credentials).
+M.fetch = M.fetcher(http.request)
+
+-- Applies the shared options (any of them; absent ones keep their setting) to the
+-- http module before requests are made: the retry policy, timeout, headers, rate limit.
 function M.configure(opts)
   http.configure { retries = opts.retries, timeout = opts.timeout, headers = opts.headers,
-                   rate_limit = opts.rate_limit, ca_file = opts.ca_file, verify = opts.verify }
+                   rate_limit = opts.rate_limit, backoff = opts.backoff,
+                   max_backoff = opts.max_backoff,
+                   retry_on = opts.retry_on and M.statuses(opts.retry_on),
+                   ca_file = opts.ca_file, verify = opts.verify }
 end
 
 return M

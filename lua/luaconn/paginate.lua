@@ -1,15 +1,26 @@
 -- Paginators: fetch pages of a JSON API and hand each record to a callback.
 --
 -- Every paginator takes a spec table and on_record(record). Shared spec fields:
---   url            the first page
---   page_size      records asked for per page (default 100)
---   results_field  path of the records array in a page ("data.items"); "" = the page itself
---   query          extra query parameters
---   fetch          fetch(url, query, raw) -> decoded page, response (default: plain GET;
---                  luaconn.auth's fetcher adds credentials). With raw set it may return
---                  nil and the response: then the page is read from response.body.
--- Each returns the number of pages fetched. Every style but cursor stops on an empty
--- page (cursor stops when a page names no cursor).
+--   url              the first page
+--   page_size        records asked for per page (default 100)
+--   page_size_param  the parameter page_size is sent as (default per style: "limit" for
+--                    cursor, last_record and offset, "per_page" for page; link and
+--                    next_url send none unless it is set)
+--   results_field    path of the records array: "data", "response.items", "data[0].rows";
+--                    "" = the page itself
+--   query            extra query parameters (merged into url's own)
+--   body             a table: POST it as JSON, the paging parameters inside it
+--                    instead of the query (APIs that page with the token in the body)
+--   retry            a retry policy for http.configure ({retries, retry_on, backoff, ...})
+--   flatten, rename  record shaping: the fields of each record's object `flatten`
+--                    (e.g. "attributes") join the record, then keys are renamed
+--                    ({from = "to"}); done in C on the page path (json.page's shape)
+--   fetch            fetch(url, query, raw, body) -> decoded page, response (default
+--                    luaconn.client.fetch; luaconn.auth's fetcher adds credentials). With
+--                    raw set it may return nil and the response: then the page is read
+--                    from response.body.
+-- Each returns the number of pages fetched. No style stops on an empty page that
+-- names a next page (cursor, link or URL): an empty page ends only offset and page.
 -- When on_record is the read's own emit, pages go to it whole (json.page): the
 -- records are parsed straight into the batch in C, several times faster.
 local json = require "json"
@@ -17,12 +28,24 @@ local client = require "luaconn.client"
 
 local M = {}
 
--- Returns doc["a"]["b"] for path "a.b" (nil when any step is missing); "" is doc.
+-- The steps of a path: "a.b[0].c" -> {"a", "b", 1, "c"} (indexes become Lua's 1-based).
+local function steps(path)
+  local out = {}
+  for part in path:gmatch("[^.]+") do
+    local name, rest = part:match("^([^%[]*)(.*)$")
+    if name ~= "" then out[#out + 1] = name end
+    for index in rest:gmatch("%[(%d+)%]") do out[#out + 1] = tonumber(index) + 1 end
+  end
+  return out
+end
+
+-- Returns doc["a"]["b"] for path "a.b", doc.a[1] for "a[0]" (nil when any step is
+-- missing); "" is doc.
 function M.field(doc, path)
   local value = doc
-  for part in path:gmatch("[^.]+") do
+  for _, step in ipairs(steps(path)) do
     if type(value) ~= "table" then return nil end
-    value = value[part]
+    value = value[step]
   end
   return value
 end
@@ -42,46 +65,62 @@ function M.records(page, path, url, pages)
   return records
 end
 
--- The first page's query (spec.query plus size_key = page_size), a function
--- page(url, query) that fetches one page and hands its records to on_record
--- (returning the page, its record count and the response), and a page counter.
-local function setup(spec, on_record, default_results, size_key)
-  local query = {}
-  for k, v in pairs(spec.query or {}) do query[k] = v end
-  query[size_key] = spec.page_size or 100
+-- The paging parameters (spec.query or spec.body, plus the page size), a function
+-- page(url, params) that fetches one page and hands its records to on_record
+-- (returning the page, its record count, the response and the last record), and a
+-- page counter.
+local function setup(spec, on_record, default_results, default_size_param)
+  if spec.retry then client.configure(spec.retry) end
+  local params = {}
+  for k, v in pairs(spec.body or spec.query or {}) do params[k] = v end
+  local size_param = spec.page_size_param or default_size_param
+  if size_param then params[size_param] = spec.page_size or 100 end
   local results = spec.results_field or default_results
-  local fetch = spec.fetch or client.get
-  local whole = json.accepts_pages(on_record)
+  local fetch = spec.fetch or client.fetch
+  -- json.page follows object keys only: a path with an index takes the Lua path.
+  local whole = json.accepts_pages(on_record) and not results:find("[", 1, true)
+  local shape = (spec.flatten or spec.rename) and { flatten = spec.flatten, rename = spec.rename }
   local pages = 0
-  local function page(url, q)
-    local doc, response = fetch(url, q, whole)
+  local function page(url, p)
+    local query, body = p, nil
+    if spec.body then query, body = spec.query, p end
+    local doc, response = fetch(url, query, whole, body)
     pages = pages + 1
     if doc == nil and whole then
-      local records = json.page(response.body, results, "GET " .. response.url)
+      local records = json.page(response.body, results, "GET " .. response.url, shape)
       repeat on_record(records) until records:done()
       local n = records:count()
       if not n then no_records(url, pages, results) end
-      return records:doc(), n, response
+      return records:doc(), n, response, records:last()
     end
     local records = M.records(doc, results, url, pages)
-    for i = 1, #records do on_record(records[i]) end
-    return doc, #records, response
+    for i = 1, #records do
+      if shape then json.shape(records[i], shape) end
+      on_record(records[i])
+    end
+    return doc, #records, response, records[#records]
   end
-  return query, page, function() return pages end
+  return params, page, function() return pages end
 end
 
 -- Cursor pagination: GET url?limit=N, then url?limit=N&cursor=C with the cursor
--- each page names, until a page carries no cursor (null, absent or empty).
--- An empty page that still carries a cursor does not end the read.
--- spec: limit_param, cursor_param, cursor_field (default "next_cursor").
+-- each page names (cursor_field in the body, or the response header cursor_header),
+-- until a page carries no cursor (null, absent or empty). An empty page that still
+-- carries a cursor does not end the read. spec: cursor_param (default "cursor"),
+-- cursor_field (default "next_cursor"), cursor_header.
 function M.cursor(spec, on_record)
-  local query, page, pages = setup(spec, on_record, "results", spec.limit_param or "limit")
+  local params, page, pages = setup(spec, on_record, "results", "limit")
   local cursor_field = spec.cursor_field or "next_cursor"
   -- Every cursor followed: a server cycling A -> B -> A would otherwise be read forever.
   local seen = {}
   while true do
-    local doc = page(spec.url, query)
-    local cursor = M.field(doc, cursor_field)
+    local doc, _, response = page(spec.url, params)
+    local cursor
+    if spec.cursor_header then
+      cursor = response.headers[spec.cursor_header:lower()]
+    else
+      cursor = M.field(doc, cursor_field)
+    end
     if not present(cursor) then return pages() end
     cursor = tostring(cursor)
     if seen[cursor] then
@@ -89,20 +128,48 @@ function M.cursor(spec, on_record)
         .. "stopping instead of looping"):format(spec.url, cursor, pages()), 0)
     end
     seen[cursor] = true
-    query[spec.cursor_param or "cursor"] = cursor
+    params[spec.cursor_param or "cursor"] = cursor
+  end
+end
+
+-- Last record (Stripe style): GET url?limit=N, then url?limit=N&starting_after=<last
+-- record's id>, until the page's has_more field is false. spec: last_param (default
+-- "starting_after"), last_field (default "id"), has_more_field (default "has_more";
+-- a page without it is an error, "" stops at an empty page instead).
+function M.last_record(spec, on_record)
+  local params, page, pages = setup(spec, on_record, "data", "limit")
+  local has_more_field = spec.has_more_field or "has_more"
+  local last_field = spec.last_field or "id"
+  while true do
+    local doc, n, response, last = page(spec.url, params)
+    local more = n > 0
+    if has_more_field ~= "" then
+      more = M.field(doc, has_more_field)
+      if type(more) ~= "boolean" then
+        error(("GET %s: page %d has no boolean '%s' (set has_more_field)"):format(
+          response.url, pages(), has_more_field), 0)
+      end
+    end
+    if not more then return pages() end
+    local key = n > 0 and M.field(last, last_field)
+    if not present(key) then
+      error(("GET %s: page %d says there is more but has no last record with '%s'"):format(
+        response.url, pages(), last_field), 0)
+    end
+    params[spec.last_param or "starting_after"] = key
   end
 end
 
 -- Offset/limit: GET url?offset=0&limit=N, offset += records received, until an
 -- empty page or (with total_field) the offset reaches the total.
--- spec: offset_param, limit_param, total_field, start_offset.
+-- spec: offset_param, total_field, start_offset.
 function M.offset(spec, on_record)
-  local query, page, pages = setup(spec, on_record, "results", spec.limit_param or "limit")
+  local params, page, pages = setup(spec, on_record, "results", "limit")
   local offset_param = spec.offset_param or "offset"
   local offset = spec.start_offset or 0
   while true do
-    query[offset_param] = offset
-    local doc, n = page(spec.url, query)
+    params[offset_param] = offset
+    local doc, n = page(spec.url, params)
     offset = offset + n
     local total = spec.total_field and tonumber(M.field(doc, spec.total_field))
     if n == 0 or (total and offset >= total) then return pages() end
@@ -110,14 +177,14 @@ function M.offset(spec, on_record)
 end
 
 -- Page numbers: GET url?page=1&per_page=N, page 2, ... until an empty page or
--- (with total_pages_field) the last page. spec: page_param, size_param,
--- start_page (default 1), total_pages_field.
+-- (with total_pages_field) the last page. spec: page_param, start_page (default 1),
+-- total_pages_field.
 function M.page_number(spec, on_record)
-  local query, page, pages = setup(spec, on_record, "results", spec.size_param or "per_page")
+  local params, page, pages = setup(spec, on_record, "results", "per_page")
   local number = spec.start_page or 1
   while true do
-    query[spec.page_param or "page"] = number
-    local doc, n = page(spec.url, query)
+    params[spec.page_param or "page"] = number
+    local doc, n = page(spec.url, params)
     local last = spec.total_pages_field and tonumber(M.field(doc, spec.total_pages_field))
     if n == 0 or (last and number >= last) then return pages() end
     number = number + 1
@@ -141,14 +208,16 @@ function M.link_next(header)
 end
 
 -- Follows URLs until there is none: next_of(doc, response) names the next page.
+-- The next URL carries its own query: later pages send no query parameters (a POST
+-- body goes with every page).
 local function follow(spec, on_record, default_results, next_of)
-  local query, page, pages = setup(spec, on_record, default_results, spec.limit_param or "limit")
-  local url, q, seen = spec.url, query, {}
+  local params, page, pages = setup(spec, on_record, default_results, nil)
+  local url, p, seen = spec.url, params, {}
   while true do
-    local doc, n, response = page(url, q)
+    local doc, _, response = page(url, p)
     local target = next_of(doc, response)
-    if not present(target) or n == 0 then return pages() end
-    url, q = M.resolve_url(response.url, tostring(target)), nil
+    if not present(target) then return pages() end
+    url, p = M.resolve_url(response.url, tostring(target)), spec.body and params or nil
     if seen[url] then
       error(("GET %s: the next page is a page already read; stopping instead of looping"):format(url), 0)
     end
@@ -156,7 +225,7 @@ local function follow(spec, on_record, default_results, next_of)
   end
 end
 
--- Link header (RFC 8288): the first page is url?limit=N; then each page's
+-- Link header (RFC 8288): the first page is url (with page_size_param=N when set); then each page's
 -- Link: <URL>; rel="next", until a page has none. Records default to the page itself.
 function M.link_header(spec, on_record)
   return follow(spec, on_record, "", function(_, response) return M.link_next(response.headers.link) end)
@@ -169,14 +238,16 @@ function M.next_url(spec, on_record)
   return follow(spec, on_record, "results", function(doc) return M.field(doc, next_field) end)
 end
 
-M.STYLES = { cursor = M.cursor, offset = M.offset, page = M.page_number,
-             link = M.link_header, next_url = M.next_url }
+M.STYLES = { cursor = M.cursor, last_record = M.last_record, offset = M.offset,
+             page = M.page_number, link = M.link_header, next_url = M.next_url }
 
--- Runs the paginator named style ("cursor", "offset", "page", "link", "next_url").
+-- Runs the paginator named style ("cursor", "last_record", "offset", "page", "link",
+-- "next_url").
 function M.run(style, spec, on_record)
   local paginator = M.STYLES[style]
   if not paginator then
-    error(("unknown paginator '%s' (cursor, offset, page, link or next_url)"):format(tostring(style)), 0)
+    error(("unknown paginator '%s' (cursor, last_record, offset, page, link or next_url)"):format(
+      tostring(style)), 0)
   end
   return paginator(spec, on_record)
 end

@@ -27,6 +27,8 @@ typedef struct cli_context {
   double timeout;              /* --timeout seconds, 0 = library default */
   size_t memory_limit;         /* --memory-limit bytes, 0 = library default */
   int64_t batch_rows;          /* --batch-rows, 0 = library default */
+  const char *record;          /* --record DIR (argv), or NULL */
+  const char *replay;          /* --replay DIR (argv), or NULL */
   int ignore_unknown;          /* write: --ignore-unknown */
   double interval;             /* watch: --interval seconds between checks */
   int64_t runs;                /* watch: --runs, stop after this many reads; -1 = never */
@@ -63,6 +65,7 @@ int cli_read_connector(cli_context *ctx, lc_connector *conn);
 /* The subcommands: each returns the process exit status. */
 int cli_cmd_read(cli_context *ctx);
 int cli_cmd_partitions(cli_context *ctx);
+int cli_cmd_infer(cli_context *ctx);
 int cli_cmd_write(cli_context *ctx);
 int cli_cmd_check(cli_context *ctx);
 int cli_cmd_list(cli_context *ctx);

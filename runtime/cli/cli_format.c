@@ -64,6 +64,13 @@ static int cli_format_is(const char *format, const char *name) {
   return strcmp(format, name) == 0;
 }
 
+/* The scale of a decimal128 format "d:P,S" (S defaults to 0), or -1 for others. */
+static int cli_decimal_scale(const char *f) {
+  int precision, scale = 0;
+  if (f[0] != 'd' || f[1] != ':' || sscanf(f + 2, "%d,%d", &precision, &scale) < 1) return -1;
+  return strchr(f + 2, ',') && strchr(strchr(f + 2, ',') + 1, ',') ? -1 : scale; /* not ",bits" */
+}
+
 static int cli_is_timestamp(const char *f) {
   return f[0] == 't' && f[1] == 's' && strchr("smun", f[2]) && f[2] && f[3] == ':';
 }
@@ -74,6 +81,7 @@ static const struct ArrowSchema *cli_unsupported(const struct ArrowSchema *s) {
   if (!f || s->dictionary) return s;
   if (f[0] && !f[1] && strchr("nbcCsSiIlLfguUzZ", f[0])) return NULL;
   if (cli_format_is(f, "tdD") || cli_format_is(f, "tdm") || cli_is_timestamp(f)) return NULL;
+  if (cli_decimal_scale(f) >= 0) return NULL;
   if (cli_format_is(f, "+l") || cli_format_is(f, "+L")) {
     return s->n_children == 1 ? cli_unsupported(s->children[0]) : s;
   }
@@ -228,6 +236,13 @@ static void cli_value(cli_buf *b, const struct ArrowSchema *s, const struct Arro
   case 'L': cli_integer(b, true, (int64_t)((const uint64_t *)values)[p]); return;
   case 'f': cli_double(b, ((const float *)values)[p], 1, json); return;
   case 'g': cli_double(b, ((const double *)values)[p], 0, json); return;
+  case 'd': { /* decimal128: exact text, a JSON number */
+    __int128 v;
+    memcpy(&v, (const char *)values + 16 * p, sizeof v);
+    char text[48];
+    cli_buf_add(b, text, lc_decimal_text(v, cli_decimal_scale(f), text));
+    return;
+  }
   case 'u':
   case 'U': {
     size_t len;

@@ -29,6 +29,7 @@ static const char cli_help_main[] =
     "  read CONNECTOR         print the rows a connector reads (JSON lines, CSV, table)\n"
     "  write CONNECTOR        send JSON lines from stdin through a connector's write\n"
     "  partitions CONNECTOR   print the connector's planned partitions, one per line\n"
+    "  infer CONNECTOR        print a schema inferred from the first records\n"
     "  watch CONNECTOR        read, then read again each time the script changes\n"
     "  check FILE.lua         check a script against the connector contract\n"
     "  list                   list the connectors on the search path\n"
@@ -41,6 +42,9 @@ static const char cli_help_main[] =
     "  --memory-limit SIZE    memory cap for the script: bytes, or with K, M, G\n"
     "                         (64M, 1G; default 256M)\n"
     "  --batch-rows N         rows per Arrow batch (default 8192)\n"
+    "  --record DIR           store every HTTP exchange in DIR (secrets redacted)\n"
+    "  --replay DIR           answer HTTP requests from DIR, no network; a request\n"
+    "                         that was not recorded fails, naming it\n"
     "  -v, --verbose          show info and debug log lines (retries, requests)\n"
     "  -q, --quiet            show only errors: no warnings, progress or summary\n"
     "  -h, --help             this help; 'luaconn COMMAND --help' for a command\n"
@@ -84,7 +88,7 @@ static const char cli_help_read[] =
     "Examples:\n"
     "  luaconn read rest -o url=http://127.0.0.1:8080/items\n"
     "  luaconn read rest -o url=http://127.0.0.1:8080/items --limit 5 --format table\n"
-    "  luaconn read idrange -o url=http://127.0.0.1:8080/items --partition '{\"lo\":0,\"hi\":100}'\n"
+    "  luaconn read idrange -o url=http://127.0.0.1:8080/items --partition '{\"id_gte\":0,\"id_lt\":100}'\n"
     "  luaconn read ./my_source.lua --format csv > rows.csv\n";
 
 static const char cli_help_write[] =
@@ -114,6 +118,18 @@ static const char cli_help_partitions[] =
     "\n"
     "Example:\n"
     "  luaconn partitions idrange -o url=http://127.0.0.1:8080/items\n";
+
+static const char cli_help_infer[] =
+    "Usage: luaconn infer CONNECTOR [-o KEY=VALUE]... [--limit N] [--partition JSON]\n"
+    "\n"
+    "Reads the first N records (default 1000) and prints a Spark DDL schema that fits\n"
+    "them: objects as STRUCT, arrays as ARRAY, integers BIGINT, other numbers DOUBLE,\n"
+    "ISO-8601 strings TIMESTAMP (DATE when all are dates). Paste it into the schema\n"
+    "option, or let a connector say schema = \"infer\". A declared column that no\n"
+    "sampled record has is reported as a warning.\n"
+    "\n"
+    "Example:\n"
+    "  luaconn infer rest -o url=https://api.example.com/v1/people -o results_field=data\n";
 
 static const char cli_help_check[] =
     "Usage: luaconn check FILE.lua\n"
@@ -172,6 +188,8 @@ static const cli_command cli_commands[] = {
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_NEEDS_RUNTIME, "CONNECTOR"},
     {"partitions", cli_cmd_partitions, cli_help_partitions,
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_NEEDS_RUNTIME, "CONNECTOR"},
+    {"infer", cli_cmd_infer, cli_help_infer,
+     CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_TAKES_READ | CLI_NEEDS_RUNTIME, "CONNECTOR"},
     {"watch", cli_cmd_watch, cli_help_watch,
      CLI_TAKES_TARGET | CLI_TAKES_OPTIONS | CLI_TAKES_READ | CLI_TAKES_WATCH | CLI_NEEDS_RUNTIME,
      "CONNECTOR"},
@@ -419,6 +437,12 @@ static int cli_parse(cli_context *ctx, int argc, char **argv) {
       if (!value || cli_parse_size(value, &ctx->memory_limit) != 0) {
         return cli_usage(ctx, "--memory-limit expects a size such as 67108864, 64M or 1G");
       }
+    } else if (cli_match_valued(argc, argv, &i, "--record", NULL, &value)) {
+      if (!value || !*value) return cli_usage(ctx, "--record expects a directory");
+      ctx->record = value;
+    } else if (cli_match_valued(argc, argv, &i, "--replay", NULL, &value)) {
+      if (!value || !*value) return cli_usage(ctx, "--replay expects a directory");
+      ctx->replay = value;
     } else if (cli_match_valued(argc, argv, &i, "--batch-rows", NULL, &value)) {
       if (!value || cli_parse_count(value, 1, &ctx->batch_rows) != 0) {
         return cli_usage(ctx, "--batch-rows expects a number of rows (1 or more)");
@@ -501,6 +525,8 @@ static int cli_run(cli_context *ctx) {
         .log_ctx = ctx,
         .log_level = ctx->verbose ? LC_LOG_DEBUG : ctx->quiet ? LC_LOG_ERROR : LC_LOG_WARN,
         .hot_reload = strcmp(command->name, "watch") == 0,
+        .http_record = ctx->record,
+        .http_replay = ctx->replay,
     };
     int rc = lc_runtime_new(&config, &ctx->rt);
     if (rc != LC_OK) {

@@ -1,5 +1,7 @@
-/* cli_read.c: luaconn read and luaconn partitions. */
+/* cli_read.c: luaconn read, infer and partitions. */
+#define _GNU_SOURCE /* strndup */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -57,6 +59,20 @@ int cli_read_connector(cli_context *ctx, lc_connector *conn) {
   if (rows_left == 0) return CLI_EXIT_OK;
   char *plan = ctx->partition ? NULL : cli_plan(ctx, conn);
   if (!ctx->partition && !plan) return CLI_EXIT_FAILURE;
+  if (strcmp(lc_connector_schema(conn), "infer") == 0) {
+    /* schema = "infer": this process is the driver; the first partition's first
+     * records fix the schema for the whole read. */
+    const char *first = ctx->partition;
+    char *line = !first && *plan ? strndup(plan, strcspn(plan, "\n")) : NULL;
+    char *ddl = NULL;
+    int rc = lc_connector_infer(conn, first ? first : line, 0, &ddl);
+    free(line);
+    lc_free(ddl);
+    if (rc != LC_OK) {
+      lc_free(plan);
+      return cli_fail_runtime(ctx);
+    }
+  }
   cli_output *out = cli_output_new(stdout, ctx->format);
   cli_progress_start(&ctx->progress, !ctx->quiet);
   cli_read_state state = CLI_READ_MORE;
@@ -80,6 +96,19 @@ int cli_cmd_read(cli_context *ctx) {
   int status = cli_read_connector(ctx, conn);
   lc_connector_free(conn);
   return status;
+}
+
+int cli_cmd_infer(cli_context *ctx) {
+  lc_connector *conn;
+  if (cli_open_connector(ctx, &conn) != LC_OK) return CLI_EXIT_FAILURE;
+  char *ddl = NULL;
+  int rc = lc_connector_infer(conn, ctx->partition, ctx->limit, &ddl);
+  int status = rc == LC_OK ? CLI_EXIT_OK : cli_fail_runtime(ctx);
+  lc_connector_free(conn);
+  if (status != CLI_EXIT_OK) return status;
+  puts(ddl);
+  lc_free(ddl);
+  return cli_flush_stdout(ctx) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }
 
 int cli_cmd_partitions(cli_context *ctx) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
 
 #include "cli.h"
 #include "cli_buf.h"
@@ -98,6 +99,18 @@ static int cli_write_rows(cli_context *ctx, lc_connector *conn, int64_t *rows_wr
   return rc;
 }
 
+/* The number `name` of the commit message (a JSON object), or -1 when it has none:
+ * a connector's message may say how many rows the target rejected
+ * ({"rows": N, "rejected": R}, luaconn.delivery's). */
+static int64_t cli_message_count(const char *message, const char *name) {
+  yajl_val doc = message ? yajl_tree_parse(message, NULL, 0) : NULL;
+  const char *path[] = {name, NULL};
+  yajl_val v = doc ? yajl_tree_get(doc, path, yajl_t_number) : NULL;
+  int64_t n = v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : -1;
+  yajl_tree_free(doc);
+  return n;
+}
+
 int cli_cmd_write(cli_context *ctx) {
   lc_connector *conn;
   if (cli_open_connector(ctx, &conn) != LC_OK) return CLI_EXIT_FAILURE;
@@ -124,13 +137,18 @@ int cli_cmd_write(cli_context *ctx) {
   cli_progress_clear(&ctx->progress);
   cli_buf messages = {0};
   cli_buf_printf(&messages, "[%s]", message ? message : "null");
+  int64_t rejected = cli_message_count(message, "rejected");
   lc_free(message);
   int rc = lc_connector_commit(conn, messages.data);
   cli_buf_free(&messages);
   int status = rc == LC_OK ? CLI_EXIT_OK : cli_fail_runtime(ctx);
   lc_connector_free(conn);
   if (status == CLI_EXIT_OK && !ctx->quiet) {
-    fprintf(stderr, "wrote %" PRId64 " rows\n", rows);
+    if (rejected > 0)
+      fprintf(stderr, "wrote %" PRId64 " rows; the target rejected %" PRId64 "\n", rows - rejected,
+              rejected);
+    else
+      fprintf(stderr, "wrote %" PRId64 " rows\n", rows);
   }
   return status;
 }

@@ -122,6 +122,10 @@ typedef struct lc_config {
   void *log_ctx;
   int log_level;           /* lowest level delivered; 0 = LC_LOG_INFO */
   int hot_reload;          /* nonzero: reload edited connector files at safe points */
+  const char *http_record; /* dir: every HTTP exchange is stored there, secrets
+                              redacted (one JSON file per request); NULL = none */
+  const char *http_replay; /* dir: HTTP requests are answered from a recording, no
+                              network; an unrecorded request fails; NULL = none */
 } lc_config;
 
 typedef struct lc_runtime lc_runtime;
@@ -164,8 +168,19 @@ int lc_connector_open_source(lc_runtime *rt, const char *name, const char *sourc
  * On success *summary (caller frees) is a JSON object describing the connector. */
 int lc_connector_check(lc_runtime *rt, int kind, const char *ref, char **summary);
 
-/* The connector's schema as a Spark DDL string. Owned by the version. */
+/* The connector's schema as a Spark DDL string. Owned by the version. "infer" for
+ * a connector whose schema = "infer" until lc_connector_infer or
+ * lc_connector_set_schema fixes it. */
 const char *lc_connector_schema(lc_connector *conn);
+/* Reads up to max_records records of the partition (NULL = {}; max_records <= 0 =
+ * 1000) and returns a DDL schema that fits them (malloc'd, free with lc_free):
+ * nested objects as STRUCTs, arrays, ISO-8601 strings as TIMESTAMP or DATE. Logs a
+ * warning for each declared column no sampled record has. For schema = "infer" the
+ * result becomes the connector's schema. */
+int lc_connector_infer(lc_connector *conn, const char *partition_json, int64_t max_records,
+                       char **ddl);
+/* Fixes the schema of a connector whose schema = "infer" (what the driver inferred). */
+int lc_connector_set_schema(lc_connector *conn, const char *ddl);
 /* The path or chunk name the connector was loaded from. Owned by the version. */
 const char *lc_connector_script(lc_connector *conn);
 /* Nonzero when the script defines read / write. */

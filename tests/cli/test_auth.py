@@ -1,6 +1,7 @@
 """The auth fallback chain (luaconn.auth through rest.lua) against the test API's
 token-demanding endpoints: every source alone, precedence, the listed-sources error,
 every auth kind, OAuth2 refresh, and the token never shown."""
+import base64
 import json
 import urllib.request
 
@@ -142,3 +143,38 @@ def test_the_token_never_appears_in_logs_or_errors(cli, api_server, tmp_path):
               "secret_key=k", env={**env, "API_KEY": API_TOKEN})
     assert_all_rows(ok)
     assert API_TOKEN not in ok.stderr
+
+
+SENT_HEADER = """
+local auth = require "luaconn.auth"
+return { schema = "sent STRING", options = auth.with_options { url = {}, header = {} },
+  read = function(opts, partition, emit)
+    local echo = auth.fetcher(opts)(opts.url)
+    emit { sent = echo.headers[opts.header] }
+  end }
+"""
+
+
+@pytest.mark.parametrize("options, header, sent", [
+    (["auth=basic", "api_key=pw-only"], "authorization",
+     "Basic " + base64.b64encode(b":pw-only").decode()),
+    (["auth=basic", "basic_secret=username", "api_key=sk_test_key"], "authorization",
+     "Basic " + base64.b64encode(b"sk_test_key:").decode()),
+    (["auth=basic", "username=ann", "api_key=pw-ann"], "authorization",
+     "Basic " + base64.b64encode(b"ann:pw-ann").decode()),
+    (["auth=header", "api_key_header=Authorization", "api_key_prefix=token ", "api_key=ghp_abc"],
+     "authorization", "token ghp_abc"),
+    (["auth=header", "api_key_header=X-Custom-Key", "api_key=k-123"], "x-custom-key", "k-123"),
+])
+def test_auth_variants_send_what_the_api_expects(cli, lua_script, api_server, options, header, sent):
+    script = lua_script(SENT_HEADER)
+    args = ["read", script, "-o", f"url={api_server}/echo", "-o", f"header={header}"]
+    for option in options:
+        args += ["-o", option]
+    assert cli.run(*args).ok().rows() == [{"sent": sent}]
+
+
+def test_basic_secret_must_be_password_or_username(cli, api_server):
+    error = cli.run("read", "rest", "-o", f"url={api_server}/items", "-o", "auth=basic",
+                    "-o", "api_key=xyz12345", "-o", "basic_secret=both").error()
+    assert "option 'basic_secret' must be password or username, not 'both'" in error

@@ -201,3 +201,32 @@ def test_time_budget_stops_an_endless_loop(cli, lua_script, spinner):
     message = cli.run("read", "--timeout", "2", path, timeout=60).error()
     assert time.monotonic() - started < 20
     assert re.search(r"time limit", message, re.I), message
+
+
+HELPER_CALLER = """
+local paginate = require "luaconn.paginate"
+local auth = require "luaconn.auth"
+return { schema = "id INT, name STRING, status STRING",
+  options = auth.with_options { url = {}, how = {} },
+  read = function(opts, partition, emit)
+    if opts.how == "fetch" then
+      auth.fetcher(opts)(opts.url)
+    else
+      paginate.cursor({ url = opts.url }, emit)
+    end
+  end }
+"""
+
+
+@pytest.mark.parametrize("how, line, fault, says", [
+    ("fetch", 8, "fail=404", "HTTP 404"), ("page", 10, "fail=404", "HTTP 404"),
+    ("fetch", 8, "malformed=1", "not valid JSON"), ("page", 10, "malformed=1", "not valid JSON"),
+    ("page", 10, "", "has no 'results' array")])
+def test_errors_inside_helpers_name_the_connectors_line(cli, lua_script, api_server, unique_key,
+                                                        how, line, fault, says):
+    script = lua_script(HELPER_CALLER)
+    path = "pages/offset" if not fault else "items"
+    url = f"{api_server}/{path}?key={unique_key}&{fault}"
+    error = cli.run("read", script, "-o", f"url={url}", "-o", f"how={how}").error()
+    assert error.startswith(f"luaconn: {script}:{line}: "), error
+    assert says in error

@@ -154,7 +154,8 @@ def test_check_accepts_a_valid_connector(cli, lua_script, source_dir):
     assert summary["options"] == {"n": {"type": "integer", "default": 3}}
     rest = json.loads(cli.run("check", source_dir / "lua" / "connectors" / "rest.lua")
                       .ok().stdout.split("\n", 1)[1])
-    assert rest["functions"] == ["read", "write"] and rest["options"]["url"]["required"] == "read"
+    assert rest["functions"] == ["read", "write", "commit"]
+    assert rest["options"]["url"]["required"] == "read"
 
 
 def test_list_names_rest(cli, source_dir):
@@ -168,8 +169,112 @@ def test_help_mentions_every_subcommand(cli):
     result = cli.run("--help").ok()
     commands = result.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
     named = [line.split()[0] for line in commands.splitlines()]
-    assert named == ["read", "write", "partitions", "watch", "check", "list"]
+    assert named == ["read", "write", "partitions", "infer", "watch", "check", "list"]
     for sub in named:
         assert cli.run(sub, "--help").ok().stdout.split("\n")[0].split()[:3] == ["Usage:", "luaconn", sub]
     read_help = cli.run("read", "--help").ok()
     assert "--limit" in read_help.stdout and "--format" in read_help.stdout
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_a_misspelt_column_is_a_warning_not_a_silent_null(cli, lua_script, api_server, path):
+    script = lua_script("""
+local paginate = require "luaconn.paginate"
+return { schema = "id INT, nmae STRING, status STRING", options = { url = {}, path = {} },
+  read = function(opts, partition, emit)
+    local on_record = emit
+    if opts.path == "rows" then on_record = function(record) emit(record) end end
+    paginate.cursor({ url = opts.url }, on_record)
+  end }
+""")
+    result = cli.run("read", script, "-o", f"url={api_server}/items?rows=250", "-o", f"path={path}")
+    rows = result.ok().rows()
+    assert len(rows) == 250 and all(row["nmae"] is None for row in rows)
+    warnings = [line for line in result.stderr.splitlines() if "misspelt" in line]
+    assert warnings == ["luaconn: [warn] " + str(script) + ": column 'nmae': none of the 250 "
+                        "records read has this key, so it is NULL in every row (misspelt?)"]
+
+
+def test_a_date_alone_in_a_timestamp_column_is_its_midnight_utc(cli, lua_script):
+    script = lua_script("""
+local json = require "json"
+return { schema = "t TIMESTAMP", read = function(opts, partition, emit)
+  emit(json.page('[{"t": "2024-03-01"}, {"t": "2024-03-01T10:00:00+02:00"}]', ""))
+  emit { t = "2024-02-29" }
+end }
+""")
+    assert cli.run("read", script).ok().rows() == [
+        {"t": "2024-03-01T00:00:00.000000Z"}, {"t": "2024-03-01T08:00:00.000000Z"},
+        {"t": "2024-02-29T00:00:00.000000Z"}]
+
+
+SMALL_TYPES = """
+local json = require "json"
+return { schema = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", options = { path = {} },
+  read = function(opts, partition, emit)
+    local text = %r
+    if opts.path == "page" then
+      local page = json.page(text, "")
+      repeat emit(page) until page:done()
+    else
+      for _, record in ipairs(json.decode(text)) do emit(record) end
+    end
+  end }
+"""
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_tinyint_smallint_and_timestamp_ntz(cli, lua_script, path):
+    ok = '[{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00"}, {"t": 127, "s": null, "n": "2024-03-01"}]'
+    rows = cli.run("read", lua_script(SMALL_TYPES % ok), "-o", f"path={path}").ok().rows()
+    assert rows == [{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00.000000"},
+                    {"t": 127, "s": None, "n": "2024-03-01T00:00:00.000000"}]
+    too_big = '[{"t": 128}]'
+    error = cli.run("read", lua_script(SMALL_TYPES % too_big), "-o", f"path={path}").error()
+    assert "column 't', row 1: expected TINYINT" in error
+    zoned = '[{"n": "2024-03-01T10:00:00+02:00"}]'
+    error = cli.run("read", lua_script(SMALL_TYPES % zoned), "-o", f"path={path}").error()
+    assert "has a zone: a TIMESTAMP_NTZ holds local date-times (use TIMESTAMP)" in error
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_an_object_or_array_in_a_string_column_is_json_text(cli, lua_script, path):
+    script = lua_script((SMALL_TYPES % '[{"t": 1, "s": {"a": [1, 2]}}, {"s": [true, null]}]')
+                        .replace("t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", "t INT, s STRING"))
+    rows = cli.run("read", script, "-o", f"path={path}").ok().rows()
+    assert rows == [{"t": 1, "s": '{"a":[1,2]}'}, {"t": None, "s": "[true,null]"}]
+    error = cli.run("read", lua_script(SMALL_TYPES.replace(
+        "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", "s STRING") % '[{"s": 5}]'),
+        "-o", f"path={path}").error()
+    assert "column 's', row 1: expected STRING, got 5" in error
+
+
+DECIMALS = """
+local json = require "json"
+return { schema = %r, options = { path = {} },
+  read = function(opts, partition, emit)
+    local text = %r
+    if opts.path == "page" then
+      local page = json.page(text, "")
+      repeat emit(page) until page:done()
+    else
+      for _, record in ipairs(json.decode(text)) do emit(record) end
+    end
+  end }
+"""
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_decimals_are_exact_and_never_rounded(cli, lua_script, path):
+    def run(schema, text):
+        return cli.run("read", lua_script(DECIMALS % (schema, text)), "-o", f"path={path}")
+    rows = run("a DECIMAL(10,2), b DECIMAL(38,0), c DECIMAL",
+               '[{"a": 12.5, "b": "12345678901234567890123456789", "c": 42},'
+               ' {"a": "-0.05", "b": 1e3, "c": null}]').ok().stdout
+    assert rows == ('{"a":12.50,"b":12345678901234567890123456789,"c":42}\n'
+                    '{"a":-0.05,"b":1000,"c":null}\n')
+    assert ("expected DECIMAL(10,2) (a number or numeric text), got 1.234 "
+            "(more decimal places than the scale)") in run("a DECIMAL(10,2)", '[{"a": 1.234}]').error()
+    assert "(more digits than the precision)" in run("a DECIMAL(4,2)", '[{"a": "123.4"}]').error()
+    assert "give it as text for an exact DECIMAL" in run(
+        "a DECIMAL(38,0)", '[{"a": 12345678901234567890}]').error()

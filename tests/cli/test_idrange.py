@@ -2,6 +2,7 @@
 exactly for thousands of (min, max, n) cases, and reads return every id once."""
 import json
 import random
+import re
 
 import pytest
 
@@ -67,3 +68,13 @@ def test_empty_table_plans_nothing(cli, api_server):
     url = f"{api_server}/ids/5/4/10"
     assert cli.run("partitions", "idrange", "-o", f"url={url}").ok().stdout == ""
     assert cli.run("read", "idrange", "-o", f"url={url}").ok().rows() == []
+
+
+def test_the_read_help_example_partition_is_one_idrange_plans(cli, api_server):
+    help_text = cli.run("read", "--help").ok().stdout
+    example = re.search(r"luaconn read idrange .*--partition '(\{.*\})'", help_text).group(1)
+    url = f"{api_server}/ids/0/499/1000"
+    planned = cli.run("partitions", "idrange", "-o", f"url={url}").ok().rows()
+    assert set(json.loads(example)) == set(planned[0])
+    rows = cli.run("read", "idrange", "-o", f"url={url}", "--partition", example).ok().rows()
+    assert [row["id"] for row in rows] == list(range(100))

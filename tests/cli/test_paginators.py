@@ -16,8 +16,8 @@ def read(cli, url, *options):
     ("cursor", "items", [], lambda n: max(1, -(-n // 100))),
     ("offset", "pages/offset", ["results_field=data", "total_field=total"], lambda n: max(1, -(-n // 100))),
     ("offset", "pages/offset", ["results_field=data"], lambda n: -(-n // 100) + 1),
-    ("page", "pages/number", ["results_field=items", "limit_param=per_page"], lambda n: -(-n // 100) + 1),
-    ("link", "pages/link", ["results_field=", "limit_param=per_page"], lambda n: max(1, -(-n // 100))),
+    ("page", "pages/number", ["results_field=items", "page_size_param=per_page"], lambda n: -(-n // 100) + 1),
+    ("link", "pages/link", ["results_field=", "page_size_param=per_page"], lambda n: max(1, -(-n // 100))),
     ("next_url", "pages/next", ["results_field=records", "next_field=links.next"], lambda n: max(1, -(-n // 100))),
     ("next_url", "pages/next?rel=1", ["results_field=records", "next_field=links.next"], lambda n: max(1, -(-n // 100))),
 ])
@@ -32,7 +32,7 @@ def test_each_style_reads_every_row_once(cli, api_server, attempts, unique_key, 
 
 def test_unknown_style_is_named(cli, api_server):
     error = read(cli, f"{api_server}/items", "paginator=scroll").error()
-    assert "unknown paginator 'scroll' (cursor, offset, page, link or next_url)" in error
+    assert "unknown paginator 'scroll' (cursor, last_record, offset, page, link or next_url)" in error
 
 
 def test_missing_records_array_names_the_field(cli, api_server):
@@ -44,4 +44,7 @@ def test_rate_limit_spaces_the_pages(cli, api_server, attempts, unique_key):
     read(cli, f"{api_server}/items?rows=600&key={unique_key}", "rate_limit=10").ok()
     times = attempts(unique_key)["times"]
     assert len(times) == 6
-    assert all(b - a >= 0.095 for a, b in zip(times, times[1:])), times
+    # The server stamps arrivals, which jitter by a few ms on a loaded machine: every gap
+    # is well above an unlimited client's (~1 ms), and the span shows the 0.1 s spacing.
+    assert all(b - a >= 0.07 for a, b in zip(times, times[1:])), times
+    assert times[-1] - times[0] >= 0.47, times

@@ -1,8 +1,10 @@
 """The plain Python API (no Spark): luaconn.Connector against the real test API server."""
 import datetime as dt
+import json
 import pickle
 import threading
 import time
+import urllib.request
 
 import pyarrow as pa
 import pytest
@@ -250,7 +252,7 @@ def test_rows_encoded_in_c_match_the_lua_path(api_server, sink, unique_key, batc
     lua = luaconn.Connector(script=LUA_PATH_WRITER, target_url=f"{api_server}/sink/{unique_key}-lua",
                             batch_size=batch_size)
     assert fast.write(table.to_batches(max_chunksize=chunk)) == {
-        "rows": 103, "batches": -(-103 // batch_size)}
+        "rows": 103, "accepted": 103, "rejected": 0, "batches": -(-103 // batch_size)}
     lua.write(table.to_batches(max_chunksize=chunk))
     by_c, by_lua = sink(f"{unique_key}-c"), sink(f"{unique_key}-lua")
     assert by_c["batches"] == by_lua["batches"] == [batch_size] * (103 // batch_size) + (
@@ -282,3 +284,54 @@ return { schema = "id INT", write = function(opts, rows)
 end }""")
     with pytest.raises(luaconn.ConnectorError, match="returned before reading every row"):
         conn.write(pa.table({"id": pa.array(range(5), pa.int32())}))
+
+
+def feed_requests(api_server, key):
+    with urllib.request.urlopen(f"{api_server}/_attempts?key={key}") as reply:
+        return json.load(reply)["count"]
+
+
+@pytest.mark.parametrize("max_records", [None, 30])
+def test_rest_stream_fetches_each_record_once_per_micro_batch(api_server, unique_key, max_records):
+    feed = f"{api_server}/feed/{unique_key}"
+    urllib.request.urlopen(urllib.request.Request(f"{feed}?count=120", method="POST")).close()
+    options = dict(url=f"{feed}?key={unique_key}", field="seq", results_field="events",
+                   page_size=50, schema="seq BIGINT, name STRING")
+    if max_records:
+        options["max_records_per_batch"] = max_records
+    conn = luaconn.Connector("rest_stream", **options)
+    start = conn.initial_offset()
+    end = conn.latest_offset(start)
+    assert json.loads(end) == {"after": max_records or 120}
+    fetched_for_the_offset = feed_requests(api_server, unique_key)
+    [partition] = conn.stream_partitions(start, end)
+    rows = [row for batch in conn.read_json(partition) for row in batch.to_pylist()]
+    assert [row["seq"] for row in rows] == list(range(1, (max_records or 120) + 1))
+    assert feed_requests(api_server, unique_key) == fetched_for_the_offset
+    # A partition planned elsewhere (a restart from the checkpoint) reads the range itself.
+    replanned = json.dumps({"after": 0, "upto": max_records or 120})
+    again = [row for batch in conn.read_json(replanned) for row in batch.to_pylist()]
+    assert again == rows
+
+
+def test_small_integers_and_timestamp_ntz_reach_arrow_with_their_types():
+    conn = luaconn.Connector(script="""
+return { schema = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ",
+  read = function(opts, partition, emit) emit { t = 5, s = -300, n = "2024-03-01T10:00:00" } end }
+""")
+    table = conn.read_all()
+    assert table.schema.types == [pa.int8(), pa.int16(), pa.timestamp("us")]
+    assert table.to_pylist() == [{"t": 5, "s": -300, "n": dt.datetime(2024, 3, 1, 10, 0)}]
+
+
+def test_decimals_reach_arrow_as_decimal128():
+    import decimal
+
+    conn = luaconn.Connector(script="""
+return { schema = "price DECIMAL(12,2)",
+  read = function(opts, partition, emit) emit { price = "1234567890.25" } emit { price = 0.1 } end }
+""")
+    table = conn.read_all()
+    assert table.schema.types == [pa.decimal128(12, 2)]
+    assert table.column("price").to_pylist() == [decimal.Decimal("1234567890.25"),
+                                                  decimal.Decimal("0.10")]

@@ -82,10 +82,14 @@ def _exception(err):
 class _Runtime:
     """One lc_runtime, owned by the thread that created it."""
 
-    def __init__(self):
+    def __init__(self, record_dir=None, replay_dir=None):
         config = ffi.new("lc_config *")
         lua_root = ffi.new("char[]", os.fsencode(LUA_ROOT))
         config.lua_root = lua_root
+        # lc_runtime_new copies the strings: the buffers need to live only till then.
+        tapes = [ffi.new("char[]", os.fsencode(d)) if d else ffi.NULL
+                 for d in (record_dir, replay_dir)]
+        config.http_record, config.http_replay = tapes
         config.log = lib.lc_py_log
         # An edited connector file takes effect at the next safe point (a new read,
         # write or micro-batch), never in the middle of one.
@@ -164,12 +168,19 @@ class Connector:
     requires) changes, the next partitions/read/write/stream call runs the new
     version if it compiles and passes the contract; otherwise the last good version
     keeps running and reload_error says why.
+
+    record_dir stores every HTTP exchange in that directory (secrets redacted);
+    replay_dir answers every HTTP request from such a recording, with no network, and
+    fails on a request that is not in it (offline connector tests). Either gives
+    the Connector a runtime of its own.
     """
 
     def __init__(self, ref: Optional[Union[str, os.PathLike]] = None, *,
                  script: Optional[str] = None, script_name: Optional[str] = None,
+                 record_dir: Optional[str] = None, replay_dir: Optional[str] = None,
                  **options: Any) -> None:
-        self._runtime = _runtime()
+        self._runtime = (_Runtime(record_dir, replay_dir) if record_dir or replay_dir
+                         else _runtime())
         kind, source = _source(ref, script)
         pairs = [ffi.new("char[]", text.encode("utf-8"))
                  for key, value in options.items() if value is not None
@@ -243,6 +254,21 @@ class Connector:
         Returns the generation running afterwards."""
         lib.lc_connector_reload(self._handle())
         return self.generation
+
+    def infer(self, max_records: Optional[int] = None, partition: Any = None) -> str:
+        """A Spark DDL schema fitting the first max_records records (default 1000) of
+        partition (None = {}); for a connector whose schema is "infer" it becomes the
+        schema. Warnings (a declared column no record has) go to the "luaconn" logger."""
+        out = ffi.new("char **")
+        self._check(lib.lc_connector_infer(
+            self._handle(), _c_text(None if partition is None else json.dumps(partition)),
+            max_records or 0, out))
+        return _take_text(out[0])
+
+    def set_schema(self, ddl: str) -> None:
+        """Fixes the schema of a connector whose schema is "infer" (what the driver
+        inferred)."""
+        self._check(lib.lc_connector_set_schema(self._handle(), ddl.encode("utf-8")))
 
     def lock_schema(self, locked: bool = True) -> None:
         """While locked, a reload that would change the schema is refused."""

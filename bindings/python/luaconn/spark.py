@@ -30,6 +30,7 @@ created lazily in each Python worker and reused across the partitions it runs.
 """
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 from pyspark.sql.datasource import DataSource, DataSourceArrowWriter, DataSourceReader
@@ -98,7 +99,9 @@ class LuaconnDataSource(DataSource):
 
     def schema(self):
         with open_connector(self.options) as conn:
-            return conn.schema
+            # schema = "infer": a sample read here, on the driver, fixes it for the job
+            # (executors get it as the reader's schema).
+            return conn.infer() if conn.schema == "infer" else conn.schema
 
     def reader(self, schema):
         with open_connector(self.options) as conn:
@@ -154,16 +157,19 @@ class LuaconnReader(DataSourceReader):
 
 class LuaconnWriter(DataSourceArrowWriter):
     """A batch write: write runs on an executor per task, commit and abort on the
-    driver. Pickles options (dict), wants_task_id (bool) and secret (dict or None)."""
+    driver. Pickles options (dict), wants_task_id (bool), secret (dict or None) and
+    job (str): the option write_id, else an id made here, once per job, so task ids
+    (write_task) never repeat across jobs unless write_id says so."""
 
     def __init__(self, options, wants_task_id=False, secret=None):
         self.options = options
         self.wants_task_id = wants_task_id
         self.secret = secret
+        self.job = options.get("write_id") or uuid.uuid4().hex
 
     def write(self, iterator):
-        with open_connector(task_options(self.options, self.wants_task_id, streaming=False),
-                            self.secret) as conn:
+        options = task_options(self.options, self.wants_task_id, streaming=False, job=self.job)
+        with open_connector(options, self.secret) as conn:
             return LuaconnCommitMessage(conn.write_json(iterator))
 
     def commit(self, messages):

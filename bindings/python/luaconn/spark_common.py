@@ -72,6 +72,9 @@ def read_partition(reader, partition):
     # The same conversion Spark applies to check the batches it receives.
     target = to_arrow_schema(reader.schema, timezone="UTC")
     with open_connector(reader.options, reader.secret, partition.shipped) as conn:
+        if conn.schema == "infer":   # the driver inferred it: Spark's schema is that one
+            conn.set_schema(", ".join(f"`{f.name}` {f.dataType.simpleString()}"
+                                      for f in reader.schema))
         for batch in conn.read_json(partition.spec_json):
             yield conform_batch(batch, target)
 
@@ -112,9 +115,9 @@ class LuaconnCommitMessage(WriterCommitMessage):
     message_json: str
 
 
-def task_options(options, wants_task_id, streaming):
+def task_options(options, wants_task_id, streaming, job=None):
     """options plus "write_task" (see luaconn.spark_stream's module doc) when the connector
-    declares it."""
+    declares it; job prefixes a batch task's id."""
     if not wants_task_id:
         return options
     from pyspark import TaskContext
@@ -125,6 +128,8 @@ def task_options(options, wants_task_id, streaming):
         query = context.getLocalProperty("sql.streaming.queryId")
         batch = context.getLocalProperty("streaming.sql.batchId")
         task = f"{query}-{batch}-{task}"
+    elif job:
+        task = f"{job}-{task}"
     return {**options, WRITE_TASK_OPTION: task}
 
 

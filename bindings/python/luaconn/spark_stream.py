@@ -12,8 +12,11 @@ record lands exactly once. The connector stores nothing.
 
 Writers (batch and stream) fill the option "write_task" with a deterministic id of
 the task when the connector declares it: "<query id>-<batch id>-<partition>" in a
-stream, "<partition>" in a batch write. A re-run task gets the same id, so a
-connector can derive stable record ids from it (rabbitmq.lua's message_id).
+stream, "<job>-<partition>" in a batch write, where job is the option write_id when
+given, else an id made for the job on the driver. A re-run task gets the same id, so a
+connector can derive stable record ids from it (rabbitmq.lua's message_id, the
+idempotency keys of luaconn.delivery); two batch jobs never share one unless they
+share write_id.
 """
 import json
 

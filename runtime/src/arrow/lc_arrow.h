@@ -21,6 +21,10 @@ typedef enum lc_type_id {
   LC_T_BINARY,
   LC_T_DATE,
   LC_T_TIMESTAMP,
+  LC_T_TINYINT,
+  LC_T_SMALLINT,
+  LC_T_TIMESTAMP_NTZ,
+  LC_T_DECIMAL,
   LC_T_ARRAY,
   LC_T_STRUCT,
   LC_T_MAP
@@ -39,6 +43,7 @@ typedef struct lc_type {
   lc_type_id id;
   size_t n_children;
   lc_field *children;
+  int precision, scale; /* DECIMAL(precision, scale) */
 } lc_type;
 
 /* Parses "id INT, name STRING NOT NULL, tags ARRAY<STRING>" (len bytes, a NUL among

@@ -26,8 +26,11 @@ static bool uses_offsets(lc_type_id id) {
 
 size_t lc_column_value_width(lc_type_id id) {
   switch (id) {
+  case LC_T_TINYINT: return 1;
+  case LC_T_SMALLINT: return 2;
   case LC_T_INT: case LC_T_FLOAT: case LC_T_DATE: return 4;
-  case LC_T_BIGINT: case LC_T_DOUBLE: case LC_T_TIMESTAMP: return 8;
+  case LC_T_BIGINT: case LC_T_DOUBLE: case LC_T_TIMESTAMP: case LC_T_TIMESTAMP_NTZ: return 8;
+  case LC_T_DECIMAL: return 16;
   default: return 0;
   }
 }
@@ -114,7 +117,7 @@ static bool write_empty_slot(lc_column *col) {
   if (id == LC_T_BOOLEAN) return lc_bitmap_push(&col->values, col->length, false);
   size_t width = lc_column_value_width(id);
   if (width) {
-    static const uint8_t zeros[8];
+    static const uint8_t zeros[16]; /* the widest value: DECIMAL */
     return lc_buf_append(&col->values, zeros, width);
   }
   if (uses_offsets(id)) {
@@ -234,12 +237,25 @@ static bool json_integer(const lc_scalar *v, int64_t lo, int64_t hi_inclusive, i
 /* Converts one JSON scalar for column col into *out; false when the Lua path would
  * reject it (or reads it differently), so the caller hands the record to that path. */
 static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) {
-  union { int32_t i32; int64_t i64; float f; double d; } *o = out;
+  union { int8_t i8; int16_t i16; int32_t i32; int64_t i64; float f; double d; __int128 dec; } *o = out;
   int64_t n;
   double d;
   switch (col->type->id) {
+  case LC_T_DECIMAL:
+    if (v->kind == LC_SCALAR_NUMBER && lc_number_digits(v->text, v->len) > LC_DECIMAL_NUMBER_DIGITS)
+      return false; /* the Lua path holds it as a double: it says what to do */
+    return (v->kind == LC_SCALAR_NUMBER || v->kind == LC_SCALAR_STRING) &&
+           !lc_decimal_parse(v->text, v->len, col->type->precision, col->type->scale, &o->dec);
   case LC_T_BOOLEAN:
     return v->kind == LC_SCALAR_TRUE || v->kind == LC_SCALAR_FALSE;
+  case LC_T_TINYINT:
+    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT8_MIN, INT8_MAX, &n)) return false;
+    o->i8 = (int8_t)n;
+    return true;
+  case LC_T_SMALLINT:
+    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT16_MIN, INT16_MAX, &n)) return false;
+    o->i16 = (int16_t)n;
+    return true;
   case LC_T_INT:
     if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT32_MIN, INT32_MAX, &n)) return false;
     o->i32 = (int32_t)n;
@@ -273,7 +289,10 @@ static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) 
     o->i32 = (int32_t)n;
     return true;
   case LC_T_TIMESTAMP:
-    if (v->kind == LC_SCALAR_STRING) return !lc_timestamp_parse(v->text, v->len, &o->i64);
+  case LC_T_TIMESTAMP_NTZ:
+    if (v->kind == LC_SCALAR_STRING)
+      return col->type->id == LC_T_TIMESTAMP ? !lc_timestamp_parse(v->text, v->len, &o->i64)
+                                             : !lc_timestamp_ntz_parse(v->text, v->len, &o->i64);
     if (v->kind != LC_SCALAR_NUMBER || !json_number(v, &d)) return false;
     d = nearbyint(d * 1e6);
     if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return false;
@@ -287,7 +306,7 @@ static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) 
 int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values) {
   if (!lc_builder_ready(b)) return LC_ERR_NOMEM;
   size_t n = b->root.n_children;
-  uint64_t converted[n ? n : 1];
+  __int128 converted[n ? n : 1]; /* the widest value (DECIMAL) */
   /* Everything is checked before anything is appended: a record either goes in
    * whole or is left, untouched, to the Lua path. */
   for (size_t i = 0; i < n; i++) {

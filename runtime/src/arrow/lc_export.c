@@ -3,6 +3,7 @@
  * ArrowSchema/ArrowArray node owns what it points to; its release callback frees
  * it, so the consumer (pyarrow, the CLI) decides when the memory goes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 /* private_data of every ArrowSchema we export. */
 typedef struct exported_schema {
   char *name;
+  char format[24];    /* a format made for this node ("d:10,2"); the rest are static */
   struct ArrowSchema **children;
   struct ArrowSchema *child_structs;
 } exported_schema;
@@ -33,7 +35,8 @@ static const char *arrow_format(lc_type_id id) {
   static const char *const formats[] = {
     [LC_T_BOOLEAN] = "b", [LC_T_INT] = "i", [LC_T_BIGINT] = "l", [LC_T_FLOAT] = "f",
     [LC_T_DOUBLE] = "g", [LC_T_STRING] = "u", [LC_T_BINARY] = "z", [LC_T_DATE] = "tdD",
-    [LC_T_TIMESTAMP] = "tsu:UTC", [LC_T_ARRAY] = "+l", [LC_T_STRUCT] = "+s", [LC_T_MAP] = "+m",
+    [LC_T_TIMESTAMP] = "tsu:UTC", [LC_T_TINYINT] = "c", [LC_T_SMALLINT] = "s",
+    [LC_T_TIMESTAMP_NTZ] = "tsu:", [LC_T_ARRAY] = "+l", [LC_T_STRUCT] = "+s", [LC_T_MAP] = "+m",
   };
   return formats[id];
 }
@@ -56,8 +59,9 @@ static bool schema_node(struct ArrowSchema *out, const char *format, const char 
     return false;
   }
   for (size_t i = 0; i < n_children; i++) ex->children[i] = &ex->child_structs[i];
+  snprintf(ex->format, sizeof ex->format, "%s", format);
   *out = (struct ArrowSchema){
-    .format = format, .name = ex->name, .flags = nullable ? ARROW_FLAG_NULLABLE : 0,
+    .format = ex->format, .name = ex->name, .flags = nullable ? ARROW_FLAG_NULLABLE : 0,
     .n_children = 0, .children = ex->children, .release = release_schema, .private_data = ex,
   };
   return true;
@@ -79,7 +83,11 @@ static bool schema_tree(struct ArrowSchema *out, const char *name, const lc_type
     }
     return true;
   }
-  if (!schema_node(out, arrow_format(type->id), name, nullable, type->n_children)) return false;
+  char decimal[24];
+  if (type->id == LC_T_DECIMAL)
+    snprintf(decimal, sizeof decimal, "d:%d,%d", type->precision, type->scale);
+  const char *format = type->id == LC_T_DECIMAL ? decimal : arrow_format(type->id);
+  if (!schema_node(out, format, name, nullable, type->n_children)) return false;
   for (size_t i = 0; i < type->n_children; i++) {
     const lc_field *f = &type->children[i];
     if (!schema_tree(out->children[i], f->name, f->type, f->nullable)) return false;

@@ -27,6 +27,8 @@ static const char *const type_names[] = {
   [LC_T_BOOLEAN] = "BOOLEAN", [LC_T_INT] = "INT", [LC_T_BIGINT] = "BIGINT",
   [LC_T_FLOAT] = "FLOAT", [LC_T_DOUBLE] = "DOUBLE", [LC_T_STRING] = "STRING",
   [LC_T_BINARY] = "BINARY", [LC_T_DATE] = "DATE", [LC_T_TIMESTAMP] = "TIMESTAMP",
+  [LC_T_TINYINT] = "TINYINT", [LC_T_SMALLINT] = "SMALLINT", [LC_T_TIMESTAMP_NTZ] = "TIMESTAMP_NTZ",
+  [LC_T_DECIMAL] = "DECIMAL",
   [LC_T_ARRAY] = "ARRAY", [LC_T_STRUCT] = "STRUCT", [LC_T_MAP] = "MAP",
 };
 
@@ -42,6 +44,10 @@ static const struct {
   {"REAL", LC_T_FLOAT, false}, {"DOUBLE", LC_T_DOUBLE, false}, {"STRING", LC_T_STRING, false},
   {"VARCHAR", LC_T_STRING, true}, {"CHAR", LC_T_STRING, true}, {"BINARY", LC_T_BINARY, false},
   {"DATE", LC_T_DATE, false}, {"TIMESTAMP", LC_T_TIMESTAMP, false},
+  {"TIMESTAMP_LTZ", LC_T_TIMESTAMP, false}, {"TIMESTAMP_NTZ", LC_T_TIMESTAMP_NTZ, false},
+  {"TINYINT", LC_T_TINYINT, false}, {"BYTE", LC_T_TINYINT, false},
+  {"SMALLINT", LC_T_SMALLINT, false}, {"SHORT", LC_T_SMALLINT, false},
+  {"DECIMAL", LC_T_DECIMAL, false}, {"DEC", LC_T_DECIMAL, false}, {"NUMERIC", LC_T_DECIMAL, false},
   {"ARRAY", LC_T_ARRAY, false}, {"STRUCT", LC_T_STRUCT, false}, {"MAP", LC_T_MAP, false},
 };
 
@@ -276,6 +282,30 @@ static int parse_length(schema_parser *p, const char *column) {
   return expect_char(p, ')', "after the length");
 }
 
+/* DECIMAL[(precision[, scale])]: Spark's default is (10, 0); precision 1..38. */
+static int parse_decimal(schema_parser *p, const char *column, lc_type *t) {
+  t->precision = 10;
+  t->scale = 0;
+  if (!accept_char(p, '(')) return LC_OK;
+  long values[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    skip_space(p);
+    if (!isdigit((unsigned char)p->src[p->pos]))
+      return fail(p, "expected a number in DECIMAL(precision, scale) for column '%s' at "
+                  "character %zu", column, p->pos + 1);
+    values[k] = strtol(p->src + p->pos, NULL, 10);
+    while (isdigit((unsigned char)p->src[p->pos])) p->pos++;
+    skip_space(p);
+    if (k == 0 && !accept_char(p, ',')) break;
+  }
+  if (values[0] < 1 || values[0] > 38 || values[1] > values[0])
+    return fail(p, "DECIMAL(%ld, %ld) for column '%s': precision must be 1 to 38 and scale "
+                "0 to the precision", values[0], values[1], column);
+  t->precision = (int)values[0];
+  t->scale = (int)values[1];
+  return expect_char(p, ')', "after DECIMAL's precision and scale");
+}
+
 static int parse_type(schema_parser *p, const char *column, lc_type **out) {
   if (p->depth >= LC_SCHEMA_MAX_DEPTH)
     return fail(p, "type of column '%s' nests deeper than %d levels at character %zu", column,
@@ -317,6 +347,9 @@ static int parse_type_at_depth(schema_parser *p, const char *column, lc_type **o
   switch (t->id) {
   case LC_T_STRING:
     if (type_words[word].takes_length) rc = parse_length(p, column);
+    break;
+  case LC_T_DECIMAL:
+    rc = parse_decimal(p, column, t);
     break;
   case LC_T_ARRAY:
     t->children[0] = (lc_field){.name = strdup("element"), .nullable = true};

@@ -80,9 +80,13 @@ static inline bool lc_bitmap_get(const void *bm, int64_t index) {
 
 /* "YYYY-MM-DD" -> days since 1970-01-01. Returns NULL, or what is wrong. */
 const char *lc_date_parse(const char *s, size_t len, int64_t *days);
-/* "YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|+HH:MM|+HHMM]" (no zone = UTC) -> microseconds
- * since the epoch; digits past microseconds are truncated. NULL, or what is wrong. */
+/* "YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|+HH:MM|+HHMM]" (no zone = UTC), or a date alone
+ * "YYYY-MM-DD" (its midnight UTC) -> microseconds since the epoch; digits past
+ * microseconds are truncated. NULL, or what is wrong. */
 const char *lc_timestamp_parse(const char *s, size_t len, int64_t *micros);
+/* As lc_timestamp_parse for a local date-time (TIMESTAMP_NTZ): the same shapes
+ * without a zone; a zone (Z or an offset) is an error, not silently dropped. */
+const char *lc_timestamp_ntz_parse(const char *s, size_t len, int64_t *micros);
 /* a / b rounded towards minus infinity. */
 int64_t lc_floor_div(int64_t a, int64_t b);
 /* "YYYY-MM-DD" (proleptic Gregorian). Returns the length written. */
@@ -100,6 +104,19 @@ size_t lc_utf8_valid_prefix(const unsigned char *s, size_t n);
 /* v in decimal (as unsigned when is_unsigned) ending at end: returns where the text
  * starts. end must have 20 bytes before it. printf showed in profiles. */
 char *lc_int64_text(int64_t v, bool is_unsigned, char *end);
+/* A DECIMAL(precision, scale) value (precision <= 38) from the text of a number
+ * ("-12.5", "1.25e3"): its unscaled value (12.5 at scale 2 is 1250). Nothing is
+ * rounded: more decimal places than scale, or more digits than precision, is an
+ * error. NULL, or what is wrong. */
+const char *lc_decimal_parse(const char *s, size_t len, int precision, int scale, __int128 *out);
+/* JSON numbers reach Lua as doubles, exact to 15 significant digits: a DECIMAL
+ * given a number with more (on either path) is an error asking for a string. */
+#define LC_DECIMAL_NUMBER_DIGITS 15
+/* The significant digits of the number text s (leading zeros and the exponent aside). */
+size_t lc_number_digits(const char *s, size_t len);
+/* The unscaled value v at scale as decimal text ("-12.50"); returns its length.
+ * out must hold 42 bytes. */
+size_t lc_decimal_text(__int128 v, int scale, char *out);
 
 /* ---- lc_file.c: files ------------------------------------------------------------- */
 

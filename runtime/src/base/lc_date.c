@@ -62,12 +62,24 @@ const char *lc_date_parse(const char *s, size_t len, int64_t *days) {
   return parse_date_prefix(s, days);
 }
 
+const char *lc_timestamp_ntz_parse(const char *s, size_t len, int64_t *micros) {
+  /* A zone can only follow the seconds: a 'Z' or a sign after position 19. */
+  for (size_t i = 19; i < len; i++)
+    if (s[i] == 'Z' || s[i] == 'z' || s[i] == '+' || s[i] == '-')
+      return "has a zone: a TIMESTAMP_NTZ holds local date-times (use TIMESTAMP)";
+  return lc_timestamp_parse(s, len, micros);
+}
+
 const char *lc_timestamp_parse(const char *s, size_t len, int64_t *micros) {
-  static const char *const shape = "not YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM]";
+  static const char *const shape = "not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM]";
   int64_t days;
-  if (len < 19) return shape;
+  if (len != 10 && len < 19) return shape;
   const char *problem = parse_date_prefix(s, &days);
   if (problem) return problem;
+  if (len == 10) { /* a date alone: its midnight, UTC (what Spark casts it to) */
+    *micros = days * 86400 * 1000000;
+    return NULL;
+  }
   int h, mi, sec;
   if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !read_digits(s + 11, 2, &h) ||
       s[13] != ':' || !read_digits(s + 14, 2, &mi) || s[16] != ':' ||

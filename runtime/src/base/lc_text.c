@@ -1,5 +1,9 @@
-/* lc_text.c: text checks and conversions several layers share: UTF-8 validity and
- * integers in decimal. */
+/* lc_text.c: text checks and conversions several layers share: UTF-8 validity,
+ * integers and decimals in decimal. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "base/lc_base.h"
 
 size_t lc_utf8_valid_prefix(const unsigned char *s, size_t n) {
@@ -47,4 +51,85 @@ char *lc_int64_text(int64_t v, bool is_unsigned, char *end) {
   while (u /= 10);
   if (negative) *--p = '-';
   return p;
+}
+
+const char *lc_decimal_parse(const char *s, size_t len, int precision, int scale, __int128 *out) {
+  size_t i = 0;
+  bool negative = i < len && s[i] == '-';
+  if (i < len && (s[i] == '-' || s[i] == '+')) i++;
+  char digits[80];
+  size_t n = 0, fraction = 0;
+  bool seen_digit = false, in_fraction = false;
+  for (; i < len && (isdigit((unsigned char)s[i]) || (s[i] == '.' && !in_fraction)); i++) {
+    if (s[i] == '.') {
+      in_fraction = true;
+      continue;
+    }
+    seen_digit = true;
+    if (n == 0 && s[i] == '0' && !in_fraction) continue; /* leading zeros */
+    if (n == sizeof digits) return "too many digits";
+    digits[n++] = s[i];
+    if (in_fraction) fraction++;
+  }
+  if (!seen_digit) return "not a number";
+  long exponent = 0;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    char *end;
+    char buf[16];
+    size_t m = len - i - 1 < sizeof buf - 1 ? len - i - 1 : sizeof buf - 1;
+    memcpy(buf, s + i + 1, m);
+    buf[m] = '\0';
+    exponent = strtol(buf, &end, 10);
+    if (end == buf || *end || labs(exponent) > 100) return "not a number";
+    i = len;
+  }
+  if (i != len) return "not a number";
+  /* The value is digits * 10^(exponent - fraction); unscaled, 10^(that + scale). */
+  long shift = exponent - (long)fraction + scale;
+  while (shift < 0 && n > 0) {
+    if (digits[n - 1] != '0') return "more decimal places than the scale";
+    n--;
+    shift++;
+  }
+  size_t total = n + (size_t)(shift > 0 ? shift : 0); /* digits of the unscaled value */
+  if (n > 0 && total > (size_t)precision) return "more digits than the precision";
+  __int128 v = 0;
+  for (size_t k = 0; k < n; k++) v = v * 10 + (digits[k] - '0');
+  for (long k = 0; k < shift && n > 0; k++) v *= 10;
+  *out = negative ? -v : v;
+  return NULL;
+}
+
+size_t lc_number_digits(const char *s, size_t len) {
+  size_t digits = 0, zeros = 0;
+  for (size_t i = 0; i < len && s[i] != 'e' && s[i] != 'E'; i++) {
+    if (!isdigit((unsigned char)s[i])) continue;
+    if (digits == 0 && s[i] == '0') continue;
+    /* Trailing zeros are not significant: count them only once a digit follows. */
+    if (s[i] == '0') {
+      zeros++;
+    } else {
+      digits += zeros + 1;
+      zeros = 0;
+    }
+  }
+  return digits;
+}
+
+size_t lc_decimal_text(__int128 v, int scale, char *out) {
+  char buf[48];
+  char *p = buf + sizeof buf;
+  unsigned __int128 u = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+  int written = 0;
+  do {
+    if (written == scale && scale > 0) *--p = '.';
+    *--p = (char)('0' + (int)(u % 10));
+    u /= 10;
+    written++;
+  } while (u || written <= scale);
+  if (v < 0) *--p = '-';
+  size_t len = (size_t)(buf + sizeof buf - p);
+  memcpy(out, p, len);
+  out[len] = '\0';
+  return len;
 }

@@ -89,6 +89,30 @@ char *lc_connector_json_lines(lua_State *L, int idx, const char *function) {
   return lines;
 }
 
+int lc_connector_set_schema(lc_connector *conn, const char *ddl) {
+  if (!conn || !ddl) return LC_ERR_ARGUMENT;
+  lc_type *parsed = NULL;
+  char err[512];
+  if (lc_schema_parse(ddl, strlen(ddl), &parsed, err, sizeof err) != LC_OK) {
+    char msg[LC_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "schema \"%.200s\": %s", ddl, err);
+    return lc_connector_fail(conn, LC_ERR_SCHEMA, msg);
+  }
+  char *copy = strdup(ddl);
+  if (!copy) {
+    lc_type_free(parsed);
+    return lc_error_set(&conn->rt->error, LC_ERR_NOMEM, "out of memory");
+  }
+  lc_connector_end_read(conn);
+  lc_rows_free(conn->read.rows); /* built for the schema before */
+  conn->read.rows = NULL;
+  lc_type_free(conn->fixed);
+  free(conn->fixed_ddl);
+  conn->fixed = parsed;
+  conn->fixed_ddl = copy;
+  return LC_OK;
+}
+
 void lc_connector_end_read(lc_connector *conn) {
   lc_read_session *r = &conn->read;
   if (r->ref_co != LUA_NOREF && conn->v.st) luaL_unref(conn->v.st->L, LUA_REGISTRYINDEX, r->ref_co);

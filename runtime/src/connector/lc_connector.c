@@ -67,6 +67,8 @@ void lc_connector_free(lc_connector *conn) {
   for (size_t i = 0; conn->options && i < 2 * conn->n_options; i++) free(conn->options[i]);
   free(conn->options);
   lc_error_clear(&conn->reload_error);
+  lc_type_free(conn->fixed);
+  free(conn->fixed_ddl);
   free(conn);
 }
 
@@ -84,7 +86,9 @@ int lc_connector_check(lc_runtime *rt, int kind, const char *ref, char **summary
   return rc;
 }
 
-const char *lc_connector_schema(lc_connector *conn) { return conn ? conn->v.schema_ddl : NULL; }
+const char *lc_connector_schema(lc_connector *conn) {
+  return !conn ? NULL : conn->fixed_ddl ? conn->fixed_ddl : conn->v.schema_ddl;
+}
 const char *lc_connector_script(lc_connector *conn) { return conn ? conn->v.script : NULL; }
 
 int lc_connector_can_read(lc_connector *conn) { return conn && lc_connector_defines(conn, "read"); }

@@ -20,6 +20,20 @@
 #include "arrow/lc_arrow.h"
 #include "host/lc_host.h"
 
+#include <yajl/yajl_tree.h>
+
+/* ---- lc_infer.c: a DDL schema inferred from sample records -------------------------- */
+
+typedef struct lc_infer lc_infer;
+lc_infer *lc_infer_new(void); /* NULL when out of memory */
+void lc_infer_free(lc_infer *in);
+void lc_infer_tree(lc_infer *in, yajl_val record);
+void lc_infer_lua(lc_infer *in, lua_State *L, int idx);
+int64_t lc_infer_records(const lc_infer *in);
+/* "name TYPE, ..." (malloc'd, caller frees; NULL when out of memory). */
+char *lc_infer_ddl(const lc_infer *in);
+bool lc_infer_has_field(const lc_infer *in, const char *name);
+
 /* ---- lc_rows.c: Lua rows <-> Arrow batches ----------------------------------------- */
 
 /* A batch builder fed with Lua row tables (keyed by column name). */
@@ -35,6 +49,12 @@ lc_builder *lc_rows_builder(lc_rows *r);
  * On error (LC_ERR_VALUE) the batch in progress is discarded. */
 int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *err,
                    size_t errlen);
+/* Top-level column i had a key in some record (even a null one): a column that
+ * never does is most likely misspelt. lc_rows_append marks its columns itself. */
+void lc_rows_mark_seen(lc_rows *r, size_t column);
+/* Logs a warning for each top-level column no record of the `rows` appended since
+ * the last call had a key for (when rows > 0), and forgets what was seen. */
+void lc_rows_warn_unseen(lc_rows *r, lc_state *st, int64_t rows);
 /* Pushes row `row` of a batch as a Lua table keyed by column name; nulls become
  * json.null. The batch is borrowed. Supports every type lc_builder produces. */
 int lc_rows_push(lua_State *L, const struct ArrowSchema *schema, const struct ArrowArray *array,
@@ -53,6 +73,11 @@ bool lc_page_is(lua_State *L, int idx);
  * max_bytes bytes. Raises Lua errors (bad records name their row as emit's do). */
 void lc_page_fill(lua_State *L, int idx, lc_rows *r, int64_t *rows, int64_t max_rows,
                   size_t max_bytes);
+
+/* Sample mode (schema inference): hands each record of the page at idx to
+ * lc_infer_tree (keys in page order) and marks the page read; page:doc() and
+ * page:count() work as after emit. */
+void lc_page_sample(lua_State *L, int idx, lc_infer *in);
 
 /* ---- lc_rowjson.c: Arrow rows as JSON text (for json.encode_rows) -------------------- */
 
@@ -128,6 +153,8 @@ typedef struct lc_read_session {
   int ref_co;
   bool started, finished, yield_expected;
   int64_t rows_emitted;
+  lc_infer *infer;   /* sample mode (lc_connector_infer): emit feeds it, no batches */
+  int64_t infer_max; /* sample mode yields once it holds this many records */
 } lc_read_session;
 
 /* A write in progress: write() runs in co and pulls rows from the current batch. */
@@ -155,7 +182,18 @@ struct lc_connector {
   uint64_t refused_hash;  /* content hash of the last version refused, 0 = none */
   lc_error_buf reload_error;
   bool schema_locked;
+  char *fixed_ddl;        /* the schema fixed for a connector whose schema is "infer" */
+  lc_type *fixed;         /* its parse; both owned; NULL until inferred or set */
 };
+
+/* The schema reads and writes use: the fixed one, else the script's (NULL while a
+ * schema = "infer" is not inferred yet: then fail with LC_SCHEMA_UNKNOWN). */
+static inline const lc_type *lc_connector_schema_type(const lc_connector *conn) {
+  return conn->fixed ? conn->fixed : conn->v.schema;
+}
+#define LC_SCHEMA_UNKNOWN                                                                   \
+  "schema = \"infer\": the schema is inferred from a sample first (luaconn infer; Spark " \
+  "does it on the driver) or set by the host"
 
 /* True when the running version defines function name. */
 bool lc_connector_defines(lc_connector *conn, const char *name);

@@ -10,6 +10,11 @@
  * a duplicate key, text yajl rejects) hands the rest of the page to the Lua path:
  * lua-cjson decodes the page and each remaining record goes through
  * lc_rows_append, which words any error. So no result depends on the path taken.
+ *
+ * A page may be shaped (json.page's fourth argument, {flatten = "attributes", rename =
+ * {from = "to"}}): the fields of the record's object `flatten` join the record
+ * (a key the record has already wins), then keys are renamed. The C path does it
+ * while parsing; the Lua path (and json.shape) on the decoded record, the same way.
  */
 #define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
@@ -68,6 +73,13 @@ typedef struct lc_page {
   int64_t count_in_c;       /* of which by the C path */
   int64_t slow_total;       /* PAGE_SLOW: the records the Lua path holds */
   bool has_records;         /* the path leads to the records (known once done) */
+  /* shaping (the table itself is kept in the env as "shape") */
+  const char *flatten;      /* the key whose object joins the record; NULL = none */
+  size_t flatten_len;
+  size_t n_renames;
+  const char **rename_from, **rename_to; /* owned arrays of strings the shape keeps */
+  bool flat_next;           /* the record's current key is `flatten` */
+  bool in_flat;             /* inside the record's `flatten` object */
 } lc_page;
 
 static lc_page *page_check(lua_State *L, int idx) {
@@ -130,8 +142,10 @@ static size_t position(lc_page *p) {
 /* Appends the staged record; 0 stops parsing: the Lua path must take over, or the
  * batch is full (paused: parsing starts again after this record). */
 static int end_record(lc_page *p) {
-  for (size_t i = 0; i < p->n_columns; i++)
+  for (size_t i = 0; i < p->n_columns; i++) {
     if (p->columns[i].copied_at >= 0) p->staged[i].text = p->scratch + p->columns[i].copied_at;
+    if (p->staged[i].kind != LC_SCALAR_ABSENT) lc_rows_mark_seen(p->rows, i);
+  }
   int rc = lc_builder_append_scalars(p->b, p->staged);
   if (rc == LC_ERR_NOMEM) p->out_of_memory = true;
   if (rc != LC_OK) return 0;
@@ -150,11 +164,16 @@ static int end_record(lc_page *p) {
 static int value_begins(lc_page *p, bool container, bool is_array) {
   size_t records_depth = p->n_parts + 1;
   if (p->in_records) {
+    bool field = p->depth == records_depth + 1 || (p->in_flat && p->depth == records_depth + 2);
     if (p->depth == records_depth) {     /* an element of the records array */
       if (!container || is_array) return 0;
       begin_record(p);
+      p->in_flat = p->flat_next = false;
       p->last_start = position(p) - 1;
-    } else if (p->depth == records_depth + 1 && container && p->column >= 0) {
+    } else if (p->depth == records_depth + 1 && p->flat_next) {
+      p->flat_next = false;               /* its fields are the record's (an object) */
+      p->in_flat = container && !is_array;
+    } else if (field && container && p->column >= 0) {
       return 0;                           /* a nested value for a column */
     }
     if (container) p->depth++;
@@ -180,6 +199,12 @@ static int value_begins(lc_page *p, bool container, bool is_array) {
 
 static int container_ends(lc_page *p) {
   size_t records_depth = p->n_parts + 1;
+  if (p->in_records && p->in_flat && p->depth == records_depth + 2) {
+    p->in_flat = false;
+    p->column = -1;
+    p->depth--;
+    return 1;
+  }
   if (p->in_records && p->depth == records_depth + 1) {
     p->depth--;
     return end_record(p);
@@ -199,7 +224,8 @@ static int container_ends(lc_page *p) {
 }
 
 static bool in_record(const lc_page *p) {
-  return p->in_records && p->depth == p->n_parts + 2;
+  return p->in_records &&
+         (p->depth == p->n_parts + 2 || (p->in_flat && p->depth == p->n_parts + 3));
 }
 
 static int on_null(void *ctx) {
@@ -234,6 +260,17 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   lc_page *p = ctx;
   if (in_record(p)) {
     p->column = -1;
+    if (p->flatten && !p->in_flat && len == p->flatten_len && memcmp(key, p->flatten, len) == 0) {
+      p->flat_next = true;
+      return 1;
+    }
+    for (size_t i = 0; i < p->n_renames; i++) {
+      if (strlen(p->rename_from[i]) == len && memcmp(p->rename_from[i], key, len) == 0) {
+        key = (const unsigned char *)p->rename_to[i];
+        len = strlen(p->rename_to[i]);
+        break;
+      }
+    }
     for (size_t i = 0; i < p->n_columns; i++) {
       if (p->columns[i].name_len == len && memcmp(p->columns[i].name, key, len) == 0) {
         /* lua-cjson keeps the last of duplicate keys; the Lua path does that. */
@@ -364,22 +401,119 @@ static void fill_fast(lua_State *L, int idx, lc_page *p) {
   }
 }
 
+/* Shapes the decoded record at rec in place as the C path reads it: the fields of
+ * its object at key `flatten` join it (its own keys win) and the key goes; then each
+ * key `from` of the rename table moves to its `to`. shape: a table at that index. */
+static void shape_record(lua_State *L, int rec, int shape) {
+  if (!lua_istable(L, rec)) return;
+  lua_getfield(L, shape, "flatten");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    int name = lua_gettop(L);
+    lua_pushvalue(L, name);
+    lua_rawget(L, rec);
+    if (lua_istable(L, -1)) {
+      int inner = lua_gettop(L);
+      lua_pushnil(L);
+      while (lua_next(L, inner)) {
+        if (lua_type(L, -2) == LUA_TSTRING) {
+          lua_pushvalue(L, -2);
+          lua_rawget(L, rec);
+          bool taken = !lua_isnil(L, -1);
+          lua_pop(L, 1);
+          if (!taken) {
+            lua_pushvalue(L, -2);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, rec);
+          }
+        }
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, rec); /* the key `flatten` goes, object or not */
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, shape, "rename");
+  if (lua_istable(L, -1)) {
+    int renames = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, renames)) {
+      lua_pushvalue(L, -2);
+      lua_rawget(L, rec);
+      if (!lua_isnil(L, -1)) {
+        lua_rawset(L, rec);        /* rec[to] = rec[from] */
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, rec);        /* rec[from] = nil */
+      } else {
+        lua_pop(L, 2);
+      }
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* json.shape(record, shape): shapes a decoded record in place as a shaped json.page
+ * does (for records a script decodes itself); returns it. */
+static int shape_lua(lua_State *L) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  shape_record(L, 1, 2);
+  lua_settop(L, 1);
+  return 1;
+}
+
 static void fill_slow(lua_State *L, int idx, lc_page *p, int64_t *rows) {
   lua_getfenv(L, idx);
   lua_getfield(L, -1, "records");
   int records = lua_gettop(L);
+  lua_getfield(L, records - 1, "shape");
+  int shape = lua_istable(L, -1) ? lua_gettop(L) : 0;
   char err[LC_ERRMSG_MAX];
   /* As emit(row) does: one record, then the check for a full batch. */
   while (p->count < p->slow_total && !lc_builder_full(p->b, p->max_rows, p->max_bytes)) {
     lua_rawgeti(L, records, (int)p->count + 1);
+    if (shape) shape_record(L, lua_gettop(L), shape);
     if (lc_rows_append(p->rows, L, -1, *rows + 1, err, sizeof err) != LC_OK)
       lc_state_raise_final(L, LC_ERR_VALUE, err);
     lua_pop(L, 1);
     (*rows)++;
     p->count++;
   }
-  lua_pop(L, 2);
+  lua_pop(L, 3);
   if (p->count == p->slow_total) p->mode = PAGE_DONE;
+}
+
+void lc_page_sample(lua_State *L, int idx, lc_infer *in) {
+  lc_page *p = page_check(L, idx);
+  if (p->mode == PAGE_DONE) return;
+  go_slow(L, idx, p); /* decodes the page (its errors are emit's) for doc, count, last */
+  if (p->flatten || p->n_renames) { /* shaped: the decoded records, shaped (keys sorted) */
+    lua_getfenv(L, idx);
+    lua_getfield(L, -1, "records");
+    lua_getfield(L, -2, "shape");
+    for (int64_t i = 1; i <= p->slow_total; i++) {
+      lua_rawgeti(L, -2, (int)i);
+      shape_record(L, lua_gettop(L), lua_gettop(L) - 1);
+      lc_infer_lua(in, L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 3);
+    p->count = p->slow_total;
+    p->mode = PAGE_DONE;
+    return;
+  }
+  yajl_val tree = yajl_tree_parse(p->text, NULL, 0);
+  yajl_val records = tree && p->n_parts
+                         ? yajl_tree_get(tree, (const char **)p->parts, yajl_t_array)
+                         : tree;
+  for (size_t i = 0; records && YAJL_IS_ARRAY(records) && i < records->u.array.len; i++)
+    lc_infer_tree(in, records->u.array.values[i]);
+  yajl_tree_free(tree);
+  p->count = p->slow_total;
+  p->mode = PAGE_DONE;
 }
 
 /* True when the escape at p (a backslash) is \uD800-\uDBFF (high) or \uDC00-\uDFFF. */
@@ -442,6 +576,8 @@ static int page_gc(lua_State *L) {
   free(p->path);
   free(p->parts);
   free(p->what);
+  free(p->rename_from);
+  free(p->rename_to);
   free(p->staged);
   free(p->columns);
   free(p->scratch);
@@ -498,9 +634,47 @@ static int page_doc(lua_State *L) {
   return 1;
 }
 
-/* json.page(text, path [, what]): path "a.b" names the records array ("" or nil: the
- * page itself); what names the page in errors ("GET <url>"). */
+/* Reads the shape table at idx ({flatten = "key", rename = {from = "to"}}) into p;
+ * the env table (on top) keeps it, and so the strings p points to. */
+static void page_read_shape(lua_State *L, lc_page *p, int idx) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushvalue(L, idx);
+  lua_setfield(L, -2, "shape");
+  lua_getfield(L, idx, "flatten");
+  if (lua_type(L, -1) == LUA_TSTRING) p->flatten = lua_tolstring(L, -1, &p->flatten_len);
+  else if (!lua_isnil(L, -1)) luaL_error(L, "json.page: shape.flatten must be a key (a string)");
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "rename");
+  if (lua_istable(L, -1)) {
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "json.page: shape.rename must map keys to new names (strings)");
+      lua_pop(L, 1);
+      n++;
+    }
+    p->rename_from = calloc(n ? n : 1, sizeof *p->rename_from);
+    p->rename_to = calloc(n ? n : 1, sizeof *p->rename_to);
+    if (!p->rename_from || !p->rename_to) luaL_error(L, "json.page: out of memory");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      p->rename_from[p->n_renames] = lua_tostring(L, -2);
+      p->rename_to[p->n_renames++] = lua_tostring(L, -1);
+      lua_pop(L, 1);
+    }
+  } else if (!lua_isnil(L, -1)) {
+    luaL_error(L, "json.page: shape.rename must be a table");
+  }
+  lua_pop(L, 1);
+}
+
+/* json.page(text, path [, what [, shape]]): path "a.b" names the records array ("" or
+ * nil: the page itself); what names the page in errors ("GET <url>"); shape
+ * ({flatten, rename}) shapes each record (see the top of this file). */
 static int page_new(lua_State *L) {
+  lua_settop(L, 4); /* the shape is argument 4 even when absent */
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
   const char *path = luaL_optstring(L, 2, "");
@@ -509,9 +683,10 @@ static int page_new(lua_State *L) {
   *p = (lc_page){.mode = PAGE_FAST, .text = text, .len = len, .column = -1};
   luaL_getmetatable(L, LC_PAGE_MT);
   lua_setmetatable(L, -2);
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "text");
+  page_read_shape(L, p, 4);
   lua_setfenv(L, -2);
   p->what = strdup(what);
   p->path = strdup(path);
@@ -586,4 +761,6 @@ void lc_records_register(lua_State *L) {
   lua_setfield(L, -2, "page");
   lua_pushcfunction(L, page_accepted_by);
   lua_setfield(L, -2, "accepts_pages");
+  lua_pushcfunction(L, shape_lua);
+  lua_setfield(L, -2, "shape");
 }

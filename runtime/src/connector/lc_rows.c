@@ -20,6 +20,7 @@ struct lc_rows {
   lc_builder *b;     /* owned */
   lua_State *L;
   int names_ref;     /* registry ref of a table: column preorder -> column name string */
+  bool *seen;        /* per top-level column: some record had its key; owned */
 };
 
 /* ---- describing values in errors ------------------------------------------------- */
@@ -87,6 +88,7 @@ typedef struct append_ctx {
   int64_t row;
   char *err;
   size_t errlen;
+  bool *seen;              /* the top-level columns' flags (lc_rows_mark_seen) */
 } append_ctx;
 
 static size_t format_path(lua_State *L, const value_path *p, char *out, size_t outlen) {
@@ -149,6 +151,7 @@ static int append_fields(append_ctx *c, lc_column *col, int idx, const value_pat
     value_path at = {.parent = parent, .kind = PATH_FIELD, .name = field->name};
     lua_rawgeti(L, c->names_idx, field->preorder);
     lua_rawget(L, idx);
+    if (!parent && !lua_isnil(L, -1)) c->seen[i] = true;
     int rc = append_value(c, field, lua_gettop(L), &at);
     lua_pop(L, 1);
     if (rc) return rc;
@@ -284,6 +287,19 @@ static int append_bytes(append_ctx *c, lc_column *col, int idx, const value_path
   return LC_OK;
 }
 
+/* A STRING column given an object or array holds it as JSON text (json.encode's; the
+ * page path hands such records to this path, so both read them alike). */
+static int append_json_text(append_ctx *c, lc_column *col, int idx, const value_path *at) {
+  char *text = NULL, err[256];
+  if (lc_json_encode(c->L, idx, &text, err, sizeof err) != LC_OK)
+    return type_error(c, col, idx, at, "STRING (text, or an object or array as JSON)", err);
+  lua_pushstring(c->L, text);
+  free(text);
+  int rc = append_bytes(c, col, lua_gettop(c->L), at);
+  lua_pop(c->L, 1);
+  return rc;
+}
+
 /* Checks that the number at idx is integral and within [lo, hi). */
 static int integral_number(append_ctx *c, lc_column *col, int idx, const value_path *at,
                            const char *expected, double lo, double hi, double *out) {
@@ -299,10 +315,41 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   lua_State *L = c->L;
   int t = lua_type(L, idx);
   lc_type_id id = col->type->id;
-  union { int32_t i32; int64_t i64; float f; double d; } v;
+  union { int8_t i8; int16_t i16; int32_t i32; int64_t i64; float f; double d; __int128 dec; } v;
   double num;
   int rc;
   switch (id) {
+  case LC_T_DECIMAL: {
+    char expected[64], number[32];
+    snprintf(expected, sizeof expected, "DECIMAL(%d,%d) (a number or numeric text)",
+             col->type->precision, col->type->scale);
+    if (t != LUA_TNUMBER && t != LUA_TSTRING) return type_error(c, col, idx, at, expected, NULL);
+    size_t len = 0;
+    const char *s = number;
+    if (t == LUA_TSTRING) {
+      s = lua_tolstring(L, idx, &len);
+    } else { /* json.encode's digits: what the number says, no more */
+      double n = lua_tonumber(L, idx);
+      if (!isfinite(n)) return type_error(c, col, idx, at, expected, "not finite");
+      lc_json_number_text(n, number);
+      len = strlen(number);
+      if (lc_number_digits(s, len) > LC_DECIMAL_NUMBER_DIGITS)
+        return type_error(c, col, idx, at, expected,
+                          "more than 15 significant digits in a number: give it as text for an "
+                          "exact DECIMAL");
+    }
+    const char *problem = lc_decimal_parse(s, len, col->type->precision, col->type->scale, &v.dec);
+    if (problem) return type_error(c, col, idx, at, expected, problem);
+    break;
+  }
+  case LC_T_TINYINT:
+    if ((rc = integral_number(c, col, idx, at, "TINYINT", -128.0, 128.0, &num))) return rc;
+    v.i8 = (int8_t)num;
+    break;
+  case LC_T_SMALLINT:
+    if ((rc = integral_number(c, col, idx, at, "SMALLINT", -32768.0, 32768.0, &num))) return rc;
+    v.i16 = (int16_t)num;
+    break;
   case LC_T_BOOLEAN:
     if (t != LUA_TBOOLEAN) return type_error(c, col, idx, at, "BOOLEAN", NULL);
     return lc_bitmap_push(&col->values, col->length, lua_toboolean(L, idx)) ? LC_OK
@@ -343,8 +390,11 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
     }
     break;
   }
-  case LC_T_TIMESTAMP: {
-    static const char *const expected = "TIMESTAMP (ISO-8601 string or seconds since epoch)";
+  case LC_T_TIMESTAMP:
+  case LC_T_TIMESTAMP_NTZ: {
+    const char *expected = id == LC_T_TIMESTAMP
+                               ? "TIMESTAMP (ISO-8601 string or seconds since epoch)"
+                               : "TIMESTAMP_NTZ (ISO-8601 string without a zone or seconds since epoch)";
     if (t == LUA_TNUMBER) {
       double us = nearbyint(lua_tonumber(L, idx) * 1e6);
       if (!(us >= -9223372036854775808.0 && us < 9223372036854775808.0))
@@ -353,7 +403,8 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
     } else if (t == LUA_TSTRING) {
       size_t len;
       const char *s = lua_tolstring(L, idx, &len);
-      const char *problem = lc_timestamp_parse(s, len, &v.i64);
+      const char *problem = id == LC_T_TIMESTAMP ? lc_timestamp_parse(s, len, &v.i64)
+                                                 : lc_timestamp_ntz_parse(s, len, &v.i64);
       if (problem) return type_error(c, col, idx, at, expected, problem);
     } else {
       return type_error(c, col, idx, at, expected, NULL);
@@ -378,8 +429,9 @@ static int append_value(append_ctx *c, lc_column *col, int idx, const value_path
   switch (col->type->id) {
   case LC_T_STRING:
   case LC_T_BINARY:
-    rc = lua_type(L, idx) == LUA_TSTRING
-             ? append_bytes(c, col, idx, at)
+    rc = lua_type(L, idx) == LUA_TSTRING ? append_bytes(c, col, idx, at)
+         : col->type->id == LC_T_STRING && lua_type(L, idx) == LUA_TTABLE
+             ? append_json_text(c, col, idx, at)
              : type_error(c, col, idx, at, lc_type_name(col->type->id), NULL);
     break;
   case LC_T_ARRAY:
@@ -415,7 +467,11 @@ int lc_rows_new(const lc_type *schema, lua_State *L, lc_rows **out) {
   lc_rows *r = calloc(1, sizeof *r);
   if (!r) return LC_ERR_NOMEM;
   int rc = lc_builder_new(schema, &r->b);
+  r->seen = calloc(schema->n_children ? schema->n_children : 1, sizeof *r->seen);
+  if (rc == LC_OK && !r->seen) rc = LC_ERR_NOMEM;
   if (rc != LC_OK) {
+    lc_builder_free(r->b);
+    free(r->seen);
     free(r);
     return rc;
   }
@@ -431,10 +487,25 @@ void lc_rows_free(lc_rows *r) {
   if (!r) return;
   luaL_unref(r->L, LUA_REGISTRYINDEX, r->names_ref);
   lc_builder_free(r->b);
+  free(r->seen);
   free(r);
 }
 
 lc_builder *lc_rows_builder(lc_rows *r) { return r->b; }
+
+void lc_rows_mark_seen(lc_rows *r, size_t column) { r->seen[column] = true; }
+
+void lc_rows_warn_unseen(lc_rows *r, lc_state *st, int64_t rows) {
+  size_t n = lc_builder_columns(r->b);
+  for (size_t i = 0; i < n; i++) {
+    if (rows > 0 && !r->seen[i])
+      lc_state_log(st, LC_LOG_WARN,
+                   "column '%s': none of the %lld records read has this key, so it is NULL in "
+                   "every row (misspelt?)",
+                   lc_builder_column_name(r->b, i), (long long)rows);
+    r->seen[i] = false;
+  }
+}
 
 int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *err,
                    size_t errlen) {
@@ -444,7 +515,8 @@ int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *
   }
   int top = lua_gettop(L);
   idx = lc_absindex(L, idx);
-  append_ctx c = {.L = L, .names_idx = top + 1, .row = row_number, .err = err, .errlen = errlen};
+  append_ctx c = {.L = L, .names_idx = top + 1, .row = row_number, .err = err, .errlen = errlen,
+                  .seen = r->seen};
   if (lua_type(L, idx) != LUA_TTABLE) {
     char got[SHOWN_VALUE_MAX + 32];
     describe_value(L, idx, got, sizeof got);
@@ -628,7 +700,7 @@ static const char *unknown_key(lua_State *L, int columns_idx) {
 /* Protected: decodes each non-blank line and appends it as a row. */
 static int json_rows_protected(lua_State *L) {
   json_rows *j = lua_touserdata(L, 1);
-  if (lc_rows_new(j->conn->v.schema, L, &j->rows) != LC_OK)
+  if (lc_rows_new(lc_connector_schema_type(j->conn), L, &j->rows) != LC_OK)
     return luaL_error(L, "out of memory creating a batch");
   const char *p = j->text, *end = j->text + j->len;
   int64_t line = 0, rows = 0;
@@ -668,6 +740,8 @@ int lc_connector_rows_from_json(lc_connector *conn, const char *jsonl, size_t le
                                 struct ArrowSchema *schema, struct ArrowArray *array) {
   if (!conn || (!jsonl && len) || !schema || !array) return LC_ERR_ARGUMENT;
   lc_error_clear(&conn->rt->error);
+  if (!lc_connector_schema_type(conn))
+    return lc_error_set(&conn->rt->error, LC_ERR_SCHEMA, "%s", LC_SCHEMA_UNKNOWN);
   json_rows j = {conn, jsonl ? jsonl : "", len, flags, NULL};
   int rc = lc_sandbox_protected(conn->v.st, json_rows_protected, &j);
   if (rc == LC_OK) rc = lc_builder_finish(lc_rows_builder(j.rows), schema, array);

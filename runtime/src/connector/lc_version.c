@@ -164,6 +164,7 @@ static int resolve_schema(lc_runtime *rt, lc_version *v) {
   int parsed = v->schema_ddl ? lc_schema_parse(ddl, len, &v->schema, err, sizeof err) : LC_OK;
   lua_pop(L, 1);
   if (!v->schema_ddl) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+  if (parsed != LC_OK && strcmp(v->schema_ddl, "infer") == 0) return LC_OK; /* v->schema stays NULL */
   if (parsed != LC_OK) {
     char msg[LC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "schema \"%.200s\": %s", v->schema_ddl, err);

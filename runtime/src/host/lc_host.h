@@ -15,6 +15,7 @@ int lc_open_log(lua_State *L);     /* lc_log.c */
 int lc_open_env(lua_State *L);     /* lc_env.c */
 int lc_open_amqp(lua_State *L);    /* lc_amqp.c */
 int lc_open_secrets(lua_State *L); /* lc_secrets.c */
+int lc_open_hash(lua_State *L);    /* lc_hash.c */
 
 /* The CA bundle TLS peers are verified against when no ca_file is given (NULL: none
  * found); *origin says where it came from ("SSL_CERT_FILE", "system bundle"...). */

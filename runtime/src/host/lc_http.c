@@ -8,18 +8,26 @@
  * honours Retry-After, inside the call's time budget. http.configure{rate_limit = N}
  * spaces every request (retries included) at least 1/N s apart, by sleeping.
  *
+ * Record and replay (lc_config.http_record / http_replay): each request's final
+ * response is stored as DIR/<hash of method, URL and body>.json, secrets redacted,
+ * or answered from there without a network; a request not in the recording fails.
+ *
  * Memory a request allocates in C (its header list, its encoded JSON body) hangs
  * off the per-state data until the next request or the state closes, so a Lua error
  * raised mid-request leaks nothing.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -46,9 +54,12 @@ typedef struct lc_http_settings {
   int retries;             /* attempts after the first */
   double backoff;          /* first wait; doubles each retry */
   double max_backoff;
+  long retry_on[LC_HTTP_OK_MAX]; /* statuses retried */
+  size_t n_retry_on;
 } lc_http_settings;
 
-static const lc_http_settings LC_HTTP_DEFAULTS = {30, 10, 3, 0.5, 30};
+static const lc_http_settings LC_HTTP_DEFAULTS = {
+    30, 10, 3, 0.5, 30, {408, 429, 500, 502, 503, 504}, 6};
 
 /* Per-state data: a userdata the state holds (lc_state_singleton), freed by __gc. */
 typedef struct lc_http {
@@ -64,6 +75,11 @@ typedef struct lc_http {
   lc_http_settings defaults;           /* set by http.configure */
   double min_interval;                 /* seconds between requests (rate_limit); 0 = none */
   double last_request;                 /* lc_now() when the last request started */
+  double not_before;                   /* lc_now() before which no request starts: a
+                                          rate limit the server said is used up */
+  char *replayed_url;                  /* the last response's URL when replayed; owned */
+  size_t secrets_recorded;             /* the state's secret count when the recording
+                                          was last written */
   char *ca_file;                       /* CA bundle HTTPS peers are verified against */
   bool insecure;                       /* http.configure{verify = false} */
   char error[CURL_ERROR_SIZE];
@@ -99,6 +115,7 @@ static int lc_http_gc(lua_State *L) {
   curl_slist_free_all(h->request_headers);
   curl_slist_free_all(h->hop_headers);
   free(h->request_json);
+  free(h->replayed_url);
   free(h->ca_file);
   free(h->body.data);
   free(h->head.data);
@@ -176,6 +193,8 @@ static void lc_http_forget_request(lc_http *h) {
   h->hop_headers = NULL;
   free(h->request_json);
   h->request_json = NULL;
+  free(h->replayed_url);
+  h->replayed_url = NULL;
 }
 
 /* ---- curl callbacks ------------------------------------------------------------ */
@@ -216,8 +235,8 @@ static size_t lc_http_on_header(char *data, size_t size, size_t nmemb, void *ud)
 
 /* ---- reading options ------------------------------------------------------------ */
 
-static const char *const LC_HTTP_SETTING_KEYS[] = {"timeout", "connect_timeout", "retries",
-                                                   "backoff", "max_backoff", NULL};
+static const char *const LC_HTTP_SETTING_KEYS[] = {
+    "timeout", "connect_timeout", "retries", "backoff", "max_backoff", "retry_on", NULL};
 static const char *const LC_HTTP_REQUEST_KEYS[] = {"query", "headers", "json", "body", "ok", NULL};
 static const char *const LC_HTTP_TARGET_KEYS[] = {"method", "url", NULL};
 static const char *const LC_HTTP_CONFIGURE_KEYS[] = {"headers", "rate_limit", "ca_file", "verify",
@@ -255,6 +274,23 @@ static double lc_http_number_option(lua_State *L, int idx, const char *fname, co
   return value;
 }
 
+/* Reads the list of HTTP statuses on top of the stack into out (at most
+ * LC_HTTP_OK_MAX); returns how many. */
+static size_t lc_http_read_statuses(lua_State *L, const char *fname, const char *key, long *out) {
+  size_t n = lua_objlen(L, -1);
+  if (n > LC_HTTP_OK_MAX)
+    luaL_error(L, "%s: option '%s' lists more than %d statuses", fname, key, LC_HTTP_OK_MAX);
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, (int)i);
+    double status = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || status != floor(status) || status < 100 || status > 599)
+      luaL_error(L, "%s: option '%s' must list HTTP statuses (100-599)", fname, key);
+    out[i - 1] = (long)status;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
 /* Reads the timing and retry options at idx over base. */
 static lc_http_settings lc_http_read_settings(lua_State *L, int idx, const char *fname,
                                               const lc_http_settings *base) {
@@ -268,6 +304,14 @@ static lc_http_settings lc_http_read_settings(lua_State *L, int idx, const char 
   s.retries = (int)retries;
   s.backoff = lc_http_number_option(L, idx, fname, "backoff", base->backoff, 0);
   s.max_backoff = lc_http_number_option(L, idx, fname, "max_backoff", base->max_backoff, 0);
+  memcpy(s.retry_on, base->retry_on, sizeof s.retry_on);
+  s.n_retry_on = base->n_retry_on;
+  lua_getfield(L, idx, "retry_on");
+  if (lua_istable(L, -1))
+    s.n_retry_on = lc_http_read_statuses(L, fname, "retry_on", s.retry_on);
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "%s: option 'retry_on' must be a list of statuses", fname);
+  lua_pop(L, 1);
   return s;
 }
 
@@ -306,7 +350,7 @@ static void lc_http_add_escaped(lua_State *L, luaL_Buffer *b, CURL *curl, const 
 }
 
 /* Pushes the URL at url_idx with the query table at query_idx (may be nil)
- * appended, parameters sorted by name so equal requests have equal URLs. */
+ * merged in, the table's parameters sorted by name so equal requests have equal URLs. */
 static const char *lc_http_push_url(lua_State *L, CURL *curl, const char *fname, int url_idx,
                                     int query_idx) {
   if (lua_isnil(L, query_idx)) {
@@ -331,14 +375,29 @@ static const char *lc_http_push_url(lua_State *L, CURL *curl, const char *fname,
   }
   qsort(names, n, sizeof *names, lc_http_compare_names);
 
+  /* Parameters the URL already has are kept unless the table names them again:
+   * url "...?per_page=50&state=open" with query {per_page = 100} asks per_page=100 once. */
   const char *base = lua_tostring(L, url_idx);
-  size_t base_len = strlen(base);
-  /* "http://h/p?" and "http://h/p?a=1&" already end in a separator. */
-  bool open = base_len && (base[base_len - 1] == '?' || base[base_len - 1] == '&');
-  char separator = strchr(base, '?') ? '&' : '?';
+  const char *mark = strchr(base, '?');
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  luaL_addlstring(&b, base, base_len);
+  luaL_addlstring(&b, base, mark ? (size_t)(mark - base) : strlen(base));
+  char separator = '?';
+  for (const char *p = mark ? mark + 1 : ""; *p;) {
+    size_t len = strcspn(p, "&");
+    size_t name_len = strcspn(p, "=&");
+    int decoded_len = 0;
+    char *name = len ? curl_easy_unescape(curl, p, (int)name_len, &decoded_len) : NULL;
+    if (len && !name) luaL_error(L, "http: out of memory");
+    bool replaced = name && bsearch(&name, names, n, sizeof *names, lc_http_compare_names);
+    curl_free(name);
+    if (len && !replaced) {
+      luaL_addchar(&b, separator);
+      luaL_addlstring(&b, p, len);
+      separator = '&';
+    }
+    p += len + (p[len] == '&');
+  }
   for (i = 0; i < n; i++) {
     char number[32];
     lua_getfield(L, query_idx, names[i]);
@@ -348,7 +407,8 @@ static const char *lc_http_push_url(lua_State *L, CURL *curl, const char *fname,
     if (!value)
       luaL_error(L, "%s: query parameter '%s' must be a string, number or boolean", fname,
                  names[i]);
-    if (i > 0 || !open) luaL_addchar(&b, i > 0 ? '&' : separator);
+    luaL_addchar(&b, separator);
+    separator = '&';
     lc_http_add_escaped(L, &b, curl, names[i]);
     luaL_addchar(&b, '=');
     lc_http_add_escaped(L, &b, curl, value);
@@ -472,16 +532,7 @@ static void lc_http_read_ok(lua_State *L, int opts_idx, const char *fname, lc_ht
   if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "any") == 0) {
     req->any_status = true;
   } else if (lua_istable(L, -1)) {
-    size_t n = lua_objlen(L, -1);
-    if (n > LC_HTTP_OK_MAX) luaL_error(L, "%s: option 'ok' lists more than %d statuses", fname, LC_HTTP_OK_MAX);
-    for (size_t i = 1; i <= n; i++) {
-      lua_rawgeti(L, -1, (int)i);
-      double status = lua_tonumber(L, -1);
-      if (!lua_isnumber(L, -1) || status != floor(status) || status < 100 || status > 599)
-        luaL_error(L, "%s: option 'ok' must list HTTP statuses (100-599)", fname);
-      req->ok_statuses[req->n_ok_statuses++] = (long)status;
-      lua_pop(L, 1);
-    }
+    req->n_ok_statuses = lc_http_read_statuses(L, fname, "ok", req->ok_statuses);
   } else if (!lua_isnil(L, -1)) {
     luaL_error(L, "%s: option 'ok' must be \"any\" or a list of statuses", fname);
   }
@@ -585,9 +636,69 @@ static void lc_http_setup(lc_http *h, const lc_http_request *req) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 }
 
-static bool lc_http_transient_status(long status) {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
+static bool lc_http_retried_status(const lc_http_settings *s, long status) {
+  for (size_t i = 0; i < s->n_retry_on; i++)
+    if (s->retry_on[i] == status) return true;
+  return false;
+}
+
+/* The value of the last response's header `name` (any case) into out; false when
+ * absent. */
+static bool lc_http_header_value(const lc_http *h, const char *name, char *out, size_t outlen) {
+  size_t name_len = strlen(name);
+  for (const char *line = h->head.data; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0) {
+      const char *v = line + name_len + 1;
+      while (*v == ' ' || *v == '\t') v++;
+      size_t n = (size_t)(line + len - v);
+      while (n && isspace((unsigned char)v[n - 1])) n--;
+      snprintf(out, outlen, "%.*s", (int)n, v);
+      return true;
+    }
+    line = end ? end + 1 : NULL;
+  }
+  return false;
+}
+
+/* The number after `key=` (or `key:`) inside a structured header value such as
+ * IETF RateLimit's `limit=100, remaining=0, reset=30` or `"default";r=0;t=30`. */
+static bool lc_http_param_number(const char *value, const char *key, double *out) {
+  size_t klen = strlen(key);
+  for (const char *p = value; (p = strstr(p, key)); p += klen) {
+    bool starts = p == value || strchr(" ,;", p[-1]);
+    if (starts && p[klen] == '=') {
+      char *end;
+      *out = strtod(p + klen + 1, &end);
+      return end > p + klen + 1;
+    }
+  }
+  return false;
+}
+
+/* Seconds until the server's rate limit resets when the last response says it is
+ * used up (X-RateLimit-Remaining: 0 with X-RateLimit-Reset as epoch seconds or
+ * seconds, IETF RateLimit-Remaining/-Reset or RateLimit: remaining/r, reset/t);
+ * 0 otherwise. */
+static double lc_http_rate_limit_wait(const lc_http *h) {
+  char value[256];
+  double remaining = -1, reset = -1;
+  if (lc_http_header_value(h, "x-ratelimit-remaining", value, sizeof value) ||
+      lc_http_header_value(h, "ratelimit-remaining", value, sizeof value))
+    remaining = strtod(value, NULL);
+  if (lc_http_header_value(h, "x-ratelimit-reset", value, sizeof value) ||
+      lc_http_header_value(h, "ratelimit-reset", value, sizeof value))
+    reset = strtod(value, NULL);
+  if (lc_http_header_value(h, "ratelimit", value, sizeof value)) {
+    if (!lc_http_param_number(value, "remaining", &remaining))
+      lc_http_param_number(value, "r", &remaining);
+    if (!lc_http_param_number(value, "reset", &reset)) lc_http_param_number(value, "t", &reset);
+  }
+  if (remaining != 0 || !(reset > 0)) return 0;
+  /* Large values are epoch seconds (GitHub), small ones a delay. */
+  if (reset > 1e9) reset -= (double)time(NULL);
+  return reset > 0 ? reset : 0;
 }
 
 static bool lc_http_transient_error(CURLcode rc) {
@@ -695,11 +806,16 @@ static CURLcode lc_http_transfer(lc_state *st, lc_http *h, const lc_http_request
 
 /* Waits until the rate limit allows the next request (never a busy loop: one sleep,
  * which raises instead of sleeping past the call's deadline). */
-static void lc_http_pace(lua_State *L, lc_http *h) {
-  if (h->min_interval > 0 && h->last_request > 0) {
-    double wait = h->last_request + h->min_interval - lc_now();
-    if (wait > 0) lc_state_sleep(L, wait);
-  }
+static void lc_http_pace(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req) {
+  double wait = h->not_before - lc_now();
+  if (wait > 0 && wait >= lc_state_time_left(st))
+    lc_state_raise(L, LC_ERR_HTTP,
+                   "%s %s: the server's rate limit is used up and resets in %.0f s, past the "
+                   "call's time limit",
+                   req->method, req->url, wait);
+  if (h->min_interval > 0 && h->last_request > 0)
+    wait = fmax(wait, h->last_request + h->min_interval - lc_now());
+  if (wait > 0) lc_state_sleep(L, wait);
   h->last_request = lc_now();
 }
 
@@ -710,7 +826,7 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
   h->body_limit = st->mem_limit;
   for (int attempt = 1;; attempt++) {
     lc_state_check_deadline(L);
-    lc_http_pace(L, h);
+    lc_http_pace(L, st, h, req);
     lc_http_setup(h, req); /* URL, headers and method as before any redirect */
     double total = fmin(req->settings.timeout, lc_state_time_left(st));
     double connect = fmin(req->settings.connect_timeout, total);
@@ -734,15 +850,18 @@ static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_htt
     /* A timeout cut short by the call's budget is the budget's error. */
     if (out->rc != CURLE_OK) lc_state_check_deadline(L);
 
-    bool transient = out->rc == CURLE_OK ? lc_http_transient_status(out->status)
+    double limit_wait = out->rc == CURLE_OK ? lc_http_rate_limit_wait(h) : 0;
+    bool transient = out->rc == CURLE_OK ? lc_http_retried_status(&req->settings, out->status)
                                          : lc_http_transient_error(out->rc);
+    if (!transient) h->not_before = limit_wait > 0 ? lc_now() + limit_wait : 0;
     if (!transient || attempt > req->settings.retries) return;
     double wait = fmin(req->settings.backoff * pow(2, attempt - 1), req->settings.max_backoff);
+    /* Retry-After in seconds or as an HTTP date (curl turns both into seconds). */
     curl_off_t retry_after = 0;
     if (out->rc == CURLE_OK &&
-        curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-        (double)retry_after > wait)
-      wait = (double)retry_after;
+        curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
+      wait = fmax(wait, (double)retry_after);
+    wait = fmax(wait, limit_wait);
     if (wait >= lc_state_time_left(st)) {
       out->refused_wait = wait;
       return;
@@ -840,17 +959,227 @@ static void lc_http_push_response(lua_State *L, lc_http *h, const lc_http_outcom
   lua_setfield(L, -2, "body");
   lc_http_push_headers(L, h);
   lua_setfield(L, -2, "headers");
-  char *url = NULL;
-  curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+  char *url = h->replayed_url;
+  if (!url) curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
   lua_pushstring(L, url ? url : "");
   lua_setfield(L, -2, "url");
   lua_pushinteger(L, out->attempts);
   lua_setfield(L, -2, "attempts");
   /* 0 when the request went over a connection kept alive from an earlier one. */
   long connects = 0;
-  curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
+  if (!h->replayed_url) curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
   lua_pushinteger(L, connects);
   lua_setfield(L, -2, "new_connections");
+}
+
+/* ---- record and replay ------------------------------------------------------------ */
+
+static char lc_http_tape_key; /* registry: request key -> {file, data, used} */
+
+static void lc_http_push_tape(lua_State *L) {
+  lua_pushlightuserdata(L, &lc_http_tape_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_isnil(L, -1)) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushlightuserdata(L, &lc_http_tape_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+/* Pushes the request's key (method, URL and body, secrets redacted) and writes the
+ * file holding its exchanges into path. */
+static void lc_http_push_tape_key(lua_State *L, lc_state *st, const lc_http_request *req,
+                                  const char *dir, char *path, size_t pathlen) {
+  lua_pushfstring(L, "%s %s", req->method, req->url);
+  if (req->body) {
+    lua_pushliteral(L, "\n");
+    lua_pushlstring(L, req->body, req->body_len);
+    lua_concat(L, 3);
+  }
+  char *clean = lc_state_redact(st, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (!clean) luaL_error(L, "http: out of memory");
+  lua_pushstring(L, clean);
+  free(clean);
+  size_t len;
+  const char *key = lua_tolstring(L, -1, &len);
+  snprintf(path, pathlen, "%s/%016llx.json", dir,
+           (unsigned long long)lc_hash_bytes(LC_HASH_SEED, key, len));
+}
+
+/* Writes tape entry {file, data} at idx: its data as JSON, secrets redacted. */
+static void lc_http_write_entry(lua_State *L, lc_state *st, int idx) {
+  idx = lc_absindex(L, idx);
+  lua_getfield(L, idx, "file");
+  lua_getfield(L, idx, "data");
+  char *text = NULL, err[256];
+  if (lc_json_encode(L, -1, &text, err, sizeof err) != LC_OK)
+    luaL_error(L, "http: cannot record %s: %s", lua_tostring(L, -2), err);
+  char *clean = lc_state_redact(st, text);
+  free(text);
+  FILE *f = clean ? fopen(lua_tostring(L, -2), "w") : NULL;
+  bool ok = f && fputs(clean, f) >= 0;
+  int saved = errno;
+  if (f && fclose(f) != 0) ok = false;
+  free(clean);
+  if (!ok) luaL_error(L, "http: cannot write the recording %s: %s", lua_tostring(L, -2), strerror(saved));
+  lua_pop(L, 2);
+}
+
+/* Stores the response of req (out, h) under dir. A secret first seen since the
+ * last write (an OAuth2 token that arrived in a response) rewrites every file. */
+static void lc_http_record(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
+                           const lc_http_outcome *out, const char *dir) {
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    luaL_error(L, "http: cannot create the recording directory %s: %s", dir, strerror(errno));
+  char path[4096];
+  lc_http_push_tape(L);
+  int tape = lua_gettop(L);
+  lc_http_push_tape_key(L, st, req, dir, path, sizeof path);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, tape);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "file");
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, req->method);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, req->url);
+    lua_setfield(L, -2, "url");
+    if (req->body) {
+      lua_pushlstring(L, req->body, req->body_len);
+      lua_setfield(L, -2, "body");
+    }
+    lua_setfield(L, -2, "request");
+    lua_newtable(L);
+    lua_setfield(L, -2, "responses");
+    lua_setfield(L, -2, "data");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, tape);
+  }
+  lua_getfield(L, -1, "data");
+  lua_getfield(L, -1, "responses");
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, out->status);
+  lua_setfield(L, -2, "status");
+  lua_pushlstring(L, h->head.data ? h->head.data : "", h->head.len);
+  lua_setfield(L, -2, "head");
+  lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  lua_setfield(L, -2, "body");
+  char *url = NULL;
+  curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+  lua_pushstring(L, url ? url : req->url);
+  lua_setfield(L, -2, "url");
+  lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+  lua_pop(L, 2);
+  if (st->n_secrets == h->secrets_recorded) {
+    lc_http_write_entry(L, st, -1);
+  } else {
+    lua_pushnil(L);
+    while (lua_next(L, tape)) {
+      lc_http_write_entry(L, st, -1);
+      lua_pop(L, 1);
+    }
+    h->secrets_recorded = st->n_secrets;
+  }
+  lua_settop(L, tape - 1);
+}
+
+/* Raises for a request the recording in dir does not hold, naming it and up to
+ * three recorded requests to the same path (what changed is then plain to see). */
+static void lc_http_not_recorded(lua_State *L, const lc_http_request *req, const char *dir,
+                                 const char *why) {
+  size_t path_len = strcspn(req->url, "?");
+  char listing[1024] = "";
+  size_t used = 0;
+  int listed = 0;
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && listed < 3 && (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+    char file[4096], *text = NULL, err[64];
+    size_t len = 0;
+    snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+    if (lc_file_read(file, &text, &len) != LC_OK) continue;
+    int top = lua_gettop(L);
+    if (lc_json_decode(L, text, len, err, sizeof err) == LC_OK && lua_istable(L, -1)) {
+      lua_getfield(L, -1, "request");
+      if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "method");
+        lua_getfield(L, -2, "url");
+        const char *method = lua_tostring(L, -2), *url = lua_tostring(L, -1);
+        if (method && url && strncmp(url, req->url, path_len) == 0 &&
+            (url[path_len] == '\0' || url[path_len] == '?') && used < sizeof listing) {
+          used += (size_t)snprintf(listing + used, sizeof listing - used, "%s%s %s",
+                                   listed++ ? "; " : "; recorded for this path: ", method, url);
+        }
+      }
+    }
+    free(text);
+    lua_settop(L, top);
+  }
+  if (d) closedir(d);
+  lc_state_raise(L, LC_ERR_HTTP, "%s %s: %s the recording %s (replay)%s", req->method, req->url,
+                 why, dir, listing);
+}
+
+/* Answers req from the recording in dir: fills h's body and header block and out. */
+static void lc_http_replay(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
+                           lc_http_outcome *out, const char *dir) {
+  char path[4096];
+  lc_http_push_tape(L);
+  int tape = lua_gettop(L);
+  lc_http_push_tape_key(L, st, req, dir, path, sizeof path);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, tape);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    char *text = NULL, err[256];
+    size_t len = 0;
+    if (lc_file_read(path, &text, &len) != LC_OK) lc_http_not_recorded(L, req, dir, "not in");
+    int rc = lc_json_decode(L, text, len, err, sizeof err);
+    free(text);
+    if (rc != LC_OK) luaL_error(L, "http: the recording %s is not valid JSON: %s", path, err);
+    lua_createtable(L, 0, 2);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "data");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, tape);
+  }
+  lua_getfield(L, -1, "used");
+  int used = (int)lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, used);
+  lua_setfield(L, -2, "used");
+  lua_getfield(L, -1, "data");
+  lua_getfield(L, -1, "responses");
+  lua_rawgeti(L, -1, used);
+  if (!lua_istable(L, -1)) lc_http_not_recorded(L, req, dir, "asked more often than recorded in");
+  memset(out, 0, sizeof *out);
+  lua_getfield(L, -1, "status");
+  out->status = (long)lua_tointeger(L, -1);
+  out->attempts = 1;
+  h->body.len = h->head.len = 0;
+  size_t len;
+  const char *text;
+  lua_getfield(L, -2, "head");
+  text = lua_tolstring(L, -1, &len);
+  if (text && !lc_http_buffer_append(&h->head, text, len)) luaL_error(L, "http: out of memory");
+  lua_getfield(L, -3, "body");
+  text = lua_tolstring(L, -1, &len);
+  if (text && !lc_http_buffer_append(&h->body, text, len)) luaL_error(L, "http: out of memory");
+  lua_getfield(L, -4, "url");
+  h->replayed_url = strdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : req->url);
+  if (!h->replayed_url) luaL_error(L, "http: out of memory");
+  lc_state_log(st, LC_LOG_DEBUG, "%s %s -> HTTP %ld, %zu bytes (replayed)", req->method, req->url,
+               out->status, h->body.len);
+  lua_settop(L, tape - 1);
 }
 
 /* Performs one request and pushes the response table, or raises. */
@@ -862,7 +1191,13 @@ static int lc_http_run(lua_State *L, const char *fname, const char *method, int 
   lc_http_request req;
   lc_http_read_request(L, h, st, fname, method, url_idx, opts_idx, &req);
   lc_http_outcome out;
-  lc_http_perform(L, st, h, &req, &out);
+  const lc_config *cfg = &st->rt->config;
+  if (cfg->http_replay) {
+    lc_http_replay(L, st, h, &req, &out, cfg->http_replay);
+  } else {
+    lc_http_perform(L, st, h, &req, &out);
+    if (cfg->http_record && out.rc == CURLE_OK) lc_http_record(L, st, h, &req, &out, cfg->http_record);
+  }
   if (out.rc != CURLE_OK || !lc_http_status_accepted(&req, out.status))
     return lc_http_fail(L, st, h, &req, &out);
   lc_http_push_response(L, h, &out);

@@ -5,5 +5,6 @@
 const lc_module lc_host_modules[] = {
     {"http", lc_open_http}, {"json", lc_open_json}, {"log", lc_open_log},
     {"env", lc_open_env},   {"amqp", lc_open_amqp}, {"secrets", lc_open_secrets},
+    {"hash", lc_open_hash},
 };
 const size_t lc_host_n_modules = sizeof lc_host_modules / sizeof lc_host_modules[0];

@@ -50,12 +50,17 @@ int lc_runtime_new(const lc_config *config, lc_runtime **out) {
   const char *search = c->search_path ? c->search_path : getenv("LUACONN_PATH");
   rt->search_path = strdup(search ? search : "");
   rt->lua_root = c->lua_root ? strdup(c->lua_root) : lc_runtime_installed_root();
-  if (!rt->search_path || (c->lua_root && !rt->lua_root)) {
+  rt->http_record = c->http_record ? strdup(c->http_record) : NULL;
+  rt->http_replay = c->http_replay ? strdup(c->http_replay) : NULL;
+  if (!rt->search_path || (c->lua_root && !rt->lua_root) ||
+      (c->http_record && !rt->http_record) || (c->http_replay && !rt->http_replay)) {
     lc_runtime_free(rt);
     return LC_ERR_NOMEM;
   }
   c->search_path = rt->search_path;
   c->lua_root = rt->lua_root;
+  c->http_record = rt->http_record;
+  c->http_replay = rt->http_replay;
   lc_error_clear(&rt->error);
   *out = rt;
   return LC_OK;
@@ -66,6 +71,8 @@ void lc_runtime_free(lc_runtime *rt) {
   lc_error_clear(&rt->error);
   free(rt->lua_root);
   free(rt->search_path);
+  free(rt->http_record);
+  free(rt->http_replay);
   free(rt);
 }
 

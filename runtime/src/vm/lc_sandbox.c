@@ -52,11 +52,13 @@ static void describe_limit(size_t limit, char out[32]) {
 /* ---- error location ------------------------------------------------------------ */
 
 /* Finds the frame that raised msg: the Lua frame whose "short_src:line:" prefixes
- * the message (error(msg, 2) points at a caller), else the innermost Lua frame.
- * Records its full chunk name, which short_src may have truncated. */
+ * the message (error(msg, 2) points at a caller), else the innermost Lua frame
+ * outside the bundled helpers (an error(msg, 0) in luaconn.paginate belongs to the
+ * connector line that called it), else the innermost one. Records its full chunk
+ * name, which short_src may have truncated. */
 static void locate_error(lua_State *L, const char *msg, lc_state *st) {
   lua_Debug ar;
-  bool have_fallback = false;
+  bool have_fallback = false, have_helper_fallback = false;
   st->err_source[0] = '\0';
   st->err_line = 0;
   for (int level = 0; lua_getstack(L, level, &ar); level++) {
@@ -65,9 +67,11 @@ static void locate_error(lua_State *L, const char *msg, lc_state *st) {
     char prefix[LUA_IDSIZE + 32];
     snprintf(prefix, sizeof prefix, "%s:%d:", ar.short_src, ar.currentline);
     bool matches = msg && strncmp(msg, prefix, strlen(prefix)) == 0;
-    if (matches || !have_fallback) {
+    bool helper = lc_state_helper_chunk(ar.source);
+    if (matches || !have_fallback || (have_helper_fallback && !helper)) {
       snprintf(st->err_source, sizeof st->err_source, "%s", ar.source);
       st->err_line = ar.currentline;
+      have_helper_fallback = !matches && !have_fallback && helper;
       have_fallback = true;
     }
     if (matches) return;
@@ -273,6 +277,15 @@ static int sandbox_forget_code(lua_State *L) {
   return 0;
 }
 
+/* os.sleep(seconds): waits without spinning; a wait past the call's time budget
+ * raises the budget's error at once instead of sleeping into it. */
+static int sandbox_sleep(lua_State *L) {
+  double seconds = luaL_checknumber(L, 1);
+  if (!(seconds >= 0)) luaL_error(L, "os.sleep: seconds must be a number >= 0");
+  lc_state_sleep(L, seconds);
+  return 0;
+}
+
 static int sandbox_print(lua_State *L) {
   int n = lua_gettop(L);
   luaL_Buffer b;
@@ -322,6 +335,7 @@ static const char SANDBOX_PRELUDE[] =
     "local raw_resume = co.resume\n"
     "co.resume = function(c, ...) return pass(raw_resume(c, ...)) end\n"
     "base.coroutine = co\n"
+    "base.os.sleep = host.sleep\n"
     "base.require, base.print = host.require, host.print\n"
     "base.collectgarbage = function(opt, ...)\n"
     "  if opt == nil or opt == 'collect' or opt == 'count' or opt == 'step' then\n"
@@ -392,6 +406,8 @@ static int open_libraries(lua_State *L) {
   lua_setfield(L, -2, "require");
   lua_pushcfunction(L, sandbox_print);
   lua_setfield(L, -2, "print");
+  lua_pushcfunction(L, sandbox_sleep);
+  lua_setfield(L, -2, "sleep");
   lua_call(L, 1, 1);
   st->registry_env = luaL_ref(L, LUA_REGISTRYINDEX);
   if (luaL_loadbuffer(L, COROUTINE_BODY, sizeof COROUTINE_BODY - 1, "=luaconn.coroutine") != 0)

@@ -172,6 +172,21 @@ void lc_state_log(lc_state *st, int level, const char *fmt, ...) {
   free(clean);
 }
 
+bool lc_state_helper_chunk(const char *source) {
+  return source[0] == '@' && strstr(source, "/luaconn/") != NULL;
+}
+
+void lc_state_where(lua_State *L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    if (strncmp(ar.source, "=luaconn.", 9) == 0 || lc_state_helper_chunk(ar.source)) continue;
+    lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+    return;
+  }
+  luaL_where(L, 1);
+}
+
 int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
   char message[LC_ERRMSG_MAX];
   va_list ap;
@@ -183,7 +198,7 @@ int lc_state_raise(lua_State *L, int code, const char *fmt, ...) {
    * own redaction of errors that reach the host. */
   char *clean = lc_state_redact(st, message);
   st->pending_code = code;
-  luaL_where(L, 1);
+  lc_state_where(L);
   lua_pushstring(L, clean ? clean : "error (message hidden: out of memory redacting it)");
   free(clean);
   lua_concat(L, 2);

@@ -24,6 +24,8 @@ struct lc_runtime {
   lc_config config; /* strings below are owned copies */
   char *lua_root;
   char *search_path;
+  char *http_record;
+  char *http_replay;
   lc_error_buf error;
 };
 
@@ -69,6 +71,12 @@ typedef struct lc_state {
   size_t n_watched;
 } lc_state;
 
+/* True for a chunk of the bundled helpers (modules luaconn.*, "@.../luaconn/x.lua"):
+ * errors raised inside them are placed at the connector's line that called them. */
+bool lc_state_helper_chunk(const char *source);
+/* Pushes "where: " for an error raised by the running C function: the innermost Lua
+ * frame outside the helpers and the sandbox (luaL_where(L, 1) when there is none). */
+void lc_state_where(lua_State *L);
 lc_state *lc_state_get(lua_State *L);
 double lc_now(void); /* monotonic seconds */
 /* Seconds left before the deadline (a large number when there is none). */

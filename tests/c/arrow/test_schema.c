@@ -141,7 +141,11 @@ static const struct { const char *ddl; const char *message; } bad_schemas[] = {
   {"`id INT", "unterminated back-quoted name at character 1"},
   {"`` INT", "empty column name at character 1"},
   {"v VARCHAR(x)", "expected a length for column 'v' at character 11"},
-  {"d DECIMAL(10,2)", "unknown type 'DECIMAL' for column 'd' at character 3"},
+  {"d DECIMAL(39,2)", "DECIMAL(39, 2) for column 'd': precision must be 1 to 38 and scale 0 to "
+                     "the precision"},
+  {"d DECIMAL(4,5)", "DECIMAL(4, 5) for column 'd': precision must be 1 to 38 and scale 0 to "
+                    "the precision"},
+  {"d DECIMAL(4,)", "expected a number in DECIMAL(precision, scale) for column 'd' at character 13"},
   {"a ARRAY<FOO>", "unknown type 'FOO' for column 'a' at character 9"},
 };
 

@@ -334,12 +334,12 @@ START_TEST(unsupported_types_are_named_in_the_error) {
   static const int64_t raw[] = {1, 0};
   test_col batch, dec;
   test_col_init(&batch, "+s", "", 1, 0, 0, NULL, NULL, NULL);
-  test_col_init(&dec, "d:10,2", "price", 1, 0, 0, NULL, raw, NULL);
+  test_col_init(&dec, "d:10,2,256", "price", 1, 0, 0, NULL, raw, NULL); /* decimal256 */
   test_col_child(&batch, &dec);
   cli_output *o = cli_output_new(stdout, CLI_FORMAT_JSONL);
   char err[256] = "";
   ck_assert_int_eq(cli_output_batch(o, &batch.s, &batch.a, 1, err, sizeof err), -1);
-  ck_assert_str_eq(err, "cannot print field 'price': unsupported Arrow format 'd:10,2'");
+  ck_assert_str_eq(err, "cannot print field 'price': unsupported Arrow format 'd:10,2,256'");
   cli_output_free(o);
 }
 END_TEST

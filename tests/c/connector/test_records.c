@@ -277,7 +277,7 @@ END_TEST
 START_TEST(bad_records_fail_with_the_lua_paths_error) {
   static const char *const cases[][2] = {
       {"id INT, s STRING", "{\"results\": [{\"id\": 1}, {\"id\": 2}, {\"id\": \"three\"}]}"},
-      {"id INT, s STRING", "{\"results\": [{\"id\": 1}, {\"s\": {\"nested\": true}}]}"},
+      {"id INT, s STRING", "{\"results\": [{\"id\": 1}, {\"id\": {\"nested\": true}}]}"},
       {"id INT, s STRING", "{\"results\": [{\"id\": 1.5}]}"},
       {"id INT, s STRING", "{\"results\": [{\"id\": 2147483648}]}"},
       {"id INT, s STRING", "{\"results\": [{\"id\": 1, \"s\": \"bad \xff byte\"}]}"},

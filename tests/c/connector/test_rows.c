@@ -336,7 +336,10 @@ static const struct { const char *ddl, *rows, *message; } bad_values[] = {
    "\"2023-02-28 24:00:00\" (time of day out of range)"},
   {"t TIMESTAMP", "return {{t='2023-02-28T10:00'}}",
    "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
-   "\"2023-02-28T10:00\" (not YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])"},
+   "\"2023-02-28T10:00\" (not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])"},
+  {"t TIMESTAMP", "return {{t='2023-02-29'}}",
+   "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
+   "\"2023-02-29\" (day out of range for the month)"},
   {"t TIMESTAMP", "return {{t='2023-02-28T10:00:00.1234567890Z'}}",
    "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
    "\"2023-02-28T10:00:00.1234567890Z\" (fraction must have 1 to 9 digits)"},

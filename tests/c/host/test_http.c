@@ -96,10 +96,26 @@ START_TEST(get_sends_query_and_headers) {
          "assert(e.headers['x-trace'] == 't-1')\n"
          "assert(e.headers['user-agent'] == 'luaconn/" LUACONN_VERSION "', e.headers['user-agent'])\n"
          "local again = http.get(base .. '/echo?x=1', {query = {y = 2}})\n"
-         "assert(again.url == base .. '/echo?x=1&y=2', again.url)\n");
+         "assert(again.url == base .. '/echo?x=1&y=2', again.url)\n"
+         "local merged = http.get(base .. '/echo?per_page=50&state=open&a%5Bb%5D=1&', {\n"
+         "  query = {per_page = 100, ['a[b]'] = 2}})\n"
+         "assert(merged.url == base .. '/echo?state=open&a%5Bb%5D=2&per_page=100',\n"
+         "       'the query table replaces the URL\\'s own parameters: ' .. merged.url)\n");
   ck_assert(logged_line_containing("GET "));
   ck_assert(logged_line_containing("/echo?flag=true&id=1700000000123456"));
   ck_assert(logged_line_containing("-> HTTP 200, "));
+}
+END_TEST
+
+START_TEST(retry_on_names_the_retried_statuses) {
+  run_ok("local base = ...\n"
+         "local http = require 'http'\n"
+         "local r = http.get(base .. '/items?key=ro1&fail=403&times=1',\n"
+         "                   {retry_on = {403}, backoff = 0.01})\n"
+         "assert(r.status == 200 and r.attempts == 2, r.attempts)\n"
+         "http.configure{retry_on = {500}, backoff = 0.01}\n"
+         "local ok, err = pcall(http.get, base .. '/items?key=ro2&fail=503&times=1')\n"
+         "assert(not ok and err:find('HTTP 503', 1, true), err)\n");
 }
 END_TEST
 
@@ -355,6 +371,7 @@ int main(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, get_sends_query_and_headers);
   tcase_add_test(tc, bodies_and_methods_round_trip);
+  tcase_add_test(tc, retry_on_names_the_retried_statuses);
   tcase_add_test(tc, connections_are_kept_alive);
   tcase_add_test(tc, retries_503_then_succeeds);
   tcase_add_test(tc, retry_after_is_honoured);
