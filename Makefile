@@ -88,7 +88,7 @@ $(BUILD)/tests/%: tests/c/%.c $(BUILD)/libluaconn-san.a
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/c -o $@ $< $(BUILD)/libluaconn-san.a \
 	    $(LIBS) $(shell pkg-config --libs check)
 
-test: bootstrap check-layers all $(C_TESTS)
+test: bootstrap check-layers format-check all $(C_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 	@$(MAKE) --no-print-directory test-python
@@ -128,7 +128,7 @@ check-layers:
 # C style (.clang-format): `make format` rewrites, `make format-check` (in make test)
 # fails on any file it would change.
 FORMAT_FILES = $(wildcard runtime/include/*.h runtime/src/*/*.[ch] runtime/cli/*.[ch] \
-                          tests/c/*.h tests/c/*/*.c examples/c/*.c bench/*.c)
+                          tests/c/*.h tests/c/*/*.c tests/fuzz/*.c examples/c/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 

@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
     schema.release(&schema);
   }
   if (status != LC_DONE) {
-    fprintf(stderr, "read_rows: %s\n", rt ? lc_runtime_error(rt)->message : lc_status_string(status));
+    fprintf(stderr, "read_rows: %s\n",
+            rt ? lc_runtime_error(rt)->message : lc_status_string(status));
     lc_connector_free(conn);
     lc_runtime_free(rt);
     return 1;

@@ -17,25 +17,25 @@
 #define CLI_EXIT_USAGE 2
 
 typedef struct cli_context {
-  const char *command;         /* "read", "write", ... (points into argv) */
-  const char *target;          /* CONNECTOR or FILE.lua (argv), or NULL */
-  char **options;              /* -o pairs: options[2i] key, options[2i+1] value; owned */
+  const char *command; /* "read", "write", ... (points into argv) */
+  const char *target;  /* CONNECTOR or FILE.lua (argv), or NULL */
+  char **options;      /* -o pairs: options[2i] key, options[2i+1] value; owned */
   size_t n_options;
-  int64_t limit;               /* --limit, or -1 */
-  cli_format format;           /* --format */
-  const char *partition;       /* --partition JSON (argv), or NULL */
-  double timeout;              /* --timeout seconds, 0 = library default */
-  size_t memory_limit;         /* --memory-limit bytes, 0 = library default */
-  int64_t batch_rows;          /* --batch-rows, 0 = library default */
-  const char *record;          /* --record DIR (argv), or NULL */
-  const char *replay;          /* --replay DIR (argv), or NULL */
-  int ignore_unknown;          /* write: --ignore-unknown */
-  double interval;             /* watch: --interval seconds between checks */
-  int64_t runs;                /* watch: --runs, stop after this many reads; -1 = never */
+  int64_t limit;         /* --limit, or -1 */
+  cli_format format;     /* --format */
+  const char *partition; /* --partition JSON (argv), or NULL */
+  double timeout;        /* --timeout seconds, 0 = library default */
+  size_t memory_limit;   /* --memory-limit bytes, 0 = library default */
+  int64_t batch_rows;    /* --batch-rows, 0 = library default */
+  const char *record;    /* --record DIR (argv), or NULL */
+  const char *replay;    /* --replay DIR (argv), or NULL */
+  int ignore_unknown;    /* write: --ignore-unknown */
+  double interval;       /* watch: --interval seconds between checks */
+  int64_t runs;          /* watch: --runs, stop after this many reads; -1 = never */
   int verbose;
   int quiet;
-  char *lua_root;              /* resolved lua root, or NULL; owned */
-  lc_runtime *rt;              /* owned */
+  char *lua_root; /* resolved lua root, or NULL; owned */
+  lc_runtime *rt; /* owned */
   cli_progress progress;
 } cli_context;
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 typedef struct cli_buf {
-  char *data;   /* owned; NUL-terminated whenever len > 0 or after cli_buf_cstr */
+  char *data; /* owned; NUL-terminated whenever len > 0 or after cli_buf_cstr */
   size_t len;
   size_t cap;
 } cli_buf;

@@ -4,7 +4,7 @@
  * Everything is rendered into a row buffer first and written with one fwrite per
  * row, so large reads cost little more than the rendering itself.
  */
-#define _GNU_SOURCE   /* wcwidth */
+#define _GNU_SOURCE /* wcwidth */
 #include "cli_format.h"
 
 #include <inttypes.h>
@@ -17,24 +17,28 @@
 #include "arrow/lc_arrow.h"
 #include "cli_buf.h"
 
-#define CLI_TABLE_MAX_WIDTH 40   /* display characters per table cell */
+#define CLI_TABLE_MAX_WIDTH 40 /* display characters per table cell */
 
 struct cli_output {
   FILE *out;
   cli_format format;
-  int started;            /* csv header / table header printed */
+  int started; /* csv header / table header printed */
   size_t n_columns;
-  size_t *widths;         /* table: display width of each column; owned */
-  int *right_align;       /* table: numeric columns; owned */
-  cli_buf row;            /* the row being rendered */
-  cli_buf cell;           /* the cell being rendered */
+  size_t *widths;   /* table: display width of each column; owned */
+  int *right_align; /* table: numeric columns; owned */
+  cli_buf row;      /* the row being rendered */
+  cli_buf cell;     /* the cell being rendered */
 };
 
 int cli_format_parse(const char *name, cli_format *out) {
-  if (strcmp(name, "jsonl") == 0) *out = CLI_FORMAT_JSONL;
-  else if (strcmp(name, "csv") == 0) *out = CLI_FORMAT_CSV;
-  else if (strcmp(name, "table") == 0) *out = CLI_FORMAT_TABLE;
-  else return -1;
+  if (strcmp(name, "jsonl") == 0)
+    *out = CLI_FORMAT_JSONL;
+  else if (strcmp(name, "csv") == 0)
+    *out = CLI_FORMAT_CSV;
+  else if (strcmp(name, "table") == 0)
+    *out = CLI_FORMAT_TABLE;
+  else
+    return -1;
   return 0;
 }
 
@@ -60,9 +64,7 @@ void cli_output_free(cli_output *o) {
 
 /* ---- which Arrow formats we print --------------------------------------------- */
 
-static int cli_format_is(const char *format, const char *name) {
-  return strcmp(format, name) == 0;
-}
+static int cli_format_is(const char *format, const char *name) { return strcmp(format, name) == 0; }
 
 /* The scale of a decimal128 format "d:P,S" (S defaults to 0), or -1 for others. */
 static int cli_decimal_scale(const char *f) {
@@ -128,7 +130,7 @@ static void cli_json_string(cli_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   cli_buf_reserve(b, n + 2);
   cli_buf_putc(b, '"');
-  size_t run = 0;   /* bytes before i that need no escaping */
+  size_t run = 0; /* bytes before i that need no escaping */
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
@@ -160,15 +162,14 @@ static void cli_integer(cli_buf *b, bool is_unsigned, int64_t v) {
 }
 
 static void cli_base64(cli_buf *b, const unsigned char *s, size_t n) {
-  static const char digits[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   cli_buf_reserve(b, (n + 2) / 3 * 4);
   for (size_t i = 0; i < n; i += 3) {
     uint32_t v = (uint32_t)s[i] << 16;
     if (i + 1 < n) v |= (uint32_t)s[i + 1] << 8;
     if (i + 2 < n) v |= s[i + 2];
-    char out[4] = {digits[v >> 18], digits[(v >> 12) & 63],
-                   i + 1 < n ? digits[(v >> 6) & 63] : '=', i + 2 < n ? digits[v & 63] : '='};
+    char out[4] = {digits[v >> 18], digits[(v >> 12) & 63], i + 1 < n ? digits[(v >> 6) & 63] : '=',
+                   i + 2 < n ? digits[v & 63] : '='};
     cli_buf_add(b, out, 4);
   }
 }
@@ -196,8 +197,11 @@ static void cli_date(cli_buf *b, int64_t days) {
 
 /* format "ts<unit>:<tz>": value counts units since the epoch, UTC. */
 static void cli_timestamp(cli_buf *b, const char *format, int64_t v) {
-  static const struct { char unit; int64_t per_second; int digits; } units[] = {
-      {'s', 1, 0}, {'m', 1000, 3}, {'u', 1000000, 6}, {'n', 1000000000, 9}};
+  static const struct {
+    char unit;
+    int64_t per_second;
+    int digits;
+  } units[] = {{'s', 1, 0}, {'m', 1000, 3}, {'u', 1000000, 6}, {'n', 1000000000, 9}};
   int64_t per_second = 1;
   int digits = 0;
   for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
@@ -207,7 +211,8 @@ static void cli_timestamp(cli_buf *b, const char *format, int64_t v) {
     }
   }
   char text[64]; /* a timezone: the value is a UTC instant */
-  cli_buf_add(b, text, lc_timestamp_format(v, per_second, digits, format[4] != '\0', text, sizeof text));
+  cli_buf_add(b, text,
+              lc_timestamp_format(v, per_second, digits, format[4] != '\0', text, sizeof text));
 }
 
 /* ---- rendering any value ------------------------------------------------------------ */
@@ -247,8 +252,10 @@ static void cli_value(cli_buf *b, const struct ArrowSchema *s, const struct Arro
   case 'U': {
     size_t len;
     const char *text = cli_bytes(s, a, i, &len);
-    if (json) cli_json_string(b, text, len);
-    else cli_buf_add(b, text, len);
+    if (json)
+      cli_json_string(b, text, len);
+    else
+      cli_buf_add(b, text, len);
     return;
   }
   case 'z':
@@ -262,9 +269,12 @@ static void cli_value(cli_buf *b, const struct ArrowSchema *s, const struct Arro
   }
   case 't':
     if (json) cli_buf_putc(b, '"');
-    if (cli_format_is(f, "tdD")) cli_date(b, ((const int32_t *)values)[p]);
-    else if (cli_format_is(f, "tdm")) cli_date(b, lc_floor_div(((const int64_t *)values)[p], 86400000));
-    else cli_timestamp(b, f, ((const int64_t *)values)[p]);
+    if (cli_format_is(f, "tdD"))
+      cli_date(b, ((const int32_t *)values)[p]);
+    else if (cli_format_is(f, "tdm"))
+      cli_date(b, lc_floor_div(((const int64_t *)values)[p], 86400000));
+    else
+      cli_timestamp(b, f, ((const int64_t *)values)[p]);
     if (json) cli_buf_putc(b, '"');
     return;
   }
@@ -404,26 +414,30 @@ static void cli_table_cell(cli_buf *row, const char *s, size_t n, size_t width, 
   if (w > width && right) width = w;
   if (truncated) {
     size_t len, cw;
-    for (shown = 0, w = 1; shown < n; shown += len, w += cw) {   /* w counts the "…" */
+    for (shown = 0, w = 1; shown < n; shown += len, w += cw) { /* w counts the "…" */
       cw = cli_char_width(s + shown, n - shown, &len);
       if (w + cw > width) break;
     }
   }
   size_t pad = width - w;
-  if (right) for (size_t k = 0; k < pad; k++) cli_buf_putc(row, ' ');
+  if (right)
+    for (size_t k = 0; k < pad; k++) cli_buf_putc(row, ' ');
   for (size_t i = 0; i < shown; i++) {
     unsigned char c = (unsigned char)s[i];
     cli_buf_putc(row, c < 0x20 || c == 0x7f ? ' ' : (char)c);
   }
-  if (truncated) cli_buf_puts(row, "\xe2\x80\xa6");   /* U+2026 HORIZONTAL ELLIPSIS */
-  if (!right && !last) for (size_t k = 0; k < pad; k++) cli_buf_putc(row, ' ');
+  if (truncated) cli_buf_puts(row, "\xe2\x80\xa6"); /* U+2026 HORIZONTAL ELLIPSIS */
+  if (!right && !last)
+    for (size_t k = 0; k < pad; k++) cli_buf_putc(row, ' ');
 }
 
 static void cli_table_render(cli_output *o, const struct ArrowSchema *col_s,
                              const struct ArrowArray *col, int64_t i) {
   cli_buf_clear(&o->cell);
-  if (cli_is_null(col_s, col, i)) cli_buf_puts(&o->cell, "NULL");
-  else cli_value(&o->cell, col_s, col, i, 0);
+  if (cli_is_null(col_s, col, i))
+    cli_buf_puts(&o->cell, "NULL");
+  else
+    cli_value(&o->cell, col_s, col, i, 0);
 }
 
 static size_t cli_min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -450,8 +464,8 @@ static void cli_table_start(cli_output *o, const struct ArrowSchema *schema,
       if (cw > w) w = cw;
     }
     o->widths[c] = cli_min_size(w ? w : 1, CLI_TABLE_MAX_WIDTH);
-    o->right_align[c] = col_s->format[0] && !col_s->format[1] &&
-                        strchr("cCsSiIlLfg", col_s->format[0]) != NULL;
+    o->right_align[c] =
+        col_s->format[0] && !col_s->format[1] && strchr("cCsSiIlLfg", col_s->format[0]) != NULL;
   }
   cli_buf_clear(&o->row);
   for (size_t c = 0; c < n; c++) {

@@ -16,11 +16,7 @@
 
 #include "luaconn.h"
 
-typedef enum cli_format {
-  CLI_FORMAT_JSONL,
-  CLI_FORMAT_CSV,
-  CLI_FORMAT_TABLE
-} cli_format;
+typedef enum cli_format { CLI_FORMAT_JSONL, CLI_FORMAT_CSV, CLI_FORMAT_TABLE } cli_format;
 
 /* Parses "jsonl", "csv" or "table". Returns 0, or -1 for any other name. */
 int cli_format_parse(const char *name, cli_format *out);
@@ -36,7 +32,6 @@ void cli_output_free(cli_output *o);
  * table's column widths. Returns 0, or -1 with err naming the column whose Arrow
  * type cannot be printed. Write errors are left on the FILE (check ferror). */
 int cli_output_batch(cli_output *o, const struct ArrowSchema *schema,
-                     const struct ArrowArray *array, int64_t n_rows,
-                     char *err, size_t errlen);
+                     const struct ArrowArray *array, int64_t n_rows, char *err, size_t errlen);
 
 #endif /* CLI_FORMAT_H */

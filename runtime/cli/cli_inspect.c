@@ -18,7 +18,7 @@ int cli_cmd_check(cli_context *ctx) {
 }
 
 typedef struct cli_names {
-  char **names;   /* owned strings */
+  char **names; /* owned strings */
   size_t n, cap;
 } cli_names;
 

@@ -21,7 +21,8 @@
 /* ---- help -------------------------------------------------------------------------- */
 
 static const char cli_help_main[] =
-    "luaconn " LUACONN_VERSION ": run luaconn connector scripts from the command line.\n"
+    "luaconn " LUACONN_VERSION
+    ": run luaconn connector scripts from the command line.\n"
     "\n"
     "Usage: luaconn COMMAND [ARGS] [OPTIONS]\n"
     "\n"
@@ -88,7 +89,8 @@ static const char cli_help_read[] =
     "Examples:\n"
     "  luaconn read rest -o url=http://127.0.0.1:8080/items\n"
     "  luaconn read rest -o url=http://127.0.0.1:8080/items --limit 5 --format table\n"
-    "  luaconn read idrange -o url=http://127.0.0.1:8080/items --partition '{\"id_gte\":0,\"id_lt\":100}'\n"
+    "  luaconn read idrange -o url=http://127.0.0.1:8080/items --partition "
+    "'{\"id_gte\":0,\"id_lt\":100}'\n"
     "  luaconn read ./my_source.lua --format csv > rows.csv\n";
 
 static const char cli_help_write[] =
@@ -166,11 +168,11 @@ static const char cli_help_list[] =
 
 /* What each subcommand takes. */
 enum {
-  CLI_TAKES_TARGET = 1,     /* one positional argument */
-  CLI_TAKES_OPTIONS = 2,    /* -o KEY=VALUE */
-  CLI_TAKES_READ = 4,       /* --limit, --format, --partition */
+  CLI_TAKES_TARGET = 1,  /* one positional argument */
+  CLI_TAKES_OPTIONS = 2, /* -o KEY=VALUE */
+  CLI_TAKES_READ = 4,    /* --limit, --format, --partition */
   CLI_NEEDS_RUNTIME = 8,
-  CLI_TAKES_WATCH = 16      /* --runs, --interval */
+  CLI_TAKES_WATCH = 16 /* --runs, --interval */
 };
 
 typedef struct cli_command {
@@ -233,11 +235,14 @@ static int cli_usage(cli_context *ctx, const char *fmt, ...) {
 void cli_runtime_error_text(cli_context *ctx, char *buf, size_t len) {
   const lc_error *e = ctx->rt ? lc_runtime_error(ctx->rt) : NULL;
   const char *message = e && e->message && *e->message ? e->message
-                        : e ? lc_status_string(e->code) : "unknown error";
+                        : e                            ? lc_status_string(e->code)
+                                                       : "unknown error";
   char prefix[PATH_MAX + 32] = "";
   if (e && e->script && *e->script) {
-    if (e->line > 0) snprintf(prefix, sizeof prefix, "%s:%d: ", e->script, e->line);
-    else snprintf(prefix, sizeof prefix, "%s: ", e->script);
+    if (e->line > 0)
+      snprintf(prefix, sizeof prefix, "%s:%d: ", e->script, e->line);
+    else
+      snprintf(prefix, sizeof prefix, "%s: ", e->script);
   }
   /* A Lua error message may already start with its position. */
   if (strncmp(message, prefix, strlen(prefix)) == 0) prefix[0] = '\0';
@@ -259,12 +264,14 @@ int cli_fail_runtime(cli_context *ctx) {
 static void cli_log(void *log_ctx, int level, const char *connector, const char *message) {
   cli_context *ctx = log_ctx;
   cli_progress_clear(&ctx->progress);
-  const char *name = level >= LC_LOG_ERROR ? "error"
+  const char *name = level >= LC_LOG_ERROR  ? "error"
                      : level >= LC_LOG_WARN ? "warn"
                      : level >= LC_LOG_INFO ? "info"
                                             : "debug";
-  if (connector && *connector) fprintf(stderr, "luaconn: [%s] %s: %s\n", name, connector, message);
-  else fprintf(stderr, "luaconn: [%s] %s\n", name, message);
+  if (connector && *connector)
+    fprintf(stderr, "luaconn: [%s] %s: %s\n", name, connector, message);
+  else
+    fprintf(stderr, "luaconn: [%s] %s\n", name, message);
 }
 
 int cli_flush_stdout(cli_context *ctx) {
@@ -323,7 +330,8 @@ static int cli_option_name_length(const char *arg) {
 static int cli_add_option(cli_context *ctx, const char *pair) {
   const char *eq = strchr(pair, '=');
   /* Not quoted: "-o api_keyT0KEN" is a token with its '=' missing. */
-  if (!eq) return cli_usage(ctx, "-o expects KEY=VALUE, got %zu characters without '='", strlen(pair));
+  if (!eq)
+    return cli_usage(ctx, "-o expects KEY=VALUE, got %zu characters without '='", strlen(pair));
   if (eq == pair) return cli_usage(ctx, "-o expects KEY=VALUE, got an empty KEY");
   char **options = realloc(ctx->options, (ctx->n_options + 1) * 2 * sizeof *options);
   if (!options) return cli_fail(ctx, "out of memory");
@@ -357,8 +365,10 @@ static int cli_match_valued(int argc, char **argv, int *i, const char *long_name
   } else {
     return 0;
   }
-  if (inline_value) *value = inline_value;
-  else *value = *i + 1 < argc ? argv[++*i] : NULL;
+  if (inline_value)
+    *value = inline_value;
+  else
+    *value = *i + 1 < argc ? argv[++*i] : NULL;
   return 1;
 }
 
@@ -377,7 +387,8 @@ static int cli_parse(cli_context *ctx, int argc, char **argv) {
       } else if (!ctx->target && (command->takes & CLI_TAKES_TARGET)) {
         ctx->target = arg;
       } else if (strchr(arg, '=')) {
-        return cli_usage(ctx, "unexpected argument '%.*s=...'; connector options go in -o KEY=VALUE",
+        return cli_usage(ctx,
+                         "unexpected argument '%.*s=...'; connector options go in -o KEY=VALUE",
                          cli_option_name_length(arg), arg);
       } else {
         return cli_usage(ctx, "unexpected argument '%s'", arg);
@@ -523,7 +534,9 @@ static int cli_run(cli_context *ctx) {
         .batch_rows = ctx->batch_rows,
         .log = cli_log,
         .log_ctx = ctx,
-        .log_level = ctx->verbose ? LC_LOG_DEBUG : ctx->quiet ? LC_LOG_ERROR : LC_LOG_WARN,
+        .log_level = ctx->verbose ? LC_LOG_DEBUG
+                     : ctx->quiet ? LC_LOG_ERROR
+                                  : LC_LOG_WARN,
         .hot_reload = strcmp(command->name, "watch") == 0,
         .http_record = ctx->record,
         .http_replay = ctx->replay,

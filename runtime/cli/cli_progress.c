@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLI_PROGRESS_INTERVAL 0.5   /* seconds between redraws */
+#define CLI_PROGRESS_INTERVAL 0.5 /* seconds between redraws */
 
 static double cli_progress_now(void) {
   struct timespec ts;
@@ -29,8 +29,8 @@ void cli_progress_batch(cli_progress *p, int64_t rows) {
   p->last_drawn = now;
   double elapsed = now - p->started;
   char line[128];
-  int n = snprintf(line, sizeof line, "rows %" PRId64 ", batches %" PRId64 ", %.0f rows/s",
-                   p->rows, p->batches, elapsed > 0 ? (double)p->rows / elapsed : 0.0);
+  int n = snprintf(line, sizeof line, "rows %" PRId64 ", batches %" PRId64 ", %.0f rows/s", p->rows,
+                   p->batches, elapsed > 0 ? (double)p->rows / elapsed : 0.0);
   /* Pad over a longer previous line instead of relying on terminal escapes. */
   fprintf(stderr, "\r%-*s", (int)p->drawn_width, line);
   fflush(stderr);

@@ -9,12 +9,12 @@
 #include <stdint.h>
 
 typedef struct cli_progress {
-  int enabled;          /* stderr is a terminal and -q was not given */
-  double started;       /* monotonic seconds */
+  int enabled;    /* stderr is a terminal and -q was not given */
+  double started; /* monotonic seconds */
   double last_drawn;
   int64_t rows;
   int64_t batches;
-  size_t drawn_width;   /* characters of the line on screen; 0 = nothing shown */
+  size_t drawn_width; /* characters of the line on screen; 0 = nothing shown */
 } cli_progress;
 
 /* Starts counting; draws only when enabled is nonzero and stderr is a terminal. */

@@ -53,8 +53,9 @@ int cli_cmd_watch(cli_context *ctx) {
       if (lc_connector_reload(conn) == LC_OK) continue;
       const lc_error *refused = lc_connector_reload_error(conn);
       char text[1024];
-      snprintf(text, sizeof text, "%s:%d: %s", refused->script ? refused->script : lc_connector_script(conn),
-               refused->line, refused->message);
+      snprintf(text, sizeof text, "%s:%d: %s",
+               refused->script ? refused->script : lc_connector_script(conn), refused->line,
+               refused->message);
       if (strcmp(text, reported) != 0) {
         snprintf(reported, sizeof reported, "%s", text);
         if (ctx->runs >= 0 && ++runs_done >= ctx->runs) {

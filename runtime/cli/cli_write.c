@@ -10,13 +10,13 @@
 #include "cli.h"
 #include "cli_buf.h"
 
-#define CLI_WRITE_CHUNK_ROWS 10000            /* lines per batch unless --batch-rows */
-#define CLI_WRITE_CHUNK_BYTES (16u << 20)     /* a batch also ends past this size */
+#define CLI_WRITE_CHUNK_ROWS 10000        /* lines per batch unless --batch-rows */
+#define CLI_WRITE_CHUNK_BYTES (16u << 20) /* a batch also ends past this size */
 
 typedef struct cli_chunk {
-  cli_buf text;          /* the chunk's lines, each ending in '\n' */
-  int64_t rows;          /* lines that are not blank (the runtime skips blank ones) */
-  int64_t first_line;    /* stdin line number of the chunk's first line (1-based) */
+  cli_buf text;       /* the chunk's lines, each ending in '\n' */
+  int64_t rows;       /* lines that are not blank (the runtime skips blank ones) */
+  int64_t first_line; /* stdin line number of the chunk's first line (1-based) */
 } cli_chunk;
 
 static int cli_is_blank(const char *s, size_t n) {
@@ -28,8 +28,8 @@ static int cli_is_blank(const char *s, size_t n) {
 
 /* Converts the chunk to one Arrow batch and hands it to the write. On failure the
  * error text goes to error (copied now: cancelling the write replaces it). */
-static int cli_write_chunk(cli_context *ctx, lc_connector *conn, cli_chunk *chunk,
-                           char *error, size_t errlen) {
+static int cli_write_chunk(cli_context *ctx, lc_connector *conn, cli_chunk *chunk, char *error,
+                           size_t errlen) {
   struct ArrowSchema schema = {0};
   struct ArrowArray array = {0};
   char text[3072];

@@ -70,22 +70,22 @@ struct ArrowArray {
 /* LC_CDEF_BEGIN */
 typedef enum lc_status {
   LC_OK = 0,
-  LC_DONE = 1,                 /* a read has no more batches (not an error) */
-  LC_ERR_NOMEM = -1,           /* the process ran out of memory */
-  LC_ERR_ARGUMENT = -2,        /* a C caller passed a bad argument */
-  LC_ERR_NOT_FOUND = -3,       /* connector or module not on the search path */
-  LC_ERR_IO = -4,              /* a file could not be read */
-  LC_ERR_SYNTAX = -5,          /* the script does not compile */
-  LC_ERR_CONTRACT = -6,        /* the script does not follow the connector contract */
-  LC_ERR_OPTION = -7,          /* options missing, unknown or of the wrong type */
-  LC_ERR_SCHEMA = -8,          /* the schema DDL does not parse */
-  LC_ERR_VALUE = -9,           /* a value does not fit its column */
-  LC_ERR_SCRIPT = -10,         /* the script raised an error at run time */
-  LC_ERR_MEMORY_LIMIT = -11,   /* the connector exceeded its memory cap */
-  LC_ERR_TIME_LIMIT = -12,     /* a call exceeded its time budget */
-  LC_ERR_HTTP = -13,           /* an HTTP request failed (after retries) */
-  LC_ERR_STATE = -14,          /* call out of order (e.g. read_next before read_begin) */
-  LC_ERR_AMQP = -15            /* a broker connection, publish or consume failed */
+  LC_DONE = 1,               /* a read has no more batches (not an error) */
+  LC_ERR_NOMEM = -1,         /* the process ran out of memory */
+  LC_ERR_ARGUMENT = -2,      /* a C caller passed a bad argument */
+  LC_ERR_NOT_FOUND = -3,     /* connector or module not on the search path */
+  LC_ERR_IO = -4,            /* a file could not be read */
+  LC_ERR_SYNTAX = -5,        /* the script does not compile */
+  LC_ERR_CONTRACT = -6,      /* the script does not follow the connector contract */
+  LC_ERR_OPTION = -7,        /* options missing, unknown or of the wrong type */
+  LC_ERR_SCHEMA = -8,        /* the schema DDL does not parse */
+  LC_ERR_VALUE = -9,         /* a value does not fit its column */
+  LC_ERR_SCRIPT = -10,       /* the script raised an error at run time */
+  LC_ERR_MEMORY_LIMIT = -11, /* the connector exceeded its memory cap */
+  LC_ERR_TIME_LIMIT = -12,   /* a call exceeded its time budget */
+  LC_ERR_HTTP = -13,         /* an HTTP request failed (after retries) */
+  LC_ERR_STATE = -14,        /* call out of order (e.g. read_next before read_begin) */
+  LC_ERR_AMQP = -15          /* a broker connection, publish or consume failed */
 } lc_status;
 
 /* A static string naming the status, e.g. "time limit exceeded". Never NULL. */
@@ -94,15 +94,18 @@ const char *lc_status_string(int status);
 /* The error of the last failed call on a runtime. Owned by the runtime; valid until
  * the next call on it. script is NULL and line 0 when the error has no position. */
 typedef struct lc_error {
-  int code;                /* an lc_status */
-  const char *message;     /* one line, secrets redacted */
-  const char *script;      /* script path or chunk name, or NULL */
-  int line;                /* line in script, or 0 */
-  const char *traceback;   /* Lua traceback, or NULL */
+  int code;              /* an lc_status */
+  const char *message;   /* one line, secrets redacted */
+  const char *script;    /* script path or chunk name, or NULL */
+  int line;              /* line in script, or 0 */
+  const char *traceback; /* Lua traceback, or NULL */
 } lc_error;
 
 typedef enum lc_log_level {
-  LC_LOG_DEBUG = 10, LC_LOG_INFO = 20, LC_LOG_WARN = 30, LC_LOG_ERROR = 40
+  LC_LOG_DEBUG = 10,
+  LC_LOG_INFO = 20,
+  LC_LOG_WARN = 30,
+  LC_LOG_ERROR = 40
 } lc_log_level;
 
 /* Receives log lines from scripts and the runtime, secrets already redacted. */
@@ -142,27 +145,25 @@ const lc_error *lc_runtime_error(const lc_runtime *rt);
 
 /* How lc_connector_open interprets ref. */
 typedef enum lc_source_kind {
-  LC_SOURCE_AUTO = 0,   /* a file if ref contains '/' or ends in ".lua", else a name */
-  LC_SOURCE_NAME = 1,   /* "rest": search_path dirs, then lua_root/connectors */
-  LC_SOURCE_FILE = 2,   /* a path to a .lua file */
-  LC_SOURCE_INLINE = 3  /* ref is the Lua source itself */
+  LC_SOURCE_AUTO = 0,  /* a file if ref contains '/' or ends in ".lua", else a name */
+  LC_SOURCE_NAME = 1,  /* "rest": search_path dirs, then lua_root/connectors */
+  LC_SOURCE_FILE = 2,  /* a path to a .lua file */
+  LC_SOURCE_INLINE = 3 /* ref is the Lua source itself */
 } lc_source_kind;
 
 /* Loads a connector and validates options. options is an array of n_options
  * key/value string pairs: options[2*i] is a key, options[2*i+1] its value; keys are
  * case-insensitive. Every problem with the options is reported in one error.
  * Caller owns *out and frees it with lc_connector_free. */
-int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
-                      const char *const *options, size_t n_options,
-                      lc_connector **out);
+int lc_connector_open(lc_runtime *rt, int kind, const char *ref, const char *const *options,
+                      size_t n_options, lc_connector **out);
 void lc_connector_free(lc_connector *conn);
 
 /* Like lc_connector_open with LC_SOURCE_INLINE, for source text that came from
  * elsewhere (a driver shipping a script's validated text to executors): name (e.g.
  * the original path) stands for the script in errors. Never hot-reloaded. */
 int lc_connector_open_source(lc_runtime *rt, const char *name, const char *source,
-                             const char *const *options, size_t n_options,
-                             lc_connector **out);
+                             const char *const *options, size_t n_options, lc_connector **out);
 
 /* Loads a script without options and checks it against the contract (luaconn check).
  * On success *summary (caller frees) is a JSON object describing the connector. */
@@ -237,8 +238,8 @@ const char *lc_connector_source(lc_connector *conn, size_t *len);
  * one read with lc_read_begin. limit_json is NULL or an object such as
  * {"max_rows": 1000} bounding the next micro-batch. */
 int lc_stream_initial_offset(lc_connector *conn, char **offset_json);
-int lc_stream_latest_offset(lc_connector *conn, const char *start_json,
-                            const char *limit_json, char **offset_json);
+int lc_stream_latest_offset(lc_connector *conn, const char *start_json, const char *limit_json,
+                            char **offset_json);
 int lc_stream_partitions(lc_connector *conn, const char *start_json, const char *end_json,
                          char **json_lines_out);
 /* Tells the connector every offset before end_json is processed (a hint). */

@@ -41,7 +41,9 @@ static void put(canon *c, const void *p, size_t n) {
   c->len += n;
 }
 
-static bool bit(const void *bits, int64_t i) { return ((const uint8_t *)bits)[i >> 3] >> (i & 7) & 1; }
+static bool bit(const void *bits, int64_t i) {
+  return ((const uint8_t *)bits)[i >> 3] >> (i & 7) & 1;
+}
 
 /* The batch's rows, row by row, so batch boundaries do not matter. */
 static void put_batch(canon *c, const struct ArrowArray *a) {
@@ -89,7 +91,8 @@ static void read_page(const char *text, const char *mode, outcome *out) {
     s.release(&s);
     a.release(&a);
   }
-  if (out->rc != LC_DONE) snprintf(out->error, sizeof out->error, "%s", lc_runtime_error(rt)->message);
+  if (out->rc != LC_DONE)
+    snprintf(out->error, sizeof out->error, "%s", lc_runtime_error(rt)->message);
   lc_connector_free(conn);
 }
 
@@ -103,10 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Compared only when the text is an array of objects: json.page words other
    * documents its own way ("no records"). */
   bool invalid = strcmp(lua.error, "INVALID") == 0;
-  bool same = limit || invalid ||
-              (page.rc == lua.rc && strcmp(page.error, lua.error) == 0 &&
-               page.rows.len == lua.rows.len &&
-               (!lua.rows.len || memcmp(page.rows.data, lua.rows.data, lua.rows.len) == 0));
+  bool same =
+      limit || invalid ||
+      (page.rc == lua.rc && strcmp(page.error, lua.error) == 0 && page.rows.len == lua.rows.len &&
+       (!lua.rows.len || memcmp(page.rows.data, lua.rows.data, lua.rows.len) == 0));
   if (!same) {
     fprintf(stderr, "paths differ on %s\npage: %d %s\nlua:  %d %s\n", text, page.rc, page.error,
             lua.rc, lua.error);

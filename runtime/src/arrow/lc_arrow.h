@@ -65,7 +65,7 @@ typedef struct lc_column {
   const lc_type *type;
   const char *name; /* field name, borrowed from the schema */
   bool nullable;
-  int preorder;     /* 1-based position in a preorder walk of the tree (root = 1) */
+  int preorder; /* 1-based position in a preorder walk of the tree (root = 1) */
   int64_t length;
   int64_t null_count;
   bool has_validity; /* the validity bitmap exists once a null was appended */

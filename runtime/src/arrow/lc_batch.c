@@ -7,11 +7,15 @@
 #include "arrow/lc_arrow.h"
 
 lc_arrow_kind lc_arrow_classify(const struct ArrowSchema *s) {
-  static const struct { const char *format; lc_arrow_kind kind; } exact[] = {
-    {"b", AK_BOOL}, {"c", AK_INT8}, {"s", AK_INT16}, {"i", AK_INT32}, {"l", AK_INT64},
-    {"f", AK_FLOAT}, {"g", AK_DOUBLE}, {"u", AK_STRING}, {"U", AK_LARGE_STRING},
-    {"z", AK_BINARY}, {"Z", AK_LARGE_BINARY}, {"tdD", AK_DATE32}, {"tdm", AK_DATE64},
-    {"+l", AK_LIST}, {"+L", AK_LARGE_LIST}, {"+s", AK_STRUCT}, {"+m", AK_MAP},
+  static const struct {
+    const char *format;
+    lc_arrow_kind kind;
+  } exact[] = {
+      {"b", AK_BOOL},         {"c", AK_INT8},   {"s", AK_INT16},        {"i", AK_INT32},
+      {"l", AK_INT64},        {"f", AK_FLOAT},  {"g", AK_DOUBLE},       {"u", AK_STRING},
+      {"U", AK_LARGE_STRING}, {"z", AK_BINARY}, {"Z", AK_LARGE_BINARY}, {"tdD", AK_DATE32},
+      {"tdm", AK_DATE64},     {"+l", AK_LIST},  {"+L", AK_LARGE_LIST},  {"+s", AK_STRUCT},
+      {"+m", AK_MAP},
   };
   const char *f = s->format;
   if (!f || s->dictionary) return AK_UNSUPPORTED;
@@ -30,8 +34,8 @@ static int check_field(const struct ArrowSchema *s, const char *path, char *err,
              s->format ? s->format : "(none)", s->dictionary ? " (dictionary-encoded)" : "");
     return LC_ERR_SCHEMA;
   }
-  if (kind == AK_MAP && (lc_arrow_classify(s->children[0]) != AK_STRUCT ||
-                         s->children[0]->n_children != 2)) {
+  if (kind == AK_MAP &&
+      (lc_arrow_classify(s->children[0]) != AK_STRUCT || s->children[0]->n_children != 2)) {
     snprintf(err, errlen, "column '%s': map entries are not a struct of key and value", path);
     return LC_ERR_SCHEMA;
   }
@@ -62,7 +66,8 @@ int lc_arrow_check_schema(const struct ArrowSchema *schema, char *err, size_t er
 }
 
 bool lc_arrow_is_null(const struct ArrowArray *a, int64_t j) {
-  return a->n_buffers > 0 && a->buffers[0] && a->null_count != 0 && !lc_bitmap_get(a->buffers[0], j);
+  return a->n_buffers > 0 && a->buffers[0] && a->null_count != 0 &&
+         !lc_bitmap_get(a->buffers[0], j);
 }
 
 void lc_arrow_offsets(const struct ArrowArray *a, int64_t j, bool large, int64_t *start,

@@ -14,8 +14,8 @@
 
 struct lc_builder {
   const lc_type *schema;
-  bool ready;       /* false when starting a fresh batch ran out of memory */
-  lc_column root;   /* the STRUCT of all columns; its length is the row count */
+  bool ready;     /* false when starting a fresh batch ran out of memory */
+  lc_column root; /* the STRUCT of all columns; its length is the row count */
 };
 
 /* ---- the column tree --------------------------------------------------------------- */
@@ -28,8 +28,13 @@ size_t lc_column_value_width(lc_type_id id) {
   switch (id) {
   case LC_T_TINYINT: return 1;
   case LC_T_SMALLINT: return 2;
-  case LC_T_INT: case LC_T_FLOAT: case LC_T_DATE: return 4;
-  case LC_T_BIGINT: case LC_T_DOUBLE: case LC_T_TIMESTAMP: case LC_T_TIMESTAMP_NTZ: return 8;
+  case LC_T_INT:
+  case LC_T_FLOAT:
+  case LC_T_DATE: return 4;
+  case LC_T_BIGINT:
+  case LC_T_DOUBLE:
+  case LC_T_TIMESTAMP:
+  case LC_T_TIMESTAMP_NTZ: return 8;
   case LC_T_DECIMAL: return 16;
   default: return 0;
   }
@@ -126,7 +131,8 @@ static bool write_empty_slot(lc_column *col) {
     return lc_buf_append(&col->values, &last, sizeof last);
   }
   for (size_t i = 0; i < col->n_children; i++)
-    if (!write_empty_slot(&col->children[i]) || !lc_column_mark_valid(&col->children[i])) return false;
+    if (!write_empty_slot(&col->children[i]) || !lc_column_mark_valid(&col->children[i]))
+      return false;
   return true;
 }
 
@@ -237,7 +243,15 @@ static bool json_integer(const lc_scalar *v, int64_t lo, int64_t hi_inclusive, i
 /* Converts one JSON scalar for column col into *out; false when the Lua path would
  * reject it (or reads it differently), so the caller hands the record to that path. */
 static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) {
-  union { int8_t i8; int16_t i16; int32_t i32; int64_t i64; float f; double d; __int128 dec; } *o = out;
+  union {
+    int8_t i8;
+    int16_t i16;
+    int32_t i32;
+    int64_t i64;
+    float f;
+    double d;
+    __int128 dec;
+  } *o = out;
   int64_t n;
   double d;
   switch (col->type->id) {
@@ -246,8 +260,7 @@ static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) 
       return false; /* the Lua path holds it as a double: it says what to do */
     return (v->kind == LC_SCALAR_NUMBER || v->kind == LC_SCALAR_STRING) &&
            !lc_decimal_parse(v->text, v->len, col->type->precision, col->type->scale, &o->dec);
-  case LC_T_BOOLEAN:
-    return v->kind == LC_SCALAR_TRUE || v->kind == LC_SCALAR_FALSE;
+  case LC_T_BOOLEAN: return v->kind == LC_SCALAR_TRUE || v->kind == LC_SCALAR_FALSE;
   case LC_T_TINYINT:
     if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT8_MIN, INT8_MAX, &n)) return false;
     o->i8 = (int8_t)n;
@@ -261,23 +274,25 @@ static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) 
     o->i32 = (int32_t)n;
     return true;
   case LC_T_BIGINT:
-    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, -LC_BIGINT_EXACT_MAX, LC_BIGINT_EXACT_MAX, &n))
+    if (v->kind != LC_SCALAR_NUMBER ||
+        !json_integer(v, -LC_BIGINT_EXACT_MAX, LC_BIGINT_EXACT_MAX, &n))
       return false;
     o->i64 = n;
     return true;
   case LC_T_FLOAT:
   case LC_T_DOUBLE:
     if (v->kind != LC_SCALAR_NUMBER || !json_number(v, &d)) return false;
-    if (col->type->id == LC_T_FLOAT) o->f = (float)d;
-    else o->d = d;
+    if (col->type->id == LC_T_FLOAT)
+      o->f = (float)d;
+    else
+      o->d = d;
     return true;
   case LC_T_STRING:
     if (v->kind == LC_SCALAR_STRING &&
         lc_utf8_valid_prefix((const unsigned char *)v->text, v->len) != v->len)
       return false;
     /* fall through */
-  case LC_T_BINARY:
-    return v->kind == LC_SCALAR_STRING && col->data.len + v->len <= INT32_MAX;
+  case LC_T_BINARY: return v->kind == LC_SCALAR_STRING && col->data.len + v->len <= INT32_MAX;
   case LC_T_DATE:
     if (v->kind == LC_SCALAR_STRING) {
       int64_t days;
@@ -298,8 +313,7 @@ static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) 
     if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return false;
     o->i64 = (int64_t)d;
     return true;
-  default:
-    return false;
+  default: return false;
   }
 }
 

@@ -14,7 +14,7 @@
 /* private_data of every ArrowSchema we export. */
 typedef struct exported_schema {
   char *name;
-  char format[24];    /* a format made for this node ("d:10,2"); the rest are static */
+  char format[24]; /* a format made for this node ("d:10,2"); the rest are static */
   struct ArrowSchema **children;
   struct ArrowSchema *child_structs;
 } exported_schema;
@@ -33,10 +33,11 @@ static void release_schema(struct ArrowSchema *s) {
 
 static const char *arrow_format(lc_type_id id) {
   static const char *const formats[] = {
-    [LC_T_BOOLEAN] = "b", [LC_T_INT] = "i", [LC_T_BIGINT] = "l", [LC_T_FLOAT] = "f",
-    [LC_T_DOUBLE] = "g", [LC_T_STRING] = "u", [LC_T_BINARY] = "z", [LC_T_DATE] = "tdD",
-    [LC_T_TIMESTAMP] = "tsu:UTC", [LC_T_TINYINT] = "c", [LC_T_SMALLINT] = "s",
-    [LC_T_TIMESTAMP_NTZ] = "tsu:", [LC_T_ARRAY] = "+l", [LC_T_STRUCT] = "+s", [LC_T_MAP] = "+m",
+      [LC_T_BOOLEAN] = "b", [LC_T_INT] = "i",      [LC_T_BIGINT] = "l",
+      [LC_T_FLOAT] = "f",   [LC_T_DOUBLE] = "g",   [LC_T_STRING] = "u",
+      [LC_T_BINARY] = "z",  [LC_T_DATE] = "tdD",   [LC_T_TIMESTAMP] = "tsu:UTC",
+      [LC_T_TINYINT] = "c", [LC_T_SMALLINT] = "s", [LC_T_TIMESTAMP_NTZ] = "tsu:",
+      [LC_T_ARRAY] = "+l",  [LC_T_STRUCT] = "+s",  [LC_T_MAP] = "+m",
   };
   return formats[id];
 }
@@ -61,8 +62,13 @@ static bool schema_node(struct ArrowSchema *out, const char *format, const char 
   for (size_t i = 0; i < n_children; i++) ex->children[i] = &ex->child_structs[i];
   snprintf(ex->format, sizeof ex->format, "%s", format);
   *out = (struct ArrowSchema){
-    .format = ex->format, .name = ex->name, .flags = nullable ? ARROW_FLAG_NULLABLE : 0,
-    .n_children = 0, .children = ex->children, .release = release_schema, .private_data = ex,
+      .format = ex->format,
+      .name = ex->name,
+      .flags = nullable ? ARROW_FLAG_NULLABLE : 0,
+      .n_children = 0,
+      .children = ex->children,
+      .release = release_schema,
+      .private_data = ex,
   };
   return true;
 }
@@ -70,7 +76,7 @@ static bool schema_node(struct ArrowSchema *out, const char *format, const char 
 /* Children are counted in n_children as they are filled, so releasing a half-built
  * tree frees exactly what exists. */
 static bool schema_tree(struct ArrowSchema *out, const char *name, const lc_type *type,
-                          bool nullable) {
+                        bool nullable) {
   if (type->id == LC_T_MAP) {
     if (!schema_node(out, "+m", name, nullable, 1)) return false;
     struct ArrowSchema *entries = out->children[0];
@@ -131,9 +137,14 @@ static bool array_node(struct ArrowArray *out, int64_t length, int64_t null_coun
   }
   for (size_t i = 0; i < n_children; i++) ex->children[i] = &ex->child_structs[i];
   *out = (struct ArrowArray){
-    .length = length, .null_count = null_count, .n_buffers = n_buffers, .n_children = 0,
-    .buffers = ex->buffers, .children = ex->children, .release = release_array,
-    .private_data = ex,
+      .length = length,
+      .null_count = null_count,
+      .n_buffers = n_buffers,
+      .n_children = 0,
+      .buffers = ex->buffers,
+      .children = ex->children,
+      .release = release_array,
+      .private_data = ex,
   };
   return true;
 }

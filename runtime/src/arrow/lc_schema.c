@@ -24,12 +24,14 @@ typedef struct schema_parser {
 #define LC_SCHEMA_MAX_DEPTH 100
 
 static const char *const type_names[] = {
-  [LC_T_BOOLEAN] = "BOOLEAN", [LC_T_INT] = "INT", [LC_T_BIGINT] = "BIGINT",
-  [LC_T_FLOAT] = "FLOAT", [LC_T_DOUBLE] = "DOUBLE", [LC_T_STRING] = "STRING",
-  [LC_T_BINARY] = "BINARY", [LC_T_DATE] = "DATE", [LC_T_TIMESTAMP] = "TIMESTAMP",
-  [LC_T_TINYINT] = "TINYINT", [LC_T_SMALLINT] = "SMALLINT", [LC_T_TIMESTAMP_NTZ] = "TIMESTAMP_NTZ",
-  [LC_T_DECIMAL] = "DECIMAL",
-  [LC_T_ARRAY] = "ARRAY", [LC_T_STRUCT] = "STRUCT", [LC_T_MAP] = "MAP",
+    [LC_T_BOOLEAN] = "BOOLEAN",     [LC_T_INT] = "INT",
+    [LC_T_BIGINT] = "BIGINT",       [LC_T_FLOAT] = "FLOAT",
+    [LC_T_DOUBLE] = "DOUBLE",       [LC_T_STRING] = "STRING",
+    [LC_T_BINARY] = "BINARY",       [LC_T_DATE] = "DATE",
+    [LC_T_TIMESTAMP] = "TIMESTAMP", [LC_T_TINYINT] = "TINYINT",
+    [LC_T_SMALLINT] = "SMALLINT",   [LC_T_TIMESTAMP_NTZ] = "TIMESTAMP_NTZ",
+    [LC_T_DECIMAL] = "DECIMAL",     [LC_T_ARRAY] = "ARRAY",
+    [LC_T_STRUCT] = "STRUCT",       [LC_T_MAP] = "MAP",
 };
 
 /* Every spelling the parser accepts, mapped to its type. VARCHAR(n) and CHAR(n)
@@ -39,16 +41,32 @@ static const struct {
   lc_type_id id;
   bool takes_length;
 } type_words[] = {
-  {"BOOLEAN", LC_T_BOOLEAN, false}, {"INT", LC_T_INT, false}, {"INTEGER", LC_T_INT, false},
-  {"BIGINT", LC_T_BIGINT, false}, {"LONG", LC_T_BIGINT, false}, {"FLOAT", LC_T_FLOAT, false},
-  {"REAL", LC_T_FLOAT, false}, {"DOUBLE", LC_T_DOUBLE, false}, {"STRING", LC_T_STRING, false},
-  {"VARCHAR", LC_T_STRING, true}, {"CHAR", LC_T_STRING, true}, {"BINARY", LC_T_BINARY, false},
-  {"DATE", LC_T_DATE, false}, {"TIMESTAMP", LC_T_TIMESTAMP, false},
-  {"TIMESTAMP_LTZ", LC_T_TIMESTAMP, false}, {"TIMESTAMP_NTZ", LC_T_TIMESTAMP_NTZ, false},
-  {"TINYINT", LC_T_TINYINT, false}, {"BYTE", LC_T_TINYINT, false},
-  {"SMALLINT", LC_T_SMALLINT, false}, {"SHORT", LC_T_SMALLINT, false},
-  {"DECIMAL", LC_T_DECIMAL, false}, {"DEC", LC_T_DECIMAL, false}, {"NUMERIC", LC_T_DECIMAL, false},
-  {"ARRAY", LC_T_ARRAY, false}, {"STRUCT", LC_T_STRUCT, false}, {"MAP", LC_T_MAP, false},
+    {"BOOLEAN", LC_T_BOOLEAN, false},
+    {"INT", LC_T_INT, false},
+    {"INTEGER", LC_T_INT, false},
+    {"BIGINT", LC_T_BIGINT, false},
+    {"LONG", LC_T_BIGINT, false},
+    {"FLOAT", LC_T_FLOAT, false},
+    {"REAL", LC_T_FLOAT, false},
+    {"DOUBLE", LC_T_DOUBLE, false},
+    {"STRING", LC_T_STRING, false},
+    {"VARCHAR", LC_T_STRING, true},
+    {"CHAR", LC_T_STRING, true},
+    {"BINARY", LC_T_BINARY, false},
+    {"DATE", LC_T_DATE, false},
+    {"TIMESTAMP", LC_T_TIMESTAMP, false},
+    {"TIMESTAMP_LTZ", LC_T_TIMESTAMP, false},
+    {"TIMESTAMP_NTZ", LC_T_TIMESTAMP_NTZ, false},
+    {"TINYINT", LC_T_TINYINT, false},
+    {"BYTE", LC_T_TINYINT, false},
+    {"SMALLINT", LC_T_SMALLINT, false},
+    {"SHORT", LC_T_SMALLINT, false},
+    {"DECIMAL", LC_T_DECIMAL, false},
+    {"DEC", LC_T_DECIMAL, false},
+    {"NUMERIC", LC_T_DECIMAL, false},
+    {"ARRAY", LC_T_ARRAY, false},
+    {"STRUCT", LC_T_STRUCT, false},
+    {"MAP", LC_T_MAP, false},
 };
 
 const char *lc_type_name(lc_type_id id) {
@@ -77,9 +95,7 @@ static void skip_space(schema_parser *p) {
   while (isspace((unsigned char)p->src[p->pos])) p->pos++;
 }
 
-static bool is_word_char(char c) {
-  return isalnum((unsigned char)c) || c == '_';
-}
+static bool is_word_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 /* Describes what sits at the current position, for "found ..." in errors. */
 static void describe_here(const schema_parser *p, char *out, size_t outlen) {
@@ -114,8 +130,7 @@ static bool accept_char(schema_parser *p, char c) {
 static bool accept_keyword(schema_parser *p, const char *kw) {
   skip_space(p);
   size_t n = strlen(kw);
-  if (strncasecmp(p->src + p->pos, kw, n) != 0 || is_word_char(p->src[p->pos + n]))
-    return false;
+  if (strncasecmp(p->src + p->pos, kw, n) != 0 || is_word_char(p->src[p->pos + n])) return false;
   p->pos += n;
   return true;
 }
@@ -124,8 +139,7 @@ static int expect_char(schema_parser *p, char c, const char *context) {
   if (accept_char(p, c)) return LC_OK;
   char found[64];
   describe_here(p, found, sizeof found);
-  return fail(p, "expected '%c' %s at character %zu, found %s", c, context, p->pos + 1,
-              found);
+  return fail(p, "expected '%c' %s at character %zu, found %s", c, context, p->pos + 1, found);
 }
 
 /* Reads a plain or `back-quoted` identifier into a malloc'd string (caller frees).
@@ -233,7 +247,7 @@ static int check_unique(schema_parser *p, const lc_type *t, const char *what) {
 static int parse_fields(schema_parser *p, lc_type *t, char closer) {
   size_t cap = 0;
   skip_space(p);
-  if (closer == '>' && p->src[p->pos] == '>') return LC_OK;   /* STRUCT<> */
+  if (closer == '>' && p->src[p->pos] == '>') return LC_OK; /* STRUCT<> */
   for (;;) {
     char *name = NULL;
     int rc = parse_identifier(p, closer ? "field name" : "column name", &name);
@@ -291,16 +305,20 @@ static int parse_decimal(schema_parser *p, const char *column, lc_type *t) {
   for (int k = 0; k < 2; k++) {
     skip_space(p);
     if (!isdigit((unsigned char)p->src[p->pos]))
-      return fail(p, "expected a number in DECIMAL(precision, scale) for column '%s' at "
-                  "character %zu", column, p->pos + 1);
+      return fail(p,
+                  "expected a number in DECIMAL(precision, scale) for column '%s' at "
+                  "character %zu",
+                  column, p->pos + 1);
     values[k] = strtol(p->src + p->pos, NULL, 10);
     while (isdigit((unsigned char)p->src[p->pos])) p->pos++;
     skip_space(p);
     if (k == 0 && !accept_char(p, ',')) break;
   }
   if (values[0] < 1 || values[0] > 38 || values[1] > values[0])
-    return fail(p, "DECIMAL(%ld, %ld) for column '%s': precision must be 1 to 38 and scale "
-                "0 to the precision", values[0], values[1], column);
+    return fail(p,
+                "DECIMAL(%ld, %ld) for column '%s': precision must be 1 to 38 and scale "
+                "0 to the precision",
+                values[0], values[1], column);
   t->precision = (int)values[0];
   t->scale = (int)values[1];
   return expect_char(p, ')', "after DECIMAL's precision and scale");
@@ -324,8 +342,8 @@ static int parse_type_at_depth(schema_parser *p, const char *column, lc_type **o
   if (end == start) {
     char found[64];
     describe_here(p, found, sizeof found);
-    return fail(p, "expected a type for column '%s' at character %zu, found %s", column,
-                start + 1, found);
+    return fail(p, "expected a type for column '%s' at character %zu, found %s", column, start + 1,
+                found);
   }
   size_t word = 0, n_words = sizeof type_words / sizeof type_words[0];
   while (word < n_words && !(strlen(type_words[word].word) == end - start &&
@@ -340,7 +358,7 @@ static int parse_type_at_depth(schema_parser *p, const char *column, lc_type **o
   size_t n_children = id == LC_T_ARRAY ? 1 : id == LC_T_MAP ? 2 : 0;
   lc_type *t = new_type(id, n_children);
   if (!t) return LC_ERR_NOMEM;
-  *out = t;   /* the caller's tree owns t from here, so errors below free it with the rest */
+  *out = t; /* the caller's tree owns t from here, so errors below free it with the rest */
   int rc = LC_OK;
   char context[64];
   snprintf(context, sizeof context, "after %s", lc_type_name(t->id));
@@ -348,9 +366,7 @@ static int parse_type_at_depth(schema_parser *p, const char *column, lc_type **o
   case LC_T_STRING:
     if (type_words[word].takes_length) rc = parse_length(p, column);
     break;
-  case LC_T_DECIMAL:
-    rc = parse_decimal(p, column, t);
-    break;
+  case LC_T_DECIMAL: rc = parse_decimal(p, column, t); break;
   case LC_T_ARRAY:
     t->children[0] = (lc_field){.name = strdup("element"), .nullable = true};
     if (!t->children[0].name) return LC_ERR_NOMEM;
@@ -372,8 +388,7 @@ static int parse_type_at_depth(schema_parser *p, const char *column, lc_type **o
     if ((rc = expect_char(p, '<', context)) || (rc = parse_fields(p, t, '>'))) break;
     rc = expect_char(p, '>', "to close STRUCT<");
     break;
-  default:
-    break;
+  default: break;
   }
   return rc;
 }
@@ -382,7 +397,8 @@ int lc_schema_parse(const char *ddl, size_t len, lc_type **out, char *err, size_
   *out = NULL;
   schema_parser p = {.src = ddl ? ddl : "", .err = err, .errlen = errlen};
   const char *nul = ddl ? memchr(ddl, '\0', len) : NULL;
-  if (nul) return fail(&p, "the schema contains a NUL byte at character %zu", (size_t)(nul - ddl) + 1);
+  if (nul)
+    return fail(&p, "the schema contains a NUL byte at character %zu", (size_t)(nul - ddl) + 1);
   skip_space(&p);
   if (!p.src[p.pos]) return fail(&p, "empty schema: expected at least one column");
   lc_type *t = new_type(LC_T_STRUCT, 0);

@@ -31,8 +31,8 @@ void lc_error_clear(lc_error_buf *e);
 int lc_error_set(lc_error_buf *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sets every field; any string may be NULL. Copies them. Returns code. */
-int lc_error_set_full(lc_error_buf *e, int code, const char *message, const char *script,
-                      int line, const char *traceback);
+int lc_error_set_full(lc_error_buf *e, int code, const char *message, const char *script, int line,
+                      const char *traceback);
 
 /* Appends one problem to err, "; "-separated, so a check reports every problem in
  * one message. */
@@ -127,8 +127,8 @@ int lc_file_read(const char *path, char **data, size_t *len);
 /* A file as it was when it was read: a stat first, then a content hash, tell
  * whether it changed since. */
 typedef struct lc_file_sig {
-  char *path;     /* owned */
-  uint64_t hash;  /* FNV-1a of the content */
+  char *path;    /* owned */
+  uint64_t hash; /* FNV-1a of the content */
   int64_t mtime_ns, size;
   uint64_t inode;
 } lc_file_sig;

@@ -82,8 +82,7 @@ const char *lc_timestamp_parse(const char *s, size_t len, int64_t *micros) {
   }
   int h, mi, sec;
   if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !read_digits(s + 11, 2, &h) ||
-      s[13] != ':' || !read_digits(s + 14, 2, &mi) || s[16] != ':' ||
-      !read_digits(s + 17, 2, &sec))
+      s[13] != ':' || !read_digits(s + 14, 2, &mi) || s[16] != ':' || !read_digits(s + 17, 2, &sec))
     return shape;
   if (h > 23 || mi > 59 || sec > 59) return "time of day out of range";
   size_t i = 19;

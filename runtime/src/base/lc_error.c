@@ -17,8 +17,8 @@ void lc_error_clear(lc_error_buf *e) {
   e->pub.message = "";
 }
 
-int lc_error_set_full(lc_error_buf *e, int code, const char *message,
-                      const char *script, int line, const char *traceback) {
+int lc_error_set_full(lc_error_buf *e, int code, const char *message, const char *script, int line,
+                      const char *traceback) {
   lc_error_clear(e);
   e->message = dup_or_null(message ? message : lc_status_string(code));
   e->script = dup_or_null(script);

@@ -26,14 +26,22 @@ size_t lc_utf8_valid_prefix(const unsigned char *s, size_t n) {
      * rules out overlong forms, surrogates and code points above U+10FFFF. */
     size_t need;
     unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c == 0xE0) need = 2, lo = 0xA0;
-    else if (c == 0xED) need = 2, hi = 0x9F;
-    else if (c >= 0xE1 && c <= 0xEF) need = 2;
-    else if (c == 0xF0) need = 3, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) need = 3;
-    else if (c == 0xF4) need = 3, hi = 0x8F;
-    else return i;
+    if (c >= 0xC2 && c <= 0xDF)
+      need = 1;
+    else if (c == 0xE0)
+      need = 2, lo = 0xA0;
+    else if (c == 0xED)
+      need = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF)
+      need = 2;
+    else if (c == 0xF0)
+      need = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3)
+      need = 3;
+    else if (c == 0xF4)
+      need = 3, hi = 0x8F;
+    else
+      return i;
     if (i + need >= n) return i;
     if (s[i + 1] < lo || s[i + 1] > hi) return i;
     for (size_t k = 2; k <= need; k++)

@@ -38,9 +38,9 @@ static int open_connector(lc_runtime *rt, int kind, const char *ref, const char 
   lc_error_clear(&conn->reload_error);
   conn->options = copy_options(options, n_options);
   conn->n_options = n_options;
-  int rc = conn->options ? lc_version_build(rt, &conn->v, kind, ref, name, options, n_options,
-                                            extend_module)
-                         : lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+  int rc = conn->options
+               ? lc_version_build(rt, &conn->v, kind, ref, name, options, n_options, extend_module)
+               : lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
   if (rc != LC_OK) {
     lc_connector_free(conn);
     return rc;
@@ -50,14 +50,13 @@ static int open_connector(lc_runtime *rt, int kind, const char *ref, const char 
   return LC_OK;
 }
 
-int lc_connector_open(lc_runtime *rt, int kind, const char *ref,
-                      const char *const *options, size_t n_options, lc_connector **out) {
+int lc_connector_open(lc_runtime *rt, int kind, const char *ref, const char *const *options,
+                      size_t n_options, lc_connector **out) {
   return open_connector(rt, kind, ref, NULL, options, n_options, out);
 }
 
 int lc_connector_open_source(lc_runtime *rt, const char *name, const char *source,
-                             const char *const *options, size_t n_options,
-                             lc_connector **out) {
+                             const char *const *options, size_t n_options, lc_connector **out) {
   return open_connector(rt, LC_SOURCE_INLINE, source, name, options, n_options, out);
 }
 
@@ -92,5 +91,9 @@ const char *lc_connector_schema(lc_connector *conn) {
 const char *lc_connector_script(lc_connector *conn) { return conn ? conn->v.script : NULL; }
 
 int lc_connector_can_read(lc_connector *conn) { return conn && lc_connector_defines(conn, "read"); }
-int lc_connector_can_write(lc_connector *conn) { return conn && lc_connector_defines(conn, "write"); }
-int lc_connector_can_stream(lc_connector *conn) { return conn && lc_connector_defines(conn, "latest_offset"); }
+int lc_connector_can_write(lc_connector *conn) {
+  return conn && lc_connector_defines(conn, "write");
+}
+int lc_connector_can_stream(lc_connector *conn) {
+  return conn && lc_connector_defines(conn, "latest_offset");
+}

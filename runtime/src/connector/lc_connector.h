@@ -47,8 +47,7 @@ lc_builder *lc_rows_builder(lc_rows *r);
  * nil or json.null is null. row_number (1-based, counted by the caller across
  * batches) appears in errors: "column 'id', row 12: expected INT, got 3.5".
  * On error (LC_ERR_VALUE) the batch in progress is discarded. */
-int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *err,
-                   size_t errlen);
+int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *err, size_t errlen);
 /* Top-level column i had a key in some record (even a null one): a column that
  * never does is most likely misspelt. lc_rows_append marks its columns itself. */
 void lc_rows_mark_seen(lc_rows *r, size_t column);
@@ -121,10 +120,10 @@ void lc_contract_summary(lua_State *L, int idx);
 /* Everything a version of the script owns. A reload builds a whole new one and
  * swaps it in; nothing of the old one survives the swap. */
 typedef struct lc_version {
-  lc_state *st;      /* owned */
-  char *script;      /* path or chunk name it was loaded from; owned */
-  int kind;          /* LC_SOURCE_FILE (script is its path) or LC_SOURCE_INLINE */
-  char *source;      /* its source text; owned */
+  lc_state *st; /* owned */
+  char *script; /* path or chunk name it was loaded from; owned */
+  int kind;     /* LC_SOURCE_FILE (script is its path) or LC_SOURCE_INLINE */
+  char *source; /* its source text; owned */
   size_t source_len;
   char *schema_ddl;  /* owned */
   lc_type *schema;   /* owned */
@@ -148,8 +147,8 @@ int lc_version_check(lc_runtime *rt, int kind, const char *ref, lc_module_extend
 
 /* A read in progress: read() runs in read_co and emits into rows. */
 typedef struct lc_read_session {
-  lc_rows *rows;     /* owned; created on the first read, lives in the version's state */
-  lua_State *co;     /* coroutine running read(); anchored by ref_co */
+  lc_rows *rows; /* owned; created on the first read, lives in the version's state */
+  lua_State *co; /* coroutine running read(); anchored by ref_co */
   int ref_co;
   bool started, finished, yield_expected;
   int64_t rows_emitted;
@@ -164,26 +163,26 @@ typedef struct lc_write_session {
   bool finished, yield_expected, input_ended;
   const struct ArrowSchema *schema; /* borrowed during lc_write_batch */
   const struct ArrowArray *array;
-  int64_t row;            /* next row of array to hand out */
+  int64_t row; /* next row of array to hand out */
   int64_t rows_written;
-  lc_rowjson *json;       /* rows json.encode_rows took and has not returned; owned */
-  bool resume_false;      /* json.encode_rows waits: resume write() with false */
+  lc_rowjson *json;  /* rows json.encode_rows took and has not returned; owned */
+  bool resume_false; /* json.encode_rows waits: resume write() with false */
 } lc_write_session;
 
 struct lc_connector {
   lc_runtime *rt;
-  lc_version v;           /* the running version */
-  char **options;         /* copy of the key/value strings given; owned */
+  lc_version v;   /* the running version */
+  char **options; /* copy of the key/value strings given; owned */
   size_t n_options;
   lc_read_session read;
   lc_write_session write;
   /* hot reload */
-  int generation;         /* 1 for the first version, +1 per successful reload */
-  uint64_t refused_hash;  /* content hash of the last version refused, 0 = none */
+  int generation;        /* 1 for the first version, +1 per successful reload */
+  uint64_t refused_hash; /* content hash of the last version refused, 0 = none */
   lc_error_buf reload_error;
   bool schema_locked;
-  char *fixed_ddl;        /* the schema fixed for a connector whose schema is "infer" */
-  lc_type *fixed;         /* its parse; both owned; NULL until inferred or set */
+  char *fixed_ddl; /* the schema fixed for a connector whose schema is "infer" */
+  lc_type *fixed;  /* its parse; both owned; NULL until inferred or set */
 };
 
 /* The schema reads and writes use: the fixed one, else the script's (NULL while a
@@ -191,7 +190,7 @@ struct lc_connector {
 static inline const lc_type *lc_connector_schema_type(const lc_connector *conn) {
   return conn->fixed ? conn->fixed : conn->v.schema;
 }
-#define LC_SCHEMA_UNKNOWN                                                                   \
+#define LC_SCHEMA_UNKNOWN                                                                 \
   "schema = \"infer\": the schema is inferred from a sample first (luaconn infer; Spark " \
   "does it on the driver) or set by the host"
 

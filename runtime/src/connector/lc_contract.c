@@ -4,9 +4,10 @@
 
 #include "connector/lc_connector.h"
 
-static const char *const FUNCTIONS[] = {"partitions",     "read",           "write",
-                                        "commit",         "abort",          "initial_offset",
-                                        "latest_offset",  "stream_partitions", "stream_commit"};
+static const char *const FUNCTIONS[] = {
+    "partitions",   "read",           "write",         "commit",
+    "abort",        "initial_offset", "latest_offset", "stream_partitions",
+    "stream_commit"};
 static const char *const STREAM_FUNCTIONS[] = {"initial_offset", "latest_offset",
                                                "stream_partitions"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -73,33 +74,40 @@ int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
     size_t len;
     const char *ddl = lua_tolstring(L, -1, &len);
     /* "infer": the host infers the schema from a sample read (lc_connector_infer). */
-    if (strcmp(ddl, "infer") != 0 && lc_schema_parse(ddl, len, &schema, serr, sizeof serr) != LC_OK) {
+    if (strcmp(ddl, "infer") != 0 &&
+        lc_schema_parse(ddl, len, &schema, serr, sizeof serr) != LC_OK) {
       snprintf(msg, sizeof msg, "schema: %s", serr);
       lc_problem_add(err, errlen, "%s", msg);
     }
     lc_type_free(schema);
   } else if (schema_type != LUA_TFUNCTION) {
-    snprintf(msg, sizeof msg, "'schema' must be a Spark DDL string or a function(opts) "
-             "returning one, got %s", lua_typename(L, schema_type));
+    snprintf(msg, sizeof msg,
+             "'schema' must be a Spark DDL string or a function(opts) "
+             "returning one, got %s",
+             lua_typename(L, schema_type));
     lc_problem_add(err, errlen, "%s", msg);
   }
   lua_pop(L, 1);
   lua_getfield(L, idx, "description");
-  if (!lua_isnil(L, -1) && !lua_isstring(L, -1)) lc_problem_add(err, errlen, "%s", "'description' must be a string");
+  if (!lua_isnil(L, -1) && !lua_isstring(L, -1))
+    lc_problem_add(err, errlen, "%s", "'description' must be a string");
   lua_pop(L, 1);
   if (!has_function(L, idx, "read") && !has_function(L, idx, "write"))
-    lc_problem_add(err, errlen, "%s", "a connector needs read(opts, partition, emit), write(opts, rows), or both");
+    lc_problem_add(err, errlen, "%s",
+                   "a connector needs read(opts, partition, emit), write(opts, rows), or both");
   size_t stream = 0;
   for (size_t i = 0; i < COUNT(STREAM_FUNCTIONS); i++)
     stream += has_function(L, idx, STREAM_FUNCTIONS[i]);
   if (stream && stream < COUNT(STREAM_FUNCTIONS))
-    lc_problem_add(err, errlen, "%s", "a streaming connector defines all of initial_offset, latest_offset "
-            "and stream_partitions");
+    lc_problem_add(err, errlen, "%s",
+                   "a streaming connector defines all of initial_offset, latest_offset "
+                   "and stream_partitions");
   if (stream && !has_function(L, idx, "read"))
     lc_problem_add(err, errlen, "%s", "a streaming connector needs read(opts, partition, emit)");
   lua_getfield(L, idx, "options");
   char oerr[LC_ERRMSG_MAX / 2];
-  if (lc_options_check_decl(L, -1, oerr, sizeof oerr) != LC_OK) lc_problem_add(err, errlen, "%s", oerr);
+  if (lc_options_check_decl(L, -1, oerr, sizeof oerr) != LC_OK)
+    lc_problem_add(err, errlen, "%s", oerr);
   lua_pop(L, 1);
   return err[0] ? LC_ERR_CONTRACT : LC_OK;
 }

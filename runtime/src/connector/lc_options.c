@@ -32,7 +32,7 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
   if (lua_isnil(L, decl_idx)) return LC_OK;
   if (!lua_istable(L, decl_idx)) {
     lc_problem_add(err, errlen, "'options' must be a table of declarations, got %s",
-                luaL_typename(L, decl_idx));
+                   luaL_typename(L, decl_idx));
     return LC_ERR_CONTRACT;
   }
   for (lua_pushnil(L); lua_next(L, decl_idx); lua_pop(L, 1)) {
@@ -42,8 +42,8 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
     }
     const char *name = lua_tostring(L, -2);
     if (!lua_istable(L, -1)) {
-      lc_problem_add(err, errlen, "option '%s' must be declared with a table like {type = \"string\"}",
-                  name);
+      lc_problem_add(err, errlen,
+                     "option '%s' must be declared with a table like {type = \"string\"}", name);
       continue;
     }
     int spec = lua_gettop(L);
@@ -51,20 +51,25 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
       /* lua_tostring on a number key would change it under lua_next: type first. */
       if (lua_type(L, -2) != LUA_TSTRING)
         lc_problem_add(err, errlen, "option '%s': field names must be strings, not a %s", name,
-                    luaL_typename(L, -2));
+                       luaL_typename(L, -2));
       else if (!in_list(lua_tostring(L, -2), DECL_FIELDS, sizeof DECL_FIELDS / sizeof *DECL_FIELDS))
-        lc_problem_add(err, errlen, "option '%s': unknown field '%s' (fields: type, default, "
-                    "required, secret, description)", name, lua_tostring(L, -2));
+        lc_problem_add(err, errlen,
+                       "option '%s': unknown field '%s' (fields: type, default, "
+                       "required, secret, description)",
+                       name, lua_tostring(L, -2));
     }
     const char *type = decl_type(L, spec);
     if (!in_list(type, OPTION_TYPES, sizeof OPTION_TYPES / sizeof *OPTION_TYPES))
-      lc_problem_add(err, errlen, "option '%s': unknown type '%s' (types: string, integer, "
-                  "number, boolean, json)", name, type);
+      lc_problem_add(err, errlen,
+                     "option '%s': unknown type '%s' (types: string, integer, "
+                     "number, boolean, json)",
+                     name, type);
     lua_getfield(L, spec, "required");
     if (!lua_isnil(L, -1) && !lua_isboolean(L, -1) &&
-        !(lua_type(L, -1) == LUA_TSTRING && (strcmp(lua_tostring(L, -1), "read") == 0 ||
-                                             strcmp(lua_tostring(L, -1), "write") == 0)))
-      lc_problem_add(err, errlen, "option '%s': required must be true, \"read\" or \"write\"", name);
+        !(lua_type(L, -1) == LUA_TSTRING &&
+          (strcmp(lua_tostring(L, -1), "read") == 0 || strcmp(lua_tostring(L, -1), "write") == 0)))
+      lc_problem_add(err, errlen, "option '%s': required must be true, \"read\" or \"write\"",
+                     name);
     lua_pop(L, 1);
     lua_getfield(L, spec, "default");
     int dtype = lua_type(L, -1);
@@ -74,8 +79,9 @@ int lc_options_check_decl(lua_State *L, int decl_idx, char *err, size_t errlen) 
               (strcmp(type, "number") == 0 && dtype == LUA_TNUMBER) ||
               (strcmp(type, "integer") == 0 && dtype == LUA_TNUMBER &&
                floor(lua_tonumber(L, -1)) == lua_tonumber(L, -1));
-    if (!ok) lc_problem_add(err, errlen, "option '%s': default is a %s, not a %s", name,
-                         lua_typename(L, dtype), type);
+    if (!ok)
+      lc_problem_add(err, errlen, "option '%s': default is a %s, not a %s", name,
+                     lua_typename(L, dtype), type);
     lua_pop(L, 1);
   }
   return err[0] ? LC_ERR_CONTRACT : LC_OK;
@@ -105,8 +111,7 @@ static bool push_typed(lua_State *L, const char *type, const char *value) {
   double d = strtod(value, &end);
   while (isspace((unsigned char)*end)) end++;
   if (end == value || *end || errno || !isfinite(d)) return false;
-  if (strcmp(type, "integer") == 0 && (floor(d) != d || fabs(d) > 9007199254740992.0))
-    return false;
+  if (strcmp(type, "integer") == 0 && (floor(d) != d || fabs(d) > 9007199254740992.0)) return false;
   lua_pushnumber(L, d);
   return true;
 }
@@ -160,8 +165,8 @@ static void suggest(lua_State *L, int decl_idx, const char *key, char *out, size
   }
 }
 
-int lc_options_validate(lc_state *st, int decl_idx, const char *const *kv, size_t n,
-                        char *err, size_t errlen) {
+int lc_options_validate(lc_state *st, int decl_idx, const char *const *kv, size_t n, char *err,
+                        size_t errlen) {
   lua_State *L = st->L;
   decl_idx = lc_absindex(L, decl_idx);
   err[0] = '\0';
@@ -224,8 +229,8 @@ int lc_options_validate(lc_state *st, int decl_idx, const char *const *kv, size_
   return LC_OK;
 }
 
-int lc_options_require(lua_State *L, int decl_idx, int opts_idx, const char *op,
-                       char *err, size_t errlen) {
+int lc_options_require(lua_State *L, int decl_idx, int opts_idx, const char *op, char *err,
+                       size_t errlen) {
   err[0] = '\0';
   decl_idx = lc_absindex(L, decl_idx);
   opts_idx = lc_absindex(L, opts_idx);

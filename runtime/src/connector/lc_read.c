@@ -14,10 +14,14 @@ static int read_emit(lua_State *L) {
     return luaL_error(L, "emit must be called by read itself, not from another coroutine");
   const lc_config *cfg = &conn->rt->config;
   if (conn->read.infer) { /* sample mode: records feed the inference, no batches */
-    if (lc_page_is(L, 1)) lc_page_sample(L, 1, conn->read.infer);
-    else if (lua_istable(L, 1)) lc_infer_lua(conn->read.infer, L, 1);
-    else return luaL_error(L, "emit expects a row (a table keyed by column name) or a json.page, got %s",
-                           luaL_typename(L, 1));
+    if (lc_page_is(L, 1))
+      lc_page_sample(L, 1, conn->read.infer);
+    else if (lua_istable(L, 1))
+      lc_infer_lua(conn->read.infer, L, 1);
+    else
+      return luaL_error(L,
+                        "emit expects a row (a table keyed by column name) or a json.page, got %s",
+                        luaL_typename(L, 1));
     if (lc_infer_records(conn->read.infer) < conn->read.infer_max) return 0;
     conn->read.yield_expected = true;
     return lua_yield(L, 0);
@@ -27,14 +31,17 @@ static int read_emit(lua_State *L) {
                  (size_t)cfg->batch_bytes);
   } else {
     if (!lua_istable(L, 1))
-      return luaL_error(L, "emit expects a row (a table keyed by column name) or a json.page, got %s",
+      return luaL_error(L,
+                        "emit expects a row (a table keyed by column name) or a json.page, got %s",
                         luaL_typename(L, 1));
     char err[512];
-    if (lc_rows_append(conn->read.rows, L, 1, conn->read.rows_emitted + 1, err, sizeof err) != LC_OK)
+    if (lc_rows_append(conn->read.rows, L, 1, conn->read.rows_emitted + 1, err, sizeof err) !=
+        LC_OK)
       return lc_state_raise_final(L, LC_ERR_VALUE, err);
     conn->read.rows_emitted++;
   }
-  if (lc_builder_full(lc_rows_builder(conn->read.rows), cfg->batch_rows, (size_t)cfg->batch_bytes)) {
+  if (lc_builder_full(lc_rows_builder(conn->read.rows), cfg->batch_rows,
+                      (size_t)cfg->batch_bytes)) {
     conn->read.yield_expected = true;
     return lua_yield(L, 0);
   }
@@ -52,7 +59,8 @@ static int start_protected(lua_State *L) {
   lc_connector *conn = s->conn;
   if (!conn->read.rows && !conn->read.infer) {
     int rc = lc_rows_new(lc_connector_schema_type(conn), L, &conn->read.rows);
-    if (rc != LC_OK) return luaL_error(L, "cannot create a batch builder: %s", lc_status_string(rc));
+    if (rc != LC_OK)
+      return luaL_error(L, "cannot create a batch builder: %s", lc_status_string(rc));
   }
   lua_State *co = lua_newthread(L);
   lc_sandbox_push_coroutine(conn->v.st, co);
@@ -108,7 +116,7 @@ int lc_read_next(lc_connector *conn, struct ArrowSchema *schema, struct ArrowArr
   lc_error_clear(&conn->rt->error);
   if (!conn->read.co && !conn->read.finished)
     return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_read_next called before lc_read_begin");
-  if (!conn->read.finished) {   /* resume read() until the batch is full or it returns */
+  if (!conn->read.finished) { /* resume read() until the batch is full or it returns */
     int rc = read_resume(conn);
     if (rc == LC_DONE)
       lc_rows_warn_unseen(conn->read.rows, conn->v.st, conn->read.rows_emitted);

@@ -24,67 +24,65 @@
 #include "connector/lc_connector.h"
 
 #define LC_PAGE_MT "luaconn.page"
-#define LC_PAGE_CHUNK 16384   /* bytes handed to yajl per call */
+#define LC_PAGE_CHUNK 16384 /* bytes handed to yajl per call */
 
 typedef enum page_mode { PAGE_FAST, PAGE_SLOW, PAGE_DONE } page_mode;
 
 typedef struct page_column {
-  const char *name;         /* borrowed from the builder */
+  const char *name; /* borrowed from the builder */
   size_t name_len;
-  ptrdiff_t copied_at;      /* where the staged text starts in scratch, -1 when it
+  ptrdiff_t copied_at; /* where the staged text starts in scratch, -1 when it
                              * points into the page itself */
 } page_column;
 
 typedef struct lc_page {
   page_mode mode;
-  const char *text;         /* the page, kept alive by the userdata's env table */
+  const char *text; /* the page, kept alive by the userdata's env table */
   size_t len;
-  size_t fed;               /* bytes handed to yajl so far */
-  size_t chunk_base;        /* offset of the chunk yajl is parsing */
-  yajl_handle parser;       /* PAGE_FAST only; owned */
-  char *what;               /* "GET <url>" for errors; owned */
-  char *path;               /* the records path, its dots turned into NULs; owned */
-  char **parts;             /* its parts, pointing into path; owned */
+  size_t fed;         /* bytes handed to yajl so far */
+  size_t chunk_base;  /* offset of the chunk yajl is parsing */
+  yajl_handle parser; /* PAGE_FAST only; owned */
+  char *what;         /* "GET <url>" for errors; owned */
+  char *path;         /* the records path, its dots turned into NULs; owned */
+  char **parts;       /* its parts, pointing into path; owned */
   size_t n_parts;
   /* where the events are */
-  size_t depth;             /* containers open */
-  size_t on_path;           /* containers 1..on_path are the maps along the path */
-  bool key_on_path;         /* the current key of map on_path is the next path part */
+  size_t depth;     /* containers open */
+  size_t on_path;   /* containers 1..on_path are the maps along the path */
+  bool key_on_path; /* the current key of map on_path is the next path part */
   bool in_records;
   bool records_seen;
-  bool resuming;            /* the next '[' is the stand-in for the records array */
-  bool paused;              /* the batch filled up: parsing resumes after last_end */
-  size_t span_start, span_end;   /* the records array's bytes */
-  size_t last_start, last_end;   /* the last record the C path appended */
+  bool resuming;               /* the next '[' is the stand-in for the records array */
+  bool paused;                 /* the batch filled up: parsing resumes after last_end */
+  size_t span_start, span_end; /* the records array's bytes */
+  size_t last_start, last_end; /* the last record the C path appended */
   /* the record being read */
-  lc_rows *rows;            /* borrowed from the read that emits the page */
-  lc_builder *b;            /* its builder */
-  int64_t max_rows;         /* the batch is full at max_rows rows or max_bytes bytes */
+  lc_rows *rows;    /* borrowed from the read that emits the page */
+  lc_builder *b;    /* its builder */
+  int64_t max_rows; /* the batch is full at max_rows rows or max_bytes bytes */
   size_t max_bytes;
   size_t n_columns;
-  page_column *columns;     /* owned */
-  lc_scalar *staged;        /* the record's value per column; owned */
-  int column;               /* column of the current key, -1 when none */
-  char *scratch;            /* the record's texts; owned */
+  page_column *columns; /* owned */
+  lc_scalar *staged;    /* the record's value per column; owned */
+  int column;           /* column of the current key, -1 when none */
+  char *scratch;        /* the record's texts; owned */
   size_t scratch_len, scratch_cap;
   bool out_of_memory;
   /* progress */
-  int64_t count;            /* records appended */
-  int64_t count_in_c;       /* of which by the C path */
-  int64_t slow_total;       /* PAGE_SLOW: the records the Lua path holds */
-  bool has_records;         /* the path leads to the records (known once done) */
+  int64_t count;      /* records appended */
+  int64_t count_in_c; /* of which by the C path */
+  int64_t slow_total; /* PAGE_SLOW: the records the Lua path holds */
+  bool has_records;   /* the path leads to the records (known once done) */
   /* shaping (the table itself is kept in the env as "shape") */
-  const char *flatten;      /* the key whose object joins the record; NULL = none */
+  const char *flatten; /* the key whose object joins the record; NULL = none */
   size_t flatten_len;
   size_t n_renames;
   const char **rename_from, **rename_to; /* owned arrays of strings the shape keeps */
-  bool flat_next;           /* the record's current key is `flatten` */
-  bool in_flat;             /* inside the record's `flatten` object */
+  bool flat_next;                        /* the record's current key is `flatten` */
+  bool in_flat;                          /* inside the record's `flatten` object */
 } lc_page;
 
-static lc_page *page_check(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, LC_PAGE_MT);
-}
+static lc_page *page_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, LC_PAGE_MT); }
 
 static void page_stop_parser(lc_page *p) {
   if (p->parser) yajl_free(p->parser);
@@ -135,9 +133,7 @@ static bool batch_full(const lc_builder *b, int64_t max_rows, size_t max_bytes) 
   return rows >= max_rows || ((rows & 63) == 0 && lc_builder_full(b, max_rows, max_bytes));
 }
 
-static size_t position(lc_page *p) {
-  return p->chunk_base + yajl_get_bytes_consumed(p->parser);
-}
+static size_t position(lc_page *p) { return p->chunk_base + yajl_get_bytes_consumed(p->parser); }
 
 /* Appends the staged record; 0 stops parsing: the Lua path must take over, or the
  * batch is full (paused: parsing starts again after this record). */
@@ -165,16 +161,16 @@ static int value_begins(lc_page *p, bool container, bool is_array) {
   size_t records_depth = p->n_parts + 1;
   if (p->in_records) {
     bool field = p->depth == records_depth + 1 || (p->in_flat && p->depth == records_depth + 2);
-    if (p->depth == records_depth) {     /* an element of the records array */
+    if (p->depth == records_depth) { /* an element of the records array */
       if (!container || is_array) return 0;
       begin_record(p);
       p->in_flat = p->flat_next = false;
       p->last_start = position(p) - 1;
     } else if (p->depth == records_depth + 1 && p->flat_next) {
-      p->flat_next = false;               /* its fields are the record's (an object) */
+      p->flat_next = false; /* its fields are the record's (an object) */
       p->in_flat = container && !is_array;
     } else if (field && container && p->column >= 0) {
-      return 0;                           /* a nested value for a column */
+      return 0; /* a nested value for a column */
     }
     if (container) p->depth++;
     return 1;
@@ -287,15 +283,15 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
 }
 
 static const yajl_callbacks page_events = {
-  .yajl_null = on_null,
-  .yajl_boolean = on_boolean,
-  .yajl_number = on_number,
-  .yajl_string = on_string,
-  .yajl_start_map = on_start_map,
-  .yajl_map_key = on_map_key,
-  .yajl_end_map = on_end,
-  .yajl_start_array = on_start_array,
-  .yajl_end_array = on_end,
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
 };
 
 /* ---- the two paths ----------------------------------------------------------------- */
@@ -304,7 +300,8 @@ static const yajl_callbacks page_events = {
  * JSON: ..." (http.get_json's words and code) when it is not. */
 static void push_decoded(lua_State *L, lc_page *p, const char *text, size_t len) {
   char err[256];
-  if (lc_json_decode(L, text, len, err, sizeof err) != LC_OK) lc_json_raise_invalid(L, p->what, err);
+  if (lc_json_decode(L, text, len, err, sizeof err) != LC_OK)
+    lc_json_raise_invalid(L, p->what, err);
 }
 
 /* Sets field name of the page's env table (page at idx) to the value on top; pops it. */
@@ -395,9 +392,12 @@ static void fill_fast(lua_State *L, int idx, lc_page *p) {
                            : yajl_complete_parse(p->parser);
     p->fed += n;
     if (p->out_of_memory) luaL_error(L, "%s: out of memory reading a page of records", p->what);
-    if (p->paused) page_stop_parser(p);
-    else if (status != yajl_status_ok || (n == 0 && !p->records_seen)) go_slow(L, idx, p);
-    else if (n == 0) finish_fast(L, idx, p);
+    if (p->paused)
+      page_stop_parser(p);
+    else if (status != yajl_status_ok || (n == 0 && !p->records_seen))
+      go_slow(L, idx, p);
+    else if (n == 0)
+      finish_fast(L, idx, p);
   }
 }
 
@@ -443,10 +443,10 @@ static void shape_record(lua_State *L, int rec, int shape) {
       lua_pushvalue(L, -2);
       lua_rawget(L, rec);
       if (!lua_isnil(L, -1)) {
-        lua_rawset(L, rec);        /* rec[to] = rec[from] */
+        lua_rawset(L, rec); /* rec[to] = rec[from] */
         lua_pushvalue(L, -1);
         lua_pushnil(L);
-        lua_rawset(L, rec);        /* rec[from] = nil */
+        lua_rawset(L, rec); /* rec[from] = nil */
       } else {
         lua_pop(L, 2);
       }
@@ -506,9 +506,8 @@ void lc_page_sample(lua_State *L, int idx, lc_infer *in) {
     return;
   }
   yajl_val tree = yajl_tree_parse(p->text, NULL, 0);
-  yajl_val records = tree && p->n_parts
-                         ? yajl_tree_get(tree, (const char **)p->parts, yajl_t_array)
-                         : tree;
+  yajl_val records =
+      tree && p->n_parts ? yajl_tree_get(tree, (const char **)p->parts, yajl_t_array) : tree;
   for (size_t i = 0; records && YAJL_IS_ARRAY(records) && i < records->u.array.len; i++)
     lc_infer_tree(in, records->u.array.values[i]);
   yajl_tree_free(tree);
@@ -528,16 +527,17 @@ static bool surrogate_at(const char *p, const char *end, bool high) {
 static bool has_broken_surrogate(const char *text, size_t len) {
   const char *end = text + len;
   for (const char *p = text; (p = memmem(p, (size_t)(end - p), "\\u", 2));) {
-    if (surrogate_at(p, end, true) && surrogate_at(p + 6, end, false)) p += 12;
-    else if (surrogate_at(p, end, true) || surrogate_at(p, end, false)) return true;
-    else p += 2;
+    if (surrogate_at(p, end, true) && surrogate_at(p + 6, end, false))
+      p += 12;
+    else if (surrogate_at(p, end, true) || surrogate_at(p, end, false))
+      return true;
+    else
+      p += 2;
   }
   return false;
 }
 
-bool lc_page_is(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, LC_PAGE_MT) != NULL;
-}
+bool lc_page_is(lua_State *L, int idx) { return luaL_testudata(L, idx, LC_PAGE_MT) != NULL; }
 
 void lc_page_fill(lua_State *L, int idx, lc_rows *r, int64_t *rows, int64_t max_rows,
                   size_t max_bytes) {
@@ -593,8 +593,10 @@ static int page_done(lua_State *L) {
 /* Records emitted so far; once done, nil when the path led to no records. */
 static int page_count(lua_State *L) {
   lc_page *p = page_check(L, 1);
-  if (p->mode == PAGE_DONE && !p->has_records) lua_pushnil(L);
-  else lua_pushnumber(L, (lua_Number)p->count);
+  if (p->mode == PAGE_DONE && !p->has_records)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, (lua_Number)p->count);
   return 1;
 }
 
@@ -611,7 +613,7 @@ static int page_last(lua_State *L) {
   lc_page *p = page_check(L, 1);
   if (p->count == 0) {
     lua_pushnil(L);
-  } else if (p->count > p->count_in_c) {   /* the Lua path holds the records */
+  } else if (p->count > p->count_in_c) { /* the Lua path holds the records */
     lua_getfenv(L, 1);
     lua_getfield(L, -1, "records");
     lua_rawgeti(L, -1, (int)p->count);
@@ -642,8 +644,10 @@ static void page_read_shape(lua_State *L, lc_page *p, int idx) {
   lua_pushvalue(L, idx);
   lua_setfield(L, -2, "shape");
   lua_getfield(L, idx, "flatten");
-  if (lua_type(L, -1) == LUA_TSTRING) p->flatten = lua_tolstring(L, -1, &p->flatten_len);
-  else if (!lua_isnil(L, -1)) luaL_error(L, "json.page: shape.flatten must be a key (a string)");
+  if (lua_type(L, -1) == LUA_TSTRING)
+    p->flatten = lua_tolstring(L, -1, &p->flatten_len);
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "json.page: shape.flatten must be a key (a string)");
   lua_pop(L, 1);
   lua_getfield(L, idx, "rename");
   if (lua_istable(L, -1)) {
@@ -747,7 +751,7 @@ void lc_records_register(lua_State *L) {
   if (luaL_newmetatable(L, LC_PAGE_MT)) {
     static const luaL_Reg methods[] = {
         {"done", page_done}, {"count", page_count}, {"count_in_c", page_count_in_c},
-        {"doc", page_doc}, {"last", page_last}, {NULL, NULL}};
+        {"doc", page_doc},   {"last", page_last},   {NULL, NULL}};
     lua_pushcfunction(L, page_gc);
     lua_setfield(L, -2, "__gc");
     lua_newtable(L);

@@ -27,12 +27,13 @@ int lc_connector_reload(lc_connector *conn) {
   if (!current) return LC_OK;
   if (current == conn->refused_hash) return conn->reload_error.pub.code;
   lc_version fresh;
-  int rc = lc_version_build(conn->rt, &fresh, LC_SOURCE_FILE, conn->v.script, NULL,
-                            (const char *const *)conn->options, conn->n_options,
-                            conn->v.st->extend);
+  int rc =
+      lc_version_build(conn->rt, &fresh, LC_SOURCE_FILE, conn->v.script, NULL,
+                       (const char *const *)conn->options, conn->n_options, conn->v.st->extend);
   if (rc == LC_OK && conn->schema_locked && strcmp(fresh.schema_ddl, conn->v.schema_ddl) != 0) {
     char msg[LC_ERRMSG_MAX];
-    snprintf(msg, sizeof msg, "the new version changes the schema from \"%.200s\" to \"%.200s\"; "
+    snprintf(msg, sizeof msg,
+             "the new version changes the schema from \"%.200s\" to \"%.200s\"; "
              "a running stream keeps its schema (restart the query to change it)",
              conn->v.schema_ddl, fresh.schema_ddl);
     rc = lc_error_set_full(&conn->rt->error, LC_ERR_CONTRACT, msg, conn->v.script, 0, NULL);
@@ -53,7 +54,8 @@ int lc_connector_reload(lc_connector *conn) {
   conn->generation++;
   conn->refused_hash = 0;
   lc_error_clear(&conn->reload_error);
-  lc_state_log(conn->v.st, LC_LOG_INFO, "reloaded %s (generation %d)", conn->v.script, conn->generation);
+  lc_state_log(conn->v.st, LC_LOG_INFO, "reloaded %s (generation %d)", conn->v.script,
+               conn->generation);
   return LC_OK;
 }
 

@@ -17,13 +17,13 @@
 #include "connector/lc_connector.h"
 
 struct lc_rowjson {
-  yajl_gen gen;        /* stays inside one open array: each row is one element; owned */
-  lc_buf text;         /* "[row,row,..." so far; owned */
+  yajl_gen gen; /* stays inside one open array: each row is one element; owned */
+  lc_buf text;  /* "[row,row,..." so far; owned */
   int64_t rows;
-  const struct ArrowSchema *schema;   /* the batch schema kinds describe, NULL after
+  const struct ArrowSchema *schema; /* the batch schema kinds describe, NULL after
                                        * lc_rowjson_new_batch */
-  lc_arrow_kind *kinds;               /* per column; owned */
-  size_t *name_lens;                  /* per column; owned */
+  lc_arrow_kind *kinds;             /* per column; owned */
+  size_t *name_lens;                /* per column; owned */
   int64_t n_columns;
 };
 
@@ -123,12 +123,14 @@ static bool gen_value(yajl_gen g, lc_arrow_kind kind, const struct ArrowArray *a
   case AK_FLOAT:
   case AK_DOUBLE: {
     double n = kind == AK_FLOAT ? ((const float *)v)[j] : ((const double *)v)[j];
-    if (!isfinite(n)) return false;   /* json.encode refuses it, in its words */
+    if (!isfinite(n)) return false; /* json.encode refuses it, in its words */
     st = gen_number(g, n);
     break;
   }
-  case AK_STRING: case AK_BINARY: st = gen_bytes(g, a, j, false); break;
-  case AK_LARGE_STRING: case AK_LARGE_BINARY: st = gen_bytes(g, a, j, true); break;
+  case AK_STRING:
+  case AK_BINARY: st = gen_bytes(g, a, j, false); break;
+  case AK_LARGE_STRING:
+  case AK_LARGE_BINARY: st = gen_bytes(g, a, j, true); break;
   case AK_DATE32:
     lc_date_format(((const int32_t *)v)[j], text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
@@ -137,15 +139,14 @@ static bool gen_value(yajl_gen g, lc_arrow_kind kind, const struct ArrowArray *a
     lc_timestamp_format(((const int64_t *)v)[j], 1000000, 6, true, text, sizeof text);
     st = yajl_gen_string(g, (const unsigned char *)text, strlen(text));
     break;
-  default:
-    return false;
+  default: return false;
   }
   return st == yajl_gen_status_ok;
 }
 
 /* Writes row `row` of the batch with the generator; false when it needs the Lua path. */
-static bool gen_row(lc_rowjson *r, const struct ArrowSchema *schema,
-                    const struct ArrowArray *array, int64_t row) {
+static bool gen_row(lc_rowjson *r, const struct ArrowSchema *schema, const struct ArrowArray *array,
+                    int64_t row) {
   yajl_gen g = r->gen;
   if (yajl_gen_map_open(g) != yajl_gen_status_ok) return false;
   for (int64_t c = 0; c < r->n_columns; c++) {
@@ -172,7 +173,7 @@ int lc_rowjson_add(lc_rowjson *r, lua_State *L, const struct ArrowSchema *schema
     yajl_gen_clear(r->gen);
     if (!ok) goto nomem;
   } else {
-    if (!gen_start(r->gen)) goto nomem;   /* drops the row's partial text */
+    if (!gen_start(r->gen)) goto nomem; /* drops the row's partial text */
     int rc = lc_rows_push(L, schema, array, row, err, errlen);
     if (rc != LC_OK) return rc;
     char *encoded = NULL;
@@ -191,7 +192,7 @@ nomem:
 }
 
 void lc_rowjson_push(lc_rowjson *r, lua_State *L) {
-  append(r, "]", 1);   /* append keeps room for the closing bracket */
+  append(r, "]", 1); /* append keeps room for the closing bracket */
   lua_pushlstring(L, (const char *)r->text.data, r->text.len);
   r->text.len = 0;
   r->rows = 0;

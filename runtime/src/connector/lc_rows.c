@@ -17,10 +17,10 @@
 #define SHOWN_VALUE_MAX 40 /* bytes of a bad value quoted in an error */
 
 struct lc_rows {
-  lc_builder *b;     /* owned */
+  lc_builder *b; /* owned */
   lua_State *L;
-  int names_ref;     /* registry ref of a table: column preorder -> column name string */
-  bool *seen;        /* per top-level column: some record had its key; owned */
+  int names_ref; /* registry ref of a table: column preorder -> column name string */
+  bool *seen;    /* per top-level column: some record had its key; owned */
 };
 
 /* ---- describing values in errors ------------------------------------------------- */
@@ -30,7 +30,7 @@ static void describe_value(lua_State *L, int idx, char *out, size_t outlen) {
   switch (lua_type(L, idx)) {
   case LUA_TNUMBER: {
     double d = lua_tonumber(L, idx);
-    if (isnan(d)) {   /* printf may say "-nan" */
+    if (isnan(d)) { /* printf may say "-nan" */
       snprintf(out, outlen, "nan");
       return;
     }
@@ -50,19 +50,18 @@ static void describe_value(lua_State *L, int idx, char *out, size_t outlen) {
     size_t o = (size_t)snprintf(out, outlen, "string \"");
     for (size_t i = 0; i < shown && o + 8 < outlen; i++) {
       unsigned c = s[i];
-      if (c == '"' || c == '\\') o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
+      if (c == '"' || c == '\\')
+        o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
       else if (c < 0x20 || c == 0x7F || (c >= 0x80 && !utf8))
         o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-      else out[o++] = (char)c;
+      else
+        out[o++] = (char)c;
     }
     snprintf(out + o, outlen - o, "\"%s", shown < len ? "..." : "");
     return;
   }
-  case LUA_TNIL:
-    snprintf(out, outlen, "null");
-    return;
-  default:
-    snprintf(out, outlen, "%s", lua_typename(L, lua_type(L, idx)));
+  case LUA_TNIL: snprintf(out, outlen, "null"); return;
+  default: snprintf(out, outlen, "%s", lua_typename(L, lua_type(L, idx)));
   }
 }
 
@@ -78,17 +77,17 @@ typedef enum path_kind { PATH_FIELD, PATH_INDEX, PATH_MAP_KEY } path_kind;
 typedef struct value_path {
   const struct value_path *parent;
   path_kind kind;
-  const char *name;        /* PATH_FIELD */
-  int64_t index;           /* PATH_INDEX: 1-based; PATH_MAP_KEY: stack index of the key */
+  const char *name; /* PATH_FIELD */
+  int64_t index;    /* PATH_INDEX: 1-based; PATH_MAP_KEY: stack index of the key */
 } value_path;
 
 typedef struct append_ctx {
   lua_State *L;
-  int names_idx;           /* stack index of the interned-name table */
+  int names_idx; /* stack index of the interned-name table */
   int64_t row;
   char *err;
   size_t errlen;
-  bool *seen;              /* the top-level columns' flags (lc_rows_mark_seen) */
+  bool *seen; /* the top-level columns' flags (lc_rows_mark_seen) */
 } append_ctx;
 
 static size_t format_path(lua_State *L, const value_path *p, char *out, size_t outlen) {
@@ -98,9 +97,7 @@ static size_t format_path(lua_State *L, const value_path *p, char *out, size_t o
   case PATH_FIELD:
     o += (size_t)snprintf(out + o, outlen - o, "%s%s", p->parent ? "." : "", p->name);
     break;
-  case PATH_INDEX:
-    o += (size_t)snprintf(out + o, outlen - o, "[%lld]", (long long)p->index);
-    break;
+  case PATH_INDEX: o += (size_t)snprintf(out + o, outlen - o, "[%lld]", (long long)p->index); break;
   case PATH_MAP_KEY: {
     char key[SHOWN_VALUE_MAX + 32];
     describe_value(L, (int)p->index, key, sizeof key);
@@ -171,8 +168,7 @@ static int append_array(append_ctx *c, lc_column *col, int idx, const value_path
       char key[SHOWN_VALUE_MAX + 32];
       describe_value(L, -2, key, sizeof key);
       lua_pop(L, 2);
-      return value_error(c, at, "expected ARRAY (a sequence table), got a table with key %s",
-                         key);
+      return value_error(c, at, "expected ARRAY (a sequence table), got a table with key %s", key);
     }
     count++;
     lua_pop(L, 1);
@@ -226,9 +222,12 @@ static int push_sorted_keys(lua_State *L, int idx) {
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
     map_key *k = &order[i];
     *k = (map_key){.index = ++i, .type = lua_type(L, -2), .other = lua_topointer(L, -2)};
-    if (k->type == LUA_TSTRING) k->text = lua_tolstring(L, -2, &k->len);
-    else if (k->type == LUA_TNUMBER) k->number = lua_tonumber(L, -2);
-    else if (k->type == LUA_TBOOLEAN) k->number = lua_toboolean(L, -2);
+    if (k->type == LUA_TSTRING)
+      k->text = lua_tolstring(L, -2, &k->len);
+    else if (k->type == LUA_TNUMBER)
+      k->number = lua_tonumber(L, -2);
+    else if (k->type == LUA_TBOOLEAN)
+      k->number = lua_toboolean(L, -2);
     lua_pushvalue(L, -2);
     lua_rawseti(L, -4, i);
   }
@@ -283,7 +282,8 @@ static int append_bytes(append_ctx *c, lc_column *col, int idx, const value_path
   if (col->data.len + len > INT32_MAX)
     return value_error(c, at, "batch holds more than 2 GiB of %s data",
                        lc_type_name(col->type->id));
-  if (!lc_buf_append(&col->data, s, len) || !lc_column_push_offset(col, col->data.len)) return out_of_memory(c);
+  if (!lc_buf_append(&col->data, s, len) || !lc_column_push_offset(col, col->data.len))
+    return out_of_memory(c);
   return LC_OK;
 }
 
@@ -315,7 +315,15 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   lua_State *L = c->L;
   int t = lua_type(L, idx);
   lc_type_id id = col->type->id;
-  union { int8_t i8; int16_t i16; int32_t i32; int64_t i64; float f; double d; __int128 dec; } v;
+  union {
+    int8_t i8;
+    int16_t i16;
+    int32_t i32;
+    int64_t i64;
+    float f;
+    double d;
+    __int128 dec;
+  } v;
   double num;
   int rc;
   switch (id) {
@@ -353,7 +361,7 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   case LC_T_BOOLEAN:
     if (t != LUA_TBOOLEAN) return type_error(c, col, idx, at, "BOOLEAN", NULL);
     return lc_bitmap_push(&col->values, col->length, lua_toboolean(L, idx)) ? LC_OK
-                                                                         : out_of_memory(c);
+                                                                            : out_of_memory(c);
   case LC_T_INT:
     if ((rc = integral_number(c, col, idx, at, "INT", -2147483648.0, 2147483648.0, &num)))
       return rc;
@@ -369,8 +377,10 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   case LC_T_FLOAT:
   case LC_T_DOUBLE:
     if (t != LUA_TNUMBER) return type_error(c, col, idx, at, lc_type_name(id), NULL);
-    if (id == LC_T_FLOAT) v.f = (float)lua_tonumber(L, idx);
-    else v.d = lua_tonumber(L, idx);
+    if (id == LC_T_FLOAT)
+      v.f = (float)lua_tonumber(L, idx);
+    else
+      v.d = lua_tonumber(L, idx);
     break;
   case LC_T_DATE: {
     static const char *const expected = "DATE (\"YYYY-MM-DD\" or days since 1970-01-01)";
@@ -392,9 +402,10 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   }
   case LC_T_TIMESTAMP:
   case LC_T_TIMESTAMP_NTZ: {
-    const char *expected = id == LC_T_TIMESTAMP
-                               ? "TIMESTAMP (ISO-8601 string or seconds since epoch)"
-                               : "TIMESTAMP_NTZ (ISO-8601 string without a zone or seconds since epoch)";
+    const char *expected =
+        id == LC_T_TIMESTAMP
+            ? "TIMESTAMP (ISO-8601 string or seconds since epoch)"
+            : "TIMESTAMP_NTZ (ISO-8601 string without a zone or seconds since epoch)";
     if (t == LUA_TNUMBER) {
       double us = nearbyint(lua_tonumber(L, idx) * 1e6);
       if (!(us >= -9223372036854775808.0 && us < 9223372036854775808.0))
@@ -411,8 +422,7 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
     }
     break;
   }
-  default:
-    return type_error(c, col, idx, at, lc_type_name(id), "unsupported type");
+  default: return type_error(c, col, idx, at, lc_type_name(id), "unsupported type");
   }
   return lc_buf_append(&col->values, &v, lc_column_value_width(id)) ? LC_OK : out_of_memory(c);
 }
@@ -446,8 +456,7 @@ static int append_value(append_ctx *c, lc_column *col, int idx, const value_path
          : col->type->id == LC_T_MAP ? append_map(c, col, idx, at)
                                      : append_fields(c, col, idx, at);
     break;
-  default:
-    rc = append_scalar(c, col, idx, at);
+  default: rc = append_scalar(c, col, idx, at);
   }
   if (rc) return rc;
   return lc_column_mark_valid(col) ? LC_OK : out_of_memory(c);
@@ -515,7 +524,11 @@ int lc_rows_append(lc_rows *r, lua_State *L, int idx, int64_t row_number, char *
   }
   int top = lua_gettop(L);
   idx = lc_absindex(L, idx);
-  append_ctx c = {.L = L, .names_idx = top + 1, .row = row_number, .err = err, .errlen = errlen,
+  append_ctx c = {.L = L,
+                  .names_idx = top + 1,
+                  .row = row_number,
+                  .err = err,
+                  .errlen = errlen,
                   .seen = r->seen};
   if (lua_type(L, idx) != LUA_TTABLE) {
     char got[SHOWN_VALUE_MAX + 32];
@@ -578,7 +591,10 @@ static int push_value(lua_State *L, const struct ArrowSchema *s, const struct Ar
   case AK_INT64: lua_pushnumber(L, (lua_Number)((const int64_t *)values)[j]); break;
   case AK_FLOAT: lua_pushnumber(L, ((const float *)values)[j]); break;
   case AK_DOUBLE: lua_pushnumber(L, ((const double *)values)[j]); break;
-  case AK_STRING: case AK_BINARY: case AK_LARGE_STRING: case AK_LARGE_BINARY:
+  case AK_STRING:
+  case AK_BINARY:
+  case AK_LARGE_STRING:
+  case AK_LARGE_BINARY:
     lc_arrow_offsets(a, j, kind == AK_LARGE_STRING || kind == AK_LARGE_BINARY, &start, &end);
     lua_pushlstring(L, (const char *)a->buffers[2] + start, (size_t)(end - start));
     break;
@@ -594,20 +610,25 @@ static int push_value(lua_State *L, const struct ArrowSchema *s, const struct Ar
     int64_t v = ((const int64_t *)values)[j], micros;
     char unit = s->format[2];
     bool overflow = false;
-    if (unit == 's') overflow = __builtin_mul_overflow(v, INT64_C(1000000), &micros);
-    else if (unit == 'm') overflow = __builtin_mul_overflow(v, INT64_C(1000), &micros);
-    else if (unit == 'n') micros = lc_floor_div(v, 1000);
-    else micros = v;
+    if (unit == 's')
+      overflow = __builtin_mul_overflow(v, INT64_C(1000000), &micros);
+    else if (unit == 'm')
+      overflow = __builtin_mul_overflow(v, INT64_C(1000), &micros);
+    else if (unit == 'n')
+      micros = lc_floor_div(v, 1000);
+    else
+      micros = v;
     if (overflow) {
-      snprintf(err, errlen, "column '%s': timestamp %lld%c out of range", s->name,
-               (long long)v, unit);
+      snprintf(err, errlen, "column '%s': timestamp %lld%c out of range", s->name, (long long)v,
+               unit);
       return LC_ERR_VALUE;
     }
     lc_timestamp_format(micros, 1000000, 6, true, text, sizeof text);
     lua_pushstring(L, text);
     break;
   }
-  case AK_LIST: case AK_LARGE_LIST:
+  case AK_LIST:
+  case AK_LARGE_LIST:
     lc_arrow_offsets(a, j, kind == AK_LARGE_LIST, &start, &end);
     lua_createtable(L, (int)(end - start), 0);
     for (int64_t k = start; k < end; k++) {
@@ -616,8 +637,7 @@ static int push_value(lua_State *L, const struct ArrowSchema *s, const struct Ar
       lua_rawseti(L, -2, (int)(k - start + 1));
     }
     break;
-  case AK_STRUCT:
-    return push_struct(L, s, a, j, err, errlen);
+  case AK_STRUCT: return push_struct(L, s, a, j, err, errlen);
   case AK_MAP: {
     const struct ArrowSchema *es = s->children[0];
     const struct ArrowArray *entries = a->children[0];
@@ -664,8 +684,8 @@ typedef struct json_rows {
   lc_connector *conn;
   const char *text;
   size_t len;
-  int flags;           /* LC_JSON_* */
-  lc_rows *rows;       /* created inside the protected call, freed by the caller */
+  int flags;     /* LC_JSON_* */
+  lc_rows *rows; /* created inside the protected call, freed by the caller */
 } json_rows;
 
 /* Pushes a set of the schema's column names. */
@@ -720,13 +740,18 @@ static int json_rows_protected(lua_State *L) {
        * decode to an empty table). */
       if (*q != '{')
         return lc_state_raise(L, LC_ERR_VALUE, "line %lld: expected a JSON object, got %s",
-                              (long long)line, *q == '[' ? "an array" : *q == '"' ? "a string"
-                              : *q == 'n' ? "null" : *q == 't' || *q == 'f' ? "a boolean" : "a number");
+                              (long long)line,
+                              *q == '['                ? "an array"
+                              : *q == '"'              ? "a string"
+                              : *q == 'n'              ? "null"
+                              : *q == 't' || *q == 'f' ? "a boolean"
+                                                       : "a number");
       const char *unknown = j->flags & LC_JSON_IGNORE_UNKNOWN ? NULL : unknown_key(L, columns_idx);
       if (unknown)
-        return lc_state_raise(L, LC_ERR_VALUE,
-                              "line %lld: key '%s' is not a column (column names are case-sensitive)",
-                              (long long)line, unknown);
+        return lc_state_raise(
+            L, LC_ERR_VALUE,
+            "line %lld: key '%s' is not a column (column names are case-sensitive)",
+            (long long)line, unknown);
       if (lc_rows_append(j->rows, L, -1, ++rows, err, sizeof err) != LC_OK)
         return lc_state_raise(L, LC_ERR_VALUE, "line %lld: %s", (long long)line, err);
       lua_pop(L, 1);

@@ -8,16 +8,17 @@
 typedef struct stream_call {
   lc_connector *conn;
   const char *method;
-  const char *args[3];  /* JSON texts; NULL passes nil */
+  const char *args[3]; /* JSON texts; NULL passes nil */
   int nargs;
-  bool lines;           /* encode the result as JSON lines (a list of partitions) */
-  char **out;           /* NULL: the result is ignored */
+  bool lines; /* encode the result as JSON lines (a list of partitions) */
+  char **out; /* NULL: the result is ignored */
 } stream_call;
 
 static int stream_protected(lua_State *L) {
   stream_call *c = lua_touserdata(L, 1);
   if (lc_connector_push_method(c->conn, c->method) == LC_DONE) {
-    if (c->out) return luaL_error(L, "this connector cannot stream: it has no %s function", c->method);
+    if (c->out)
+      return luaL_error(L, "this connector cannot stream: it has no %s function", c->method);
     return 0;
   }
   for (int i = 0; i < c->nargs; i++) {
@@ -57,8 +58,8 @@ int lc_stream_initial_offset(lc_connector *conn, char **offset_json) {
   return stream_call_run(&c);
 }
 
-int lc_stream_latest_offset(lc_connector *conn, const char *start_json,
-                            const char *limit_json, char **offset_json) {
+int lc_stream_latest_offset(lc_connector *conn, const char *start_json, const char *limit_json,
+                            char **offset_json) {
   if (!conn || !offset_json) return LC_ERR_ARGUMENT;
   stream_call c = {conn, "latest_offset", {start_json, limit_json}, 2, false, offset_json};
   return stream_call_run(&c);
@@ -76,5 +77,3 @@ int lc_stream_commit(lc_connector *conn, const char *end_json) {
   stream_call c = {conn, "stream_commit", {end_json}, 1, false, NULL};
   return stream_call_run(&c);
 }
-
-

@@ -13,9 +13,9 @@
 /* ---- finding the script ---------------------------------------------------------- */
 
 typedef struct script_source {
-  char *text;        /* owned */
+  char *text; /* owned */
   size_t len;
-  char *chunkname;   /* "@path" or "=name"; owned */
+  char *chunkname; /* "@path" or "=name"; owned */
 } script_source;
 
 static void source_free(script_source *s) {
@@ -64,7 +64,8 @@ static int load_source(lc_runtime *rt, int kind, const char *ref, const char *na
     out->text = strdup(ref);
     out->len = strlen(ref);
     if (asprintf(&out->chunkname, "=%s", name ? name : "inline script") < 0) out->chunkname = NULL;
-    return out->text && out->chunkname ? LC_OK : lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+    return out->text && out->chunkname ? LC_OK
+                                       : lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
   }
   if (kind == LC_SOURCE_AUTO) kind = looks_like_path(ref) ? LC_SOURCE_FILE : LC_SOURCE_NAME;
   char *path = NULL;
@@ -74,7 +75,8 @@ static int load_source(lc_runtime *rt, int kind, const char *ref, const char *na
     if (!path)
       return lc_error_set(&rt->error, LC_ERR_NOT_FOUND,
                           "connector '%s' not found (searched %s; set LUACONN_PATH or give a "
-                          "path to a .lua file)", ref, tried[0] ? tried : "nowhere: no search path");
+                          "path to a .lua file)",
+                          ref, tried[0] ? tried : "nowhere: no search path");
   } else {
     path = strdup(ref);
   }
@@ -154,8 +156,7 @@ static int resolve_schema(lc_runtime *rt, lc_version *v) {
   }
   if (!lua_isstring(L, -1)) {
     lua_pop(L, 1);
-    return fail_at(rt, LC_ERR_CONTRACT, v->script,
-                   "schema(opts) must return a Spark DDL string");
+    return fail_at(rt, LC_ERR_CONTRACT, v->script, "schema(opts) must return a Spark DDL string");
   }
   size_t len;
   const char *ddl = lua_tolstring(L, -1, &len);
@@ -164,7 +165,8 @@ static int resolve_schema(lc_runtime *rt, lc_version *v) {
   int parsed = v->schema_ddl ? lc_schema_parse(ddl, len, &v->schema, err, sizeof err) : LC_OK;
   lua_pop(L, 1);
   if (!v->schema_ddl) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
-  if (parsed != LC_OK && strcmp(v->schema_ddl, "infer") == 0) return LC_OK; /* v->schema stays NULL */
+  if (parsed != LC_OK && strcmp(v->schema_ddl, "infer") == 0)
+    return LC_OK; /* v->schema stays NULL */
   if (parsed != LC_OK) {
     char msg[LC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "schema \"%.200s\": %s", v->schema_ddl, err);
@@ -245,4 +247,3 @@ int lc_version_build(lc_runtime *rt, lc_version *v, int kind, const char *ref, c
   if (rc != LC_OK) lc_version_release(v);
   return rc;
 }
-

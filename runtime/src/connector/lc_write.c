@@ -10,8 +10,8 @@
 static bool push_next_row(lua_State *L, lc_connector *conn) {
   if (!conn->write.array || conn->write.row >= conn->write.array->length) return false;
   char err[512];
-  if (lc_rows_push(L, conn->write.schema, conn->write.array, conn->write.row, err,
-                        sizeof err) != LC_OK)
+  if (lc_rows_push(L, conn->write.schema, conn->write.array, conn->write.row, err, sizeof err) !=
+      LC_OK)
     lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->write.rows_written + 1, err);
   conn->write.row++;
   conn->write.rows_written++;
@@ -52,7 +52,8 @@ static int encode_rows(lua_State *L) {
     if (conn->write.array && conn->write.row < conn->write.array->length) {
       if (lc_rowjson_add(conn->write.json, L, conn->write.schema, conn->write.array,
                          conn->write.row, err, sizeof err) != LC_OK)
-        return lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s", (long long)conn->write.rows_written + 1, err);
+        return lc_state_raise(L, LC_ERR_VALUE, "row %lld: %s",
+                              (long long)conn->write.rows_written + 1, err);
       conn->write.row++;
       conn->write.rows_written++;
     } else if (conn->write.input_ended) {
@@ -128,8 +129,10 @@ int lc_write_begin(lc_connector *conn) {
  * a waiting json.encode_rows, which takes the rows itself). */
 static int push_first_protected(lua_State *L) {
   lc_connector *conn = lua_touserdata(L, 1);
-  if (conn->write.resume_false) lua_pushboolean(L, 0);
-  else if (!push_next_row(L, conn)) return 0;
+  if (conn->write.resume_false)
+    lua_pushboolean(L, 0);
+  else if (!push_next_row(L, conn))
+    return 0;
   lua_xmove(L, conn->write.co, 1);
   return 0;
 }
@@ -138,7 +141,8 @@ int lc_write_batch(lc_connector *conn, const struct ArrowSchema *schema,
                    const struct ArrowArray *array) {
   if (!conn || !schema || !array) return LC_ERR_ARGUMENT;
   lc_error_clear(&conn->rt->error);
-  if (!conn->write.co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_batch before lc_write_begin");
+  if (!conn->write.co)
+    return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_batch before lc_write_begin");
   char err[512];
   if (lc_arrow_check_schema(schema, err, sizeof err) != LC_OK)
     return lc_error_set(&conn->rt->error, LC_ERR_VALUE, "cannot write this batch: %s", err);
@@ -147,7 +151,8 @@ int lc_write_batch(lc_connector *conn, const struct ArrowSchema *schema,
   conn->write.array = array;
   conn->write.row = 0;
   lc_rowjson_new_batch(conn->write.json);
-  int rc = conn->write.finished ? LC_DONE : lc_connector_protected(conn, push_first_protected, conn);
+  int rc =
+      conn->write.finished ? LC_DONE : lc_connector_protected(conn, push_first_protected, conn);
   if (rc == LC_OK) rc = resume_write(conn, 1);
   if (rc == LC_DONE && conn->write.row < array->length) {
     /* Rows nobody read would be lost without a word. */
@@ -172,7 +177,8 @@ static int encode_protected(lua_State *L) {
   lua_xmove(co, L, 1);
   char err[256];
   if (lc_json_encode(L, -1, out, err, sizeof err) != LC_OK)
-    return luaL_error(L, "write(opts, rows) must return a JSON-serialisable commit message: %s", err);
+    return luaL_error(L, "write(opts, rows) must return a JSON-serialisable commit message: %s",
+                      err);
   return 0;
 }
 
@@ -180,11 +186,12 @@ int lc_write_end(lc_connector *conn, char **commit_message_json) {
   if (!conn || !commit_message_json) return LC_ERR_ARGUMENT;
   *commit_message_json = NULL;
   lc_error_clear(&conn->rt->error);
-  if (!conn->write.co) return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_end before lc_write_begin");
+  if (!conn->write.co)
+    return lc_error_set(&conn->rt->error, LC_ERR_STATE, "lc_write_end before lc_write_begin");
   conn->write.input_ended = true;
   int nargs = 0;
   if (!conn->write.finished && conn->write.resume_false) {
-    lua_pushboolean(conn->write.co, 0);   /* json.encode_rows returns its last rows next */
+    lua_pushboolean(conn->write.co, 0); /* json.encode_rows returns its last rows next */
     nargs = 1;
   }
   int rc = conn->write.finished ? LC_DONE : resume_write(conn, nargs);

@@ -36,15 +36,15 @@
 
 /* A connection: owned by its Lua userdata; lc_amqp_shutdown frees everything. */
 typedef struct lc_amqp {
-  amqp_connection_state_t conn;     /* NULL once closed */
-  char where[300];                  /* "host:port" for error messages */
-  double rpc_timeout;               /* seconds per broker round trip */
-  amqp_channel_t consumer_channel;  /* 0 = not consuming */
+  amqp_connection_state_t conn;    /* NULL once closed */
+  char where[300];                 /* "host:port" for error messages */
+  double rpc_timeout;              /* seconds per broker round trip */
+  amqp_channel_t consumer_channel; /* 0 = not consuming */
   amqp_channel_t next_channel;
-  bool confirming;                  /* confirm.select done on LC_AMQP_CHANNEL */
-  uint64_t published;               /* delivery tags handed out in confirm mode */
-  uint64_t confirmed_below;         /* every tag < this is confirmed */
-  unsigned char *acked;             /* acked[tag - confirmed_below]: acks out of order */
+  bool confirming;          /* confirm.select done on LC_AMQP_CHANNEL */
+  uint64_t published;       /* delivery tags handed out in confirm mode */
+  uint64_t confirmed_below; /* every tag < this is confirmed */
+  unsigned char *acked;     /* acked[tag - confirmed_below]: acks out of order */
   size_t acked_cap;
 } lc_amqp;
 
@@ -69,10 +69,12 @@ static void lc_amqp_shutdown(lc_amqp *a) {
 static void lc_amqp_close_reason(const amqp_method_t *m, char *buf, size_t len) {
   if (m->id == AMQP_CHANNEL_CLOSE_METHOD) {
     const amqp_channel_close_t *c = m->decoded;
-    snprintf(buf, len, "%u %.*s", c->reply_code, (int)c->reply_text.len, (const char *)c->reply_text.bytes);
+    snprintf(buf, len, "%u %.*s", c->reply_code, (int)c->reply_text.len,
+             (const char *)c->reply_text.bytes);
   } else if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
     const amqp_connection_close_t *c = m->decoded;
-    snprintf(buf, len, "%u %.*s", c->reply_code, (int)c->reply_text.len, (const char *)c->reply_text.bytes);
+    snprintf(buf, len, "%u %.*s", c->reply_code, (int)c->reply_text.len,
+             (const char *)c->reply_text.bytes);
   } else {
     snprintf(buf, len, "unexpected method 0x%08x", m->id);
   }
@@ -121,10 +123,14 @@ static int lc_amqp_raise_status(lua_State *L, lc_amqp *a, int status, const char
 static void lc_amqp_check_reply(lua_State *L, lc_amqp *a, amqp_rpc_reply_t reply,
                                 amqp_channel_t channel, const char *what) {
   switch (reply.reply_type) {
-    case AMQP_RESPONSE_NORMAL: return;
-    case AMQP_RESPONSE_SERVER_EXCEPTION: lc_amqp_raise_close(L, a, channel, &reply.reply, what); return;
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION: lc_amqp_raise_status(L, a, reply.library_error, what); return;
-    default: lc_amqp_raise_status(L, a, AMQP_STATUS_UNEXPECTED_STATE, what);
+  case AMQP_RESPONSE_NORMAL: return;
+  case AMQP_RESPONSE_SERVER_EXCEPTION:
+    lc_amqp_raise_close(L, a, channel, &reply.reply, what);
+    return;
+  case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+    lc_amqp_raise_status(L, a, reply.library_error, what);
+    return;
+  default: lc_amqp_raise_status(L, a, AMQP_STATUS_UNEXPECTED_STATE, what);
   }
 }
 
@@ -166,42 +172,42 @@ static amqp_bytes_t lc_amqp_check_bytes(lua_State *L, int idx) {
  * strings point into it). Integral numbers become I64, others F64. */
 static void lc_amqp_to_field(lua_State *L, int idx, const char *key, amqp_field_value_t *v) {
   switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN:
-      v->kind = AMQP_FIELD_KIND_BOOLEAN;
-      v->value.boolean = lua_toboolean(L, idx);
-      return;
-    case LUA_TNUMBER: {
-      double d = lua_tonumber(L, idx);
-      if (d == floor(d) && fabs(d) < 9.2e18) {
-        v->kind = AMQP_FIELD_KIND_I64;
-        v->value.i64 = (int64_t)d;
-      } else {
-        v->kind = AMQP_FIELD_KIND_F64;
-        v->value.f64 = d;
-      }
-      return;
+  case LUA_TBOOLEAN:
+    v->kind = AMQP_FIELD_KIND_BOOLEAN;
+    v->value.boolean = lua_toboolean(L, idx);
+    return;
+  case LUA_TNUMBER: {
+    double d = lua_tonumber(L, idx);
+    if (d == floor(d) && fabs(d) < 9.2e18) {
+      v->kind = AMQP_FIELD_KIND_I64;
+      v->value.i64 = (int64_t)d;
+    } else {
+      v->kind = AMQP_FIELD_KIND_F64;
+      v->value.f64 = d;
     }
-    case LUA_TSTRING:
-      v->kind = AMQP_FIELD_KIND_UTF8;
-      v->value.bytes = lc_amqp_bytes(L, idx);
-      return;
-    case LUA_TTABLE:
-      if (lua_getmetatable(L, idx)) {
-        luaL_getmetatable(L, LC_AMQP_TIMESTAMP_MT);
-        bool stamp = lua_rawequal(L, -1, -2);
-        lua_pop(L, 2);
-        if (stamp) {
-          lua_rawgeti(L, idx, 1);
-          v->kind = AMQP_FIELD_KIND_TIMESTAMP;
-          v->value.u64 = (uint64_t)lua_tonumber(L, -1);
-          lua_pop(L, 1);
-          return;
-        }
+    return;
+  }
+  case LUA_TSTRING:
+    v->kind = AMQP_FIELD_KIND_UTF8;
+    v->value.bytes = lc_amqp_bytes(L, idx);
+    return;
+  case LUA_TTABLE:
+    if (lua_getmetatable(L, idx)) {
+      luaL_getmetatable(L, LC_AMQP_TIMESTAMP_MT);
+      bool stamp = lua_rawequal(L, -1, -2);
+      lua_pop(L, 2);
+      if (stamp) {
+        lua_rawgeti(L, idx, 1);
+        v->kind = AMQP_FIELD_KIND_TIMESTAMP;
+        v->value.u64 = (uint64_t)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        return;
       }
-      /* fall through */
-    default:
-      luaL_error(L, "amqp: argument '%s' must be a string, number, boolean or amqp.timestamp, got %s",
-                 key, luaL_typename(L, idx));
+    }
+    /* fall through */
+  default:
+    luaL_error(L, "amqp: argument '%s' must be a string, number, boolean or amqp.timestamp, got %s",
+               key, luaL_typename(L, idx));
   }
 }
 
@@ -231,34 +237,32 @@ static void lc_amqp_push_table(lua_State *L, const amqp_table_t *t);
 
 static void lc_amqp_push_field(lua_State *L, const amqp_field_value_t *v) {
   switch (v->kind) {
-    case AMQP_FIELD_KIND_BOOLEAN: lua_pushboolean(L, v->value.boolean); break;
-    case AMQP_FIELD_KIND_I8: lua_pushnumber(L, v->value.i8); break;
-    case AMQP_FIELD_KIND_U8: lua_pushnumber(L, v->value.u8); break;
-    case AMQP_FIELD_KIND_I16: lua_pushnumber(L, v->value.i16); break;
-    case AMQP_FIELD_KIND_U16: lua_pushnumber(L, v->value.u16); break;
-    case AMQP_FIELD_KIND_I32: lua_pushnumber(L, v->value.i32); break;
-    case AMQP_FIELD_KIND_U32: lua_pushnumber(L, v->value.u32); break;
-    case AMQP_FIELD_KIND_I64: lua_pushnumber(L, (double)v->value.i64); break;
-    case AMQP_FIELD_KIND_U64:
-    case AMQP_FIELD_KIND_TIMESTAMP: lua_pushnumber(L, (double)v->value.u64); break;
-    case AMQP_FIELD_KIND_F32: lua_pushnumber(L, v->value.f32); break;
-    case AMQP_FIELD_KIND_F64: lua_pushnumber(L, v->value.f64); break;
-    case AMQP_FIELD_KIND_DECIMAL:
-      lua_pushnumber(L, v->value.decimal.value / pow(10, v->value.decimal.decimals));
-      break;
-    case AMQP_FIELD_KIND_UTF8:
-    case AMQP_FIELD_KIND_BYTES:
-      lua_pushlstring(L, v->value.bytes.bytes, v->value.bytes.len);
-      break;
-    case AMQP_FIELD_KIND_TABLE: lc_amqp_push_table(L, &v->value.table); break;
-    case AMQP_FIELD_KIND_ARRAY:
-      lua_createtable(L, v->value.array.num_entries, 0);
-      for (int i = 0; i < v->value.array.num_entries; i++) {
-        lc_amqp_push_field(L, &v->value.array.entries[i]);
-        lua_rawseti(L, -2, i + 1);
-      }
-      break;
-    default: lua_pushnil(L);  /* void */
+  case AMQP_FIELD_KIND_BOOLEAN: lua_pushboolean(L, v->value.boolean); break;
+  case AMQP_FIELD_KIND_I8: lua_pushnumber(L, v->value.i8); break;
+  case AMQP_FIELD_KIND_U8: lua_pushnumber(L, v->value.u8); break;
+  case AMQP_FIELD_KIND_I16: lua_pushnumber(L, v->value.i16); break;
+  case AMQP_FIELD_KIND_U16: lua_pushnumber(L, v->value.u16); break;
+  case AMQP_FIELD_KIND_I32: lua_pushnumber(L, v->value.i32); break;
+  case AMQP_FIELD_KIND_U32: lua_pushnumber(L, v->value.u32); break;
+  case AMQP_FIELD_KIND_I64: lua_pushnumber(L, (double)v->value.i64); break;
+  case AMQP_FIELD_KIND_U64:
+  case AMQP_FIELD_KIND_TIMESTAMP: lua_pushnumber(L, (double)v->value.u64); break;
+  case AMQP_FIELD_KIND_F32: lua_pushnumber(L, v->value.f32); break;
+  case AMQP_FIELD_KIND_F64: lua_pushnumber(L, v->value.f64); break;
+  case AMQP_FIELD_KIND_DECIMAL:
+    lua_pushnumber(L, v->value.decimal.value / pow(10, v->value.decimal.decimals));
+    break;
+  case AMQP_FIELD_KIND_UTF8:
+  case AMQP_FIELD_KIND_BYTES: lua_pushlstring(L, v->value.bytes.bytes, v->value.bytes.len); break;
+  case AMQP_FIELD_KIND_TABLE: lc_amqp_push_table(L, &v->value.table); break;
+  case AMQP_FIELD_KIND_ARRAY:
+    lua_createtable(L, v->value.array.num_entries, 0);
+    for (int i = 0; i < v->value.array.num_entries; i++) {
+      lc_amqp_push_field(L, &v->value.array.entries[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    break;
+  default: lua_pushnil(L); /* void */
   }
 }
 
@@ -341,20 +345,26 @@ static void lc_amqp_connect_reason(const char *host, int port, int status, char 
 /* Sets up certificate checks on an amqps socket: peers are verified against option
  * ca_file, else the default bundle (lc_tls_default_ca); verify = false turns the
  * checks off, with a warning. Returns the bundle used (NULL: none). */
-static const char *lc_amqp_use_tls(lua_State *L, amqp_socket_t *sock, bool verify, const char *where) {
+static const char *lc_amqp_use_tls(lua_State *L, amqp_socket_t *sock, bool verify,
+                                   const char *where) {
   lc_state *st = lc_state_get(L);
   amqp_ssl_socket_set_verify_peer(sock, verify);
   amqp_ssl_socket_set_verify_hostname(sock, verify);
   if (!verify)
-    lc_state_log(st, LC_LOG_WARN, "amqp: TLS certificate verification is OFF for %s (verify = false): "
-                 "any server can pose as the broker", where);
+    lc_state_log(st, LC_LOG_WARN,
+                 "amqp: TLS certificate verification is OFF for %s (verify = false): "
+                 "any server can pose as the broker",
+                 where);
   const char *origin = "option 'ca_file'";
   const char *ca_file = lc_amqp_opt_string(L, 2, "ca_file");
-  if (ca_file) lua_pop(L, 1); /* the string stays referenced by the options table */
-  else ca_file = lc_tls_default_ca(&origin);
+  if (ca_file)
+    lua_pop(L, 1); /* the string stays referenced by the options table */
+  else
+    ca_file = lc_tls_default_ca(&origin);
   if (!ca_file) return NULL;
   if (amqp_ssl_socket_set_cacert(sock, ca_file) != AMQP_STATUS_OK)
-    lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot load CA certificates from %s (%s)", ca_file, origin);
+    lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot load CA certificates from %s (%s)", ca_file,
+                   origin);
   lc_state_log(st, LC_LOG_DEBUG, "amqp: verifying TLS peers against %s (%s)", ca_file, origin);
   return ca_file;
 }
@@ -372,7 +382,9 @@ static int lc_amqp_connect(lua_State *L) {
   memcpy(copy, url, url_len + 1);
   struct amqp_connection_info info;
   if (amqp_parse_url(copy, &info) != AMQP_STATUS_OK)
-    return lc_state_raise(L, LC_ERR_AMQP, "amqp: bad broker URL (expected amqp://user:pass@host:port/vhost or amqps://...)");
+    return lc_state_raise(
+        L, LC_ERR_AMQP,
+        "amqp: bad broker URL (expected amqp://user:pass@host:port/vhost or amqps://...)");
   lc_state_add_secret(lc_state_get(L), info.password, strlen(info.password));
 
   lc_amqp *a = lua_newuserdata(L, sizeof *a);
@@ -395,8 +407,10 @@ static int lc_amqp_connect(lua_State *L) {
     char reason[200];
     lc_amqp_connect_reason(info.host, info.port, status, reason, sizeof reason);
     lc_amqp_shutdown(a);
-    if (status == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED)
-      return lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot connect to %s: %s (untrusted certificate: "
+    if (status == AMQP_STATUS_SSL_PEER_VERIFY_FAILED ||
+        status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED)
+      return lc_state_raise(L, LC_ERR_AMQP,
+                            "amqp: cannot connect to %s: %s (untrusted certificate: "
                             "verified against %s; set ca_file to the CA that signed it)",
                             a->where, reason, ca_file ? ca_file : "no CA bundle");
     return lc_state_raise(L, LC_ERR_AMQP, "amqp: cannot connect to %s: %s", a->where, reason);
@@ -408,8 +422,9 @@ static int lc_amqp_connect(lua_State *L) {
   if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
       reply.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
     lc_amqp_shutdown(a);
-    return lc_state_raise(L, LC_ERR_AMQP, "amqp: %s refused the login as '%s' (wrong user, password or vhost '%s'?)",
-                          a->where, info.user, info.vhost);
+    return lc_state_raise(
+        L, LC_ERR_AMQP, "amqp: %s refused the login as '%s' (wrong user, password or vhost '%s'?)",
+        a->where, info.user, info.vhost);
   }
   lc_amqp_check_reply(L, a, reply, 0, "login");
   amqp_channel_open(a->conn, LC_AMQP_CHANNEL);
@@ -428,12 +443,14 @@ static int lc_amqp_declare(lua_State *L) {
   bool durable = lc_amqp_opt_bool(L, 3, "durable", true);
   bool exclusive = lc_amqp_opt_bool(L, 3, "exclusive", false);
   bool auto_delete = lc_amqp_opt_bool(L, 3, "auto_delete", false);
-  if (!lua_isnoneornil(L, 3)) lua_getfield(L, 3, "arguments");
-  else lua_pushnil(L);
+  if (!lua_isnoneornil(L, 3))
+    lua_getfield(L, 3, "arguments");
+  else
+    lua_pushnil(L);
   amqp_table_t args = lc_amqp_to_table(L, -1);
   lc_amqp_arm_rpc(L, a);
-  amqp_queue_declare_ok_t *ok = amqp_queue_declare(a->conn, LC_AMQP_CHANNEL, queue, passive, durable,
-                                                   exclusive, auto_delete, args);
+  amqp_queue_declare_ok_t *ok = amqp_queue_declare(a->conn, LC_AMQP_CHANNEL, queue, passive,
+                                                   durable, exclusive, auto_delete, args);
   lc_amqp_check_reply(L, a, amqp_get_rpc_reply(a->conn), LC_AMQP_CHANNEL, "queue.declare");
   lua_pushnumber(L, ok->message_count);
   lua_pushnumber(L, ok->consumer_count);
@@ -548,21 +565,21 @@ static bool lc_amqp_wait_frame(lua_State *L, lc_amqp *a, struct timeval *tv, con
   lc_amqp_check_status(L, a, status, what);
   if (frame.frame_type != AMQP_FRAME_METHOD) return true;
   switch (frame.payload.method.id) {
-    case AMQP_BASIC_ACK_METHOD: {
-      const amqp_basic_ack_t *ack = frame.payload.method.decoded;
-      lc_amqp_record_ack(L, a, ack->delivery_tag, ack->multiple, false);
-      break;
-    }
-    case AMQP_BASIC_NACK_METHOD: {
-      const amqp_basic_nack_t *nack = frame.payload.method.decoded;
-      lc_amqp_record_ack(L, a, nack->delivery_tag, nack->multiple, true);
-      break;
-    }
-    case AMQP_CHANNEL_CLOSE_METHOD:
-    case AMQP_CONNECTION_CLOSE_METHOD:
-      lc_amqp_raise_close(L, a, frame.channel, &frame.payload.method, what);
-      break;
-    default: break;
+  case AMQP_BASIC_ACK_METHOD: {
+    const amqp_basic_ack_t *ack = frame.payload.method.decoded;
+    lc_amqp_record_ack(L, a, ack->delivery_tag, ack->multiple, false);
+    break;
+  }
+  case AMQP_BASIC_NACK_METHOD: {
+    const amqp_basic_nack_t *nack = frame.payload.method.decoded;
+    lc_amqp_record_ack(L, a, nack->delivery_tag, nack->multiple, true);
+    break;
+  }
+  case AMQP_CHANNEL_CLOSE_METHOD:
+  case AMQP_CONNECTION_CLOSE_METHOD:
+    lc_amqp_raise_close(L, a, frame.channel, &frame.payload.method, what);
+    break;
+  default: break;
   }
   return true;
 }
@@ -576,7 +593,8 @@ static int lc_amqp_wait_confirms(lua_State *L) {
   while (a->confirming && a->confirmed_below <= a->published) {
     double left = deadline - lc_now();
     if (left <= 0)
-      return lc_state_raise(L, LC_ERR_AMQP, "amqp: %llu of %llu messages unconfirmed by %s after %.3g s",
+      return lc_state_raise(L, LC_ERR_AMQP,
+                            "amqp: %llu of %llu messages unconfirmed by %s after %.3g s",
                             (unsigned long long)(a->published + 1 - a->confirmed_below),
                             (unsigned long long)a->published, a->where, timeout);
     struct timeval tv = lc_amqp_budget(L, left);
@@ -590,7 +608,8 @@ static int lc_amqp_wait_confirms(lua_State *L) {
 /* ---- consuming ---------------------------------------------------------------- */
 
 static void lc_amqp_close_consumer(lc_amqp *a) {
-  if (a->conn && a->consumer_channel) amqp_channel_close(a->conn, a->consumer_channel, AMQP_REPLY_SUCCESS);
+  if (a->conn && a->consumer_channel)
+    amqp_channel_close(a->conn, a->consumer_channel, AMQP_REPLY_SUCCESS);
   a->consumer_channel = 0;
 }
 
@@ -600,8 +619,10 @@ static int lc_amqp_consume(lua_State *L) {
   lc_amqp *a = lc_amqp_check(L);
   amqp_bytes_t queue = lc_amqp_check_bytes(L, 2);
   int prefetch = (int)lc_amqp_opt_number(L, 3, "prefetch", 500);
-  if (!lua_isnoneornil(L, 3)) lua_getfield(L, 3, "arguments");
-  else lua_pushnil(L);
+  if (!lua_isnoneornil(L, 3))
+    lua_getfield(L, 3, "arguments");
+  else
+    lua_pushnil(L);
   amqp_table_t args = lc_amqp_to_table(L, -1);
   lc_amqp_arm_rpc(L, a);
   lc_amqp_close_consumer(a);
@@ -611,7 +632,8 @@ static int lc_amqp_consume(lua_State *L) {
   a->consumer_channel = ch;
   amqp_basic_qos(a->conn, ch, 0, (uint16_t)prefetch, 0);
   lc_amqp_check_reply(L, a, amqp_get_rpc_reply(a->conn), ch, "basic.qos");
-  amqp_basic_consume_ok_t *ok = amqp_basic_consume(a->conn, ch, queue, amqp_empty_bytes, 0, 0, 0, args);
+  amqp_basic_consume_ok_t *ok =
+      amqp_basic_consume(a->conn, ch, queue, amqp_empty_bytes, 0, 0, 0, args);
   lc_amqp_check_reply(L, a, amqp_get_rpc_reply(a->conn), ch, "basic.consume");
   lua_pushlstring(L, ok->consumer_tag.bytes, ok->consumer_tag.len);
   return 1;
@@ -631,8 +653,10 @@ static void lc_amqp_clear(lua_State *L, int t) {
 /* Sets t[key] to bytes, or to nil when flag is not among the properties' flags. */
 static void lc_amqp_set_optional(lua_State *L, int t, const char *key, amqp_flags_t flags,
                                  amqp_flags_t flag, amqp_bytes_t bytes) {
-  if (flags & flag) lua_pushlstring(L, bytes.bytes, bytes.len);
-  else lua_pushnil(L);
+  if (flags & flag)
+    lua_pushlstring(L, bytes.bytes, bytes.len);
+  else
+    lua_pushnil(L);
   lua_setfield(L, t, key);
 }
 
@@ -653,9 +677,12 @@ static void lc_amqp_fill_delivery(lua_State *L, int t, const amqp_envelope_t *en
   lua_pushboolean(L, env->redelivered);
   lua_setfield(L, t, "redelivered");
   lc_amqp_set_optional(L, t, "message_id", p->_flags, AMQP_BASIC_MESSAGE_ID_FLAG, p->message_id);
-  lc_amqp_set_optional(L, t, "content_type", p->_flags, AMQP_BASIC_CONTENT_TYPE_FLAG, p->content_type);
-  if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG) lua_pushnumber(L, (double)p->timestamp);
-  else lua_pushnil(L);
+  lc_amqp_set_optional(L, t, "content_type", p->_flags, AMQP_BASIC_CONTENT_TYPE_FLAG,
+                       p->content_type);
+  if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG)
+    lua_pushnumber(L, (double)p->timestamp);
+  else
+    lua_pushnil(L);
   lua_setfield(L, t, "timestamp");
   lua_getfield(L, t, "headers");
   if (lua_istable(L, -1)) {
@@ -680,7 +707,8 @@ static int lc_amqp_receive(lua_State *L) {
   double timeout = luaL_optnumber(L, 2, 5);
   bool reuse = !lua_isnoneornil(L, 3);
   if (reuse) luaL_checktype(L, 3, LUA_TTABLE);
-  if (!a->consumer_channel) return lc_state_raise(L, LC_ERR_AMQP, "amqp: receive without a consumer (call consume first)");
+  if (!a->consumer_channel)
+    return lc_state_raise(L, LC_ERR_AMQP, "amqp: receive without a consumer (call consume first)");
   double deadline = lc_now() + timeout;
   for (;;) {
     double left = deadline - lc_now();
@@ -690,12 +718,14 @@ static int lc_amqp_receive(lua_State *L) {
     amqp_envelope_t env;
     amqp_rpc_reply_t reply = amqp_consume_message(a->conn, &env, &tv, 0);
     if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
-      if (env.channel != a->consumer_channel) {  /* from a consumer closed earlier */
+      if (env.channel != a->consumer_channel) { /* from a consumer closed earlier */
         amqp_destroy_envelope(&env);
         continue;
       }
-      if (reuse) lua_pushvalue(L, 3);
-      else lua_createtable(L, 0, 9);
+      if (reuse)
+        lua_pushvalue(L, 3);
+      else
+        lua_createtable(L, 0, 9);
       lc_amqp_fill_delivery(L, lua_gettop(L), &env);
       amqp_destroy_envelope(&env);
       return 1;
@@ -716,7 +746,8 @@ static int lc_amqp_receive(lua_State *L) {
     if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD)
       return lc_amqp_raise_close(L, a, frame.channel, &frame.payload.method, "receive");
     if (id == AMQP_BASIC_CANCEL_METHOD && frame.channel == a->consumer_channel)
-      return lc_state_raise(L, LC_ERR_AMQP, "amqp: the broker cancelled the consumer (queue deleted?)");
+      return lc_state_raise(L, LC_ERR_AMQP,
+                            "amqp: the broker cancelled the consumer (queue deleted?)");
   }
 }
 
@@ -725,7 +756,8 @@ static int lc_amqp_ack(lua_State *L) {
   lc_amqp *a = lc_amqp_check(L);
   uint64_t tag = (uint64_t)luaL_checknumber(L, 2);
   if (!a->consumer_channel) return lc_state_raise(L, LC_ERR_AMQP, "amqp: ack without a consumer");
-  lc_amqp_check_status(L, a, amqp_basic_ack(a->conn, a->consumer_channel, tag, lua_toboolean(L, 3)), "basic.ack");
+  lc_amqp_check_status(L, a, amqp_basic_ack(a->conn, a->consumer_channel, tag, lua_toboolean(L, 3)),
+                       "basic.ack");
   return 0;
 }
 
@@ -767,13 +799,17 @@ static int lc_amqp_timestamp(lua_State *L) {
 }
 
 int lc_open_amqp(lua_State *L) {
-  static const luaL_Reg methods[] = {
-      {"declare", lc_amqp_declare}, {"delete", lc_amqp_delete},
-      {"publish", lc_amqp_publish}, {"wait_confirms", lc_amqp_wait_confirms},
-      {"consume", lc_amqp_consume}, {"receive", lc_amqp_receive},
-      {"ack", lc_amqp_ack},         {"cancel", lc_amqp_cancel},
-      {"close", lc_amqp_close},     {"is_open", lc_amqp_is_open},
-      {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"declare", lc_amqp_declare},
+                                     {"delete", lc_amqp_delete},
+                                     {"publish", lc_amqp_publish},
+                                     {"wait_confirms", lc_amqp_wait_confirms},
+                                     {"consume", lc_amqp_consume},
+                                     {"receive", lc_amqp_receive},
+                                     {"ack", lc_amqp_ack},
+                                     {"cancel", lc_amqp_cancel},
+                                     {"close", lc_amqp_close},
+                                     {"is_open", lc_amqp_is_open},
+                                     {NULL, NULL}};
   luaL_newmetatable(L, LC_AMQP_TIMESTAMP_MT);
   lua_pop(L, 1);
   if (luaL_newmetatable(L, LC_AMQP_CONN_MT)) {

@@ -36,23 +36,23 @@
 
 #define LC_HTTP_USER_AGENT "luaconn/" LUACONN_VERSION
 #define LC_HTTP_MAX_REDIRECTS 5L
-#define LC_HTTP_BODY_IN_ERROR 200   /* bytes of a failed response quoted in the error */
+#define LC_HTTP_BODY_IN_ERROR 200 /* bytes of a failed response quoted in the error */
 #define LC_HTTP_METHOD_MAX 16
-#define LC_HTTP_OK_MAX 16           /* statuses an `ok` list may name */
+#define LC_HTTP_OK_MAX 16 /* statuses an `ok` list may name */
 #define LC_HTTP_HEADER_NAME_MAX 256
-#define LC_HTTP_ORIGIN_MAX 512      /* "scheme://host:port" */
+#define LC_HTTP_ORIGIN_MAX 512 /* "scheme://host:port" */
 
 typedef struct lc_http_buffer {
-  char *data;   /* NUL-terminated; owned */
+  char *data; /* NUL-terminated; owned */
   size_t len;
   size_t cap;
 } lc_http_buffer;
 
 typedef struct lc_http_settings {
-  double timeout;          /* seconds for a whole attempt */
+  double timeout; /* seconds for a whole attempt */
   double connect_timeout;
-  int retries;             /* attempts after the first */
-  double backoff;          /* first wait; doubles each retry */
+  int retries;    /* attempts after the first */
+  double backoff; /* first wait; doubles each retry */
   double max_backoff;
   long retry_on[LC_HTTP_OK_MAX]; /* statuses retried */
   size_t n_retry_on;
@@ -64,34 +64,34 @@ static const lc_http_settings LC_HTTP_DEFAULTS = {
 /* Per-state data: a userdata the state holds (lc_state_singleton), freed by __gc. */
 typedef struct lc_http {
   CURL *curl;
-  lc_http_buffer body;                 /* last response's body */
-  lc_http_buffer head;                 /* last response's header block */
-  size_t body_limit;                   /* the state's memory cap; 0 = none */
+  lc_http_buffer body; /* last response's body */
+  lc_http_buffer head; /* last response's header block */
+  size_t body_limit;   /* the state's memory cap; 0 = none */
   bool body_too_large;
-  struct curl_slist *request_headers;  /* the current request's */
-  struct curl_slist *hop_headers;      /* request_headers without credentials: what a
+  struct curl_slist *request_headers; /* the current request's */
+  struct curl_slist *hop_headers;     /* request_headers without credentials: what a
                                           redirect to another origin carries */
-  char *request_json;                  /* the current request's encoded json body */
-  lc_http_settings defaults;           /* set by http.configure */
-  double min_interval;                 /* seconds between requests (rate_limit); 0 = none */
-  double last_request;                 /* lc_now() when the last request started */
-  double not_before;                   /* lc_now() before which no request starts: a
+  char *request_json;                 /* the current request's encoded json body */
+  lc_http_settings defaults;          /* set by http.configure */
+  double min_interval;                /* seconds between requests (rate_limit); 0 = none */
+  double last_request;                /* lc_now() when the last request started */
+  double not_before;                  /* lc_now() before which no request starts: a
                                           rate limit the server said is used up */
-  char *replayed_url;                  /* the last response's URL when replayed; owned */
-  size_t secrets_recorded;             /* the state's secret count when the recording
+  char *replayed_url;                 /* the last response's URL when replayed; owned */
+  size_t secrets_recorded;            /* the state's secret count when the recording
                                           was last written */
-  char *ca_file;                       /* CA bundle HTTPS peers are verified against */
-  bool insecure;                       /* http.configure{verify = false} */
+  char *ca_file;                      /* CA bundle HTTPS peers are verified against */
+  bool insecure;                      /* http.configure{verify = false} */
   char error[CURL_ERROR_SIZE];
 } lc_http;
 
 typedef struct lc_http_request {
   char method[LC_HTTP_METHOD_MAX];
-  const char *url;          /* with the query appended; a string on the Lua stack */
-  const char *body;         /* NULL = no body */
+  const char *url;  /* with the query appended; a string on the Lua stack */
+  const char *body; /* NULL = no body */
   size_t body_len;
   lc_http_settings settings;
-  bool any_status;          /* ok = "any": hand back non-2xx responses */
+  bool any_status;                  /* ok = "any": hand back non-2xx responses */
   long ok_statuses[LC_HTTP_OK_MAX]; /* ok = {401, ...}: hand back these non-2xx too */
   size_t n_ok_statuses;
 } lc_http_request;
@@ -100,10 +100,10 @@ typedef struct lc_http_outcome {
   CURLcode rc;
   long status;
   int attempts;
-  double refused_wait;      /* > 0: a retry was due after this many seconds, past the budget */
+  double refused_wait; /* > 0: a retry was due after this many seconds, past the budget */
 } lc_http_outcome;
 
-static char lc_http_headers_key;  /* registry: default headers from http.configure */
+static char lc_http_headers_key; /* registry: default headers from http.configure */
 
 /* ---- per-state data --------------------------------------------------------- */
 
@@ -169,7 +169,8 @@ static void lc_http_use_ca(lua_State *L, lc_http *h, const char *ca_file) {
   if (path) {
     lc_state_log(st, LC_LOG_DEBUG, "http: verifying TLS peers against %s (%s)", path, origin);
   } else {
-    lc_state_log(st, LC_LOG_WARN, "http: no CA bundle found (set ca_file or SSL_CERT_FILE); "
+    lc_state_log(st, LC_LOG_WARN,
+                 "http: no CA bundle found (set ca_file or SSL_CERT_FILE); "
                  "using libcurl's built-in default");
   }
 }
@@ -179,7 +180,8 @@ static lc_http *lc_http_get(lua_State *L) {
   lc_http *h = lc_state_singleton(L, &lc_http_key, sizeof *h, lc_http_gc);
   if (h->curl) return h;
   pthread_once(&lc_http_once, lc_http_global_init);
-  if (!(h->curl = curl_easy_init())) luaL_error(L, "http: cannot create a curl handle (out of memory)");
+  if (!(h->curl = curl_easy_init()))
+    luaL_error(L, "http: cannot create a curl handle (out of memory)");
   h->defaults = LC_HTTP_DEFAULTS;
   lc_http_use_ca(L, h, NULL);
   return h;
@@ -249,8 +251,8 @@ static bool lc_http_in_list(const char *key, const char *const *list) {
 }
 
 /* Raises on any key of the options table at idx that no list names. */
-static void lc_http_check_keys(lua_State *L, int idx, const char *fname,
-                               const char *const *extra1, const char *const *extra2) {
+static void lc_http_check_keys(lua_State *L, int idx, const char *fname, const char *const *extra1,
+                               const char *const *extra2) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
@@ -324,8 +326,7 @@ static int lc_http_compare_names(const void *a, const void *b) {
 /* Text of a query value at idx: integral numbers print in full (ids, cursors). */
 static const char *lc_http_param_text(lua_State *L, int idx, char *buf, size_t buflen) {
   switch (lua_type(L, idx)) {
-  case LUA_TSTRING:
-    return lua_tostring(L, idx);
+  case LUA_TSTRING: return lua_tostring(L, idx);
   case LUA_TNUMBER: {
     double n = lua_tonumber(L, idx);
     if (n == floor(n) && fabs(n) < 9.2e18) {
@@ -334,10 +335,8 @@ static const char *lc_http_param_text(lua_State *L, int idx, char *buf, size_t b
     }
     return lua_tostring(L, idx);
   }
-  case LUA_TBOOLEAN:
-    return lua_toboolean(L, idx) ? "true" : "false";
-  default:
-    return NULL;
+  case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "true" : "false";
+  default: return NULL;
   }
 }
 
@@ -518,7 +517,8 @@ static void lc_http_build_headers(lua_State *L, lc_http *h, lc_state *st, const 
     }
   }
   lua_pop(L, 1);
-  if (json_body && !have_content_type) lc_http_append_header(L, h, "Content-Type: application/json");
+  if (json_body && !have_content_type)
+    lc_http_append_header(L, h, "Content-Type: application/json");
   /* Without this curl waits for "100 Continue" before sending larger bodies. */
   lc_http_append_header(L, h, "Expect:");
 }
@@ -552,8 +552,7 @@ static bool lc_http_status_accepted(const lc_http_request *req, long status) {
 static void lc_http_read_request(lua_State *L, lc_http *h, lc_state *st, const char *fname,
                                  const char *method, int url_idx, int opts_idx,
                                  lc_http_request *req) {
-  lc_http_check_keys(L, opts_idx, fname, LC_HTTP_REQUEST_KEYS,
-                     method ? NULL : LC_HTTP_TARGET_KEYS);
+  lc_http_check_keys(L, opts_idx, fname, LC_HTTP_REQUEST_KEYS, method ? NULL : LC_HTTP_TARGET_KEYS);
   if (!method) {
     lua_getfield(L, opts_idx, "method");
     method = lua_isnil(L, -1) ? "GET" : lua_tostring(L, -1);
@@ -712,10 +711,8 @@ static bool lc_http_transient_error(CURLcode rc) {
   case CURLE_PARTIAL_FILE:
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM:
-    return true;
-  default:
-    return false;
+  case CURLE_HTTP2_STREAM: return true;
+  default: return false;
   }
 }
 
@@ -892,11 +889,14 @@ static int lc_http_fail(lua_State *L, lc_state *st, const lc_http *h, const lc_h
              out->refused_wait);
   if (out->rc != CURLE_OK) {
     char attempts[48] = "";
-    if (out->attempts > 1) snprintf(attempts, sizeof attempts, " (after %d attempts)", out->attempts);
+    if (out->attempts > 1)
+      snprintf(attempts, sizeof attempts, " (after %d attempts)", out->attempts);
     char trust[512] = "";
     if (out->rc == CURLE_PEER_FAILED_VERIFICATION)
-      snprintf(trust, sizeof trust, " (untrusted certificate: verified against %s; "
-               "set ca_file to the CA that signed it)", h->ca_file ? h->ca_file : "libcurl's default");
+      snprintf(trust, sizeof trust,
+               " (untrusted certificate: verified against %s; "
+               "set ca_file to the CA that signed it)",
+               h->ca_file ? h->ca_file : "libcurl's default");
     snprintf(message, sizeof message, "%s %s: %s%s%s%s", req->method, req->url,
              lc_http_failure_text(h, out->rc), trust, attempts, waited);
     return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
@@ -1023,7 +1023,8 @@ static void lc_http_write_entry(lua_State *L, lc_state *st, int idx) {
   int saved = errno;
   if (f && fclose(f) != 0) ok = false;
   free(clean);
-  if (!ok) luaL_error(L, "http: cannot write the recording %s: %s", lua_tostring(L, -2), strerror(saved));
+  if (!ok)
+    luaL_error(L, "http: cannot write the recording %s: %s", lua_tostring(L, -2), strerror(saved));
   lua_pop(L, 2);
 }
 
@@ -1196,7 +1197,8 @@ static int lc_http_run(lua_State *L, const char *fname, const char *method, int 
     lc_http_replay(L, st, h, &req, &out, cfg->http_replay);
   } else {
     lc_http_perform(L, st, h, &req, &out);
-    if (cfg->http_record && out.rc == CURLE_OK) lc_http_record(L, st, h, &req, &out, cfg->http_record);
+    if (cfg->http_record && out.rc == CURLE_OK)
+      lc_http_record(L, st, h, &req, &out, cfg->http_record);
   }
   if (out.rc != CURLE_OK || !lc_http_status_accepted(&req, out.status))
     return lc_http_fail(L, st, h, &req, &out);
@@ -1318,7 +1320,8 @@ static int lc_http_configure(lua_State *L) {
     if (!lua_isboolean(L, -1)) luaL_error(L, "http.configure: option 'verify' must be a boolean");
     h->insecure = !lua_toboolean(L, -1);
     if (h->insecure)
-      lc_state_log(st, LC_LOG_WARN, "http: TLS certificate verification is OFF (verify = false): "
+      lc_state_log(st, LC_LOG_WARN,
+                   "http: TLS certificate verification is OFF (verify = false): "
                    "any server can pose as the one you asked for");
   }
   h->defaults = settings;

@@ -60,7 +60,9 @@ int lc_open_log(lua_State *L) {
   static const struct {
     const char *name;
     int level;
-  } levels[] = {{"debug", LC_LOG_DEBUG}, {"info", LC_LOG_INFO}, {"warn", LC_LOG_WARN},
+  } levels[] = {{"debug", LC_LOG_DEBUG},
+                {"info", LC_LOG_INFO},
+                {"warn", LC_LOG_WARN},
                 {"error", LC_LOG_ERROR}};
   lua_createtable(L, 0, 5);
   lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");

@@ -38,8 +38,8 @@ static void lc_secrets_push_from_lines(lua_State *L, const char *text, size_t le
 
 /* Pushes obj[scope][key] of the JSON text when it is a string, or nil. Returns
  * false when the text is not JSON. */
-static bool lc_secrets_push_from_json(lua_State *L, const char *text, size_t len,
-                                      const char *scope, const char *key) {
+static bool lc_secrets_push_from_json(lua_State *L, const char *text, size_t len, const char *scope,
+                                      const char *key) {
   char err[256];
   if (lc_json_decode(L, text, len, err, sizeof err) != LC_OK) return false;
   if (lua_istable(L, -1)) {
@@ -68,7 +68,7 @@ static int lc_secrets_get(lua_State *L) {
     lua_pushliteral(L, "no secrets file (" LC_SECRETS_ENV " is not set)");
     return 2;
   }
-  char *data;   /* owned here; freed before anything can raise */
+  char *data; /* owned here; freed before anything can raise */
   size_t len;
   if (lc_file_read(path, &data, &len) != LC_OK)
     return luaL_error(L, "secrets file %s (from %s) cannot be read", path, LC_SECRETS_ENV);

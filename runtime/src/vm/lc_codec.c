@@ -28,8 +28,8 @@ extern int luaopen_cjson(lua_State *L);
 #define LC_JSON_MARK "\x01lc-number:"
 #define LC_JSON_MARK_ENCODED "\"\\u0001lc-number:"
 
-static char lc_json_cjson_key;   /* registry: this state's configured cjson table */
-static char lc_json_slot_key;    /* registry: carries values in and out of lua_cpcall */
+static char lc_json_cjson_key; /* registry: this state's configured cjson table */
+static char lc_json_slot_key;  /* registry: carries values in and out of lua_cpcall */
 
 /* Calls cjson[name](value) for the value on top, the cjson table below it. */
 static void lc_json_setting(lua_State *L, const char *name) {
@@ -116,7 +116,9 @@ static double lc_json_string_size(lua_State *L, int idx) {
   const unsigned char *text = (const unsigned char *)lua_tolstring(L, idx, &len);
   double size = 2;
   for (size_t i = 0; i < len; i++)
-    size += text[i] < 0x20 || text[i] == 0x7f ? 6 : text[i] == '"' || text[i] == '\\' || text[i] == '/' ? 2 : 1;
+    size += text[i] < 0x20 || text[i] == 0x7f                     ? 6
+            : text[i] == '"' || text[i] == '\\' || text[i] == '/' ? 2
+                                                                  : 1;
   return size;
 }
 
@@ -131,8 +133,7 @@ static double lc_json_measure_scalar(lua_State *L, int idx, bool *marks) {
   case LUA_TSTRING:
     if (lc_json_looks_marked(L, idx)) *marks = true;
     return lc_json_string_size(L, idx);
-  default:
-    return 5; /* true, false, null */
+  default: return 5; /* true, false, null */
   }
 }
 
@@ -160,11 +161,13 @@ static double lc_json_measure_table(lua_State *L, int idx, lc_json_survey *sv, b
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (++sv->steps % 4096 == 0) lc_state_check_deadline(L);
-    size += lc_json_measure_scalar(L, -2, &inner) + 2 + lc_json_measure(L, -1, sv, &inner, depth + 1);
+    size +=
+        lc_json_measure_scalar(L, -2, &inner) + 2 + lc_json_measure(L, -1, sv, &inner, depth + 1);
     lua_pop(L, 1);
     if (size > sv->budget) {
       st->mem_refused = true; /* final: the sandbox's pcall re-raises it */
-      luaL_error(L, "json.encode: the text would take more than the %zu MiB the memory limit leaves",
+      luaL_error(L,
+                 "json.encode: the text would take more than the %zu MiB the memory limit leaves",
                  (size_t)sv->budget >> 20);
     }
   }
@@ -331,9 +334,9 @@ int lc_json_raise_invalid(lua_State *L, const char *what, const char *reason) {
  * idle): assigning to an existing key allocates nothing and cannot fail. */
 
 typedef struct lc_json_job {
-  const char *text;   /* decode: the input */
+  const char *text; /* decode: the input */
   size_t len;
-  char *out;          /* encode: the malloc'd result */
+  char *out; /* encode: the malloc'd result */
 } lc_json_job;
 
 static int lc_json_make_slot(lua_State *L) {

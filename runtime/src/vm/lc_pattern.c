@@ -57,8 +57,7 @@ static const char *class_end(match_state *ms, const char *p) {
       if (*(p++) == L_ESC && *p != '\0') p++; /* skip escapes (e.g. '%]') */
     } while (*p != ']');
     return p + 1;
-  default:
-    return p;
+  default: return p;
   }
 }
 
@@ -140,8 +139,10 @@ static const char *min_expand(match_state *ms, const char *s, const char *p, con
   for (;;) {
     const char *res = match(ms, s, ep + 1);
     if (res) return res;
-    if (s < ms->src_end && single_match((unsigned char)*s, p, ep)) s++;
-    else return NULL;
+    if (s < ms->src_end && single_match((unsigned char)*s, p, ep))
+      s++;
+    else
+      return NULL;
   }
 }
 
@@ -167,8 +168,7 @@ static const char *end_capture(match_state *ms, const char *s, const char *p) {
 static const char *match_capture(match_state *ms, const char *s, int l) {
   l = check_capture(ms, l);
   size_t len = (size_t)ms->capture[l].len;
-  if ((size_t)(ms->src_end - s) >= len && memcmp(ms->capture[l].init, s, len) == 0)
-    return s + len;
+  if ((size_t)(ms->src_end - s) >= len && memcmp(ms->capture[l].init, s, len) == 0) return s + len;
   return NULL;
 }
 
@@ -179,12 +179,12 @@ static const char *match(match_state *ms, const char *s, const char *p) {
 init: /* goto instead of tail recursion */
   switch (*p) {
   case '(':
-    if (*(p + 1) == ')') s = start_capture(ms, s, p + 2, CAP_POSITION);
-    else s = start_capture(ms, s, p + 1, CAP_UNFINISHED);
+    if (*(p + 1) == ')')
+      s = start_capture(ms, s, p + 2, CAP_POSITION);
+    else
+      s = start_capture(ms, s, p + 1, CAP_UNFINISHED);
     break;
-  case ')':
-    s = end_capture(ms, s, p + 1);
-    break;
+  case ')': s = end_capture(ms, s, p + 1); break;
   case L_ESC:
     switch (*(p + 1)) {
     case 'b': /* balanced string */
@@ -215,14 +215,13 @@ init: /* goto instead of tail recursion */
       goto dflt;
     }
     break;
-  case '\0': /* end of pattern: a match */
-    break;
+  case '\0': /* end of pattern: a match */ break;
   case '$':
     if (*(p + 1) != '\0') goto dflt; /* '$' only anchors at the pattern's end */
     if (s != ms->src_end) s = NULL;
     break;
   default:
-  dflt: {
+  dflt : {
     const char *ep = class_end(ms, p);
     int m = s < ms->src_end && single_match((unsigned char)*s, p, ep);
     switch (*ep) {
@@ -235,15 +234,9 @@ init: /* goto instead of tail recursion */
       p = ep + 1;
       goto init;
     }
-    case '*':
-      s = max_expand(ms, s, p, ep);
-      break;
-    case '+':
-      s = m ? max_expand(ms, s + 1, p, ep) : NULL;
-      break;
-    case '-':
-      s = min_expand(ms, s, p, ep);
-      break;
+    case '*': s = max_expand(ms, s, p, ep); break;
+    case '+': s = m ? max_expand(ms, s + 1, p, ep) : NULL; break;
+    case '-': s = min_expand(ms, s, p, ep); break;
     default:
       if (m) {
         s++;
@@ -268,8 +261,10 @@ static void push_one_capture(match_state *ms, int i, const char *s, const char *
   }
   ptrdiff_t l = ms->capture[i].len;
   if (l == CAP_UNFINISHED) luaL_error(ms->L, "unfinished capture");
-  if (l == CAP_POSITION) lua_pushinteger(ms->L, ms->capture[i].init - ms->src_init + 1);
-  else lua_pushlstring(ms->L, ms->capture[i].init, (size_t)l);
+  if (l == CAP_POSITION)
+    lua_pushinteger(ms->L, ms->capture[i].init - ms->src_init + 1);
+  else
+    lua_pushlstring(ms->L, ms->capture[i].init, (size_t)l);
 }
 
 static int push_captures(match_state *ms, const char *s, const char *e) {
@@ -291,8 +286,10 @@ static int find_aux(lua_State *L, int find) {
   const char *s = luaL_checklstring(L, 1, &ls);
   const char *p = luaL_checklstring(L, 2, &lp);
   ptrdiff_t init = luaL_optinteger(L, 3, 1);
-  if (init < 0) init += (ptrdiff_t)ls;
-  else init--;
+  if (init < 0)
+    init += (ptrdiff_t)ls;
+  else
+    init--;
   if (init < 0) init = 0;
   if ((size_t)init > ls) init = (ptrdiff_t)ls;
   if (find && (lua_toboolean(L, 4) || !strpbrk(p, SPECIALS))) { /* a plain search */
@@ -380,9 +377,7 @@ static void add_value(match_state *ms, luaL_Buffer *b, const char *s, const char
   lua_State *L = ms->L;
   switch (lua_type(L, 3)) {
   case LUA_TNUMBER:
-  case LUA_TSTRING:
-    add_string(ms, b, s, e);
-    return;
+  case LUA_TSTRING: add_string(ms, b, s, e); return;
   case LUA_TFUNCTION:
     lua_pushvalue(L, 3);
     lua_call(L, push_captures(ms, s, e), 1);
@@ -409,7 +404,8 @@ static int pattern_gsub(lua_State *L) {
   int max_s = luaL_optint(L, 4, (int)(srcl + 1));
   int anchor = *p == '^';
   if (anchor) p++;
-  luaL_argcheck(L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE,
+  luaL_argcheck(L,
+                tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE,
                 3, "string/function/table expected");
   luaL_Buffer b;
   luaL_buffinit(L, &b);
@@ -423,9 +419,12 @@ static int pattern_gsub(lua_State *L) {
       n++;
       add_value(&ms, &b, src, e);
     }
-    if (e && e > src) src = e; /* skip a non-empty match */
-    else if (src < ms.src_end) luaL_addchar(&b, *src++);
-    else break;
+    if (e && e > src)
+      src = e; /* skip a non-empty match */
+    else if (src < ms.src_end)
+      luaL_addchar(&b, *src++);
+    else
+      break;
     if (anchor) break;
   }
   luaL_addlstring(&b, src, (size_t)(ms.src_end - src));

@@ -76,7 +76,7 @@ int lc_require(lua_State *L) {
   char *path = find_module(st->rt, name, &tried);
   if (!path) {
     luaL_pushresult(&tried);
-    luaL_Buffer hosts;   /* named from the module list so it cannot go stale */
+    luaL_Buffer hosts; /* named from the module list so it cannot go stale */
     luaL_buffinit(L, &hosts);
     for (size_t i = 0; i < st->n_modules; i++) {
       if (i) luaL_addstring(&hosts, ", ");

@@ -52,8 +52,8 @@ int lc_runtime_new(const lc_config *config, lc_runtime **out) {
   rt->lua_root = c->lua_root ? strdup(c->lua_root) : lc_runtime_installed_root();
   rt->http_record = c->http_record ? strdup(c->http_record) : NULL;
   rt->http_replay = c->http_replay ? strdup(c->http_replay) : NULL;
-  if (!rt->search_path || (c->lua_root && !rt->lua_root) ||
-      (c->http_record && !rt->http_record) || (c->http_replay && !rt->http_replay)) {
+  if (!rt->search_path || (c->lua_root && !rt->lua_root) || (c->http_record && !rt->http_record) ||
+      (c->http_replay && !rt->http_replay)) {
     lc_runtime_free(rt);
     return LC_ERR_NOMEM;
   }

@@ -44,9 +44,12 @@ static void deadline_hook(lua_State *L, lua_Debug *ar) {
 
 /* The configured cap as the user wrote it: "64 MiB", "1 KiB", "1000 bytes". */
 static void describe_limit(size_t limit, char out[32]) {
-  if (limit % (1u << 20) == 0) snprintf(out, 32, "%zu MiB", limit >> 20);
-  else if (limit % 1024 == 0) snprintf(out, 32, "%zu KiB", limit >> 10);
-  else snprintf(out, 32, "%zu bytes", limit);
+  if (limit % (1u << 20) == 0)
+    snprintf(out, 32, "%zu MiB", limit >> 20);
+  else if (limit % 1024 == 0)
+    snprintf(out, 32, "%zu KiB", limit >> 10);
+  else
+    snprintf(out, 32, "%zu bytes", limit);
 }
 
 /* ---- error location ------------------------------------------------------------ */
@@ -81,7 +84,8 @@ static void locate_error(lua_State *L, const char *msg, lc_state *st) {
   const char *colon = msg ? strchr(msg, ':') : NULL;
   char *end = NULL;
   long line = colon ? strtol(colon + 1, &end, 10) : 0;
-  if (colon && end != colon + 1 && *end == ':' && line > 0 && !memchr(msg, ' ', (size_t)(colon - msg))) {
+  if (colon && end != colon + 1 && *end == ':' && line > 0 &&
+      !memchr(msg, ' ', (size_t)(colon - msg))) {
     snprintf(st->err_source, sizeof st->err_source, "@%.*s", (int)(colon - msg), msg);
     st->err_line = (int)line;
   }
@@ -123,10 +127,14 @@ static int sandbox_error(lc_state *st, lua_State *co, int lua_status) {
   const char *raw = lua_tostring(L, -1);
   if (!raw) raw = "(error object is not a string)";
   int code = LC_ERR_SCRIPT;
-  if (st->timed_out) code = LC_ERR_TIME_LIMIT;
-  else if (st->mem_refused || lua_status == LUA_ERRMEM) code = LC_ERR_MEMORY_LIMIT;
-  else if (lua_status == LUA_ERRSYNTAX) code = LC_ERR_SYNTAX;
-  else if (st->pending_code) code = st->pending_code;
+  if (st->timed_out)
+    code = LC_ERR_TIME_LIMIT;
+  else if (st->mem_refused || lua_status == LUA_ERRMEM)
+    code = LC_ERR_MEMORY_LIMIT;
+  else if (lua_status == LUA_ERRSYNTAX)
+    code = LC_ERR_SYNTAX;
+  else if (st->pending_code)
+    code = st->pending_code;
 
   char *traceback = NULL;
   if (lua_status == LUA_ERRRUN) {
@@ -249,7 +257,7 @@ int lc_sandbox_load(lc_state *st, const char *source, size_t len, const char *ch
     }
     return sandbox_error(st, NULL, status);
   }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_env);  /* new_env */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, st->registry_env); /* new_env */
   if (lua_pcall(L, 0, 1, 0) != 0) return sandbox_error(st, NULL, LUA_ERRMEM);
   lua_setfenv(L, -2);
   return LC_OK;
@@ -267,8 +275,10 @@ static int sandbox_fatal(lua_State *L) {
                     lua_tostring(L, (lua_pushnumber(L, st->call_timeout), -1)));
     return 1;
   }
-  if (st->timed_out || st->mem_refused || st->final_error) lua_pushvalue(L, 1);
-  else lua_pushboolean(L, 0);
+  if (st->timed_out || st->mem_refused || st->final_error)
+    lua_pushvalue(L, 1);
+  else
+    lua_pushboolean(L, 0);
   return 1;
 }
 
@@ -322,13 +332,15 @@ static const char SANDBOX_PRELUDE[] =
     "    'rawset','select','tonumber','tostring','type','unpack','setmetatable',\n"
     "    'getmetatable','_VERSION'} do base[k] = G[k] end\n"
     "base.string, base.table, base.math, base.bit = G.string, G.table, G.math, G.bit\n"
-    "base.os = { time = G.os.time, clock = G.os.clock, date = G.os.date, difftime = G.os.difftime }\n"
+    "base.os = { time = G.os.time, clock = G.os.clock, date = G.os.date, difftime = G.os.difftime "
+    "}\n"
     "base.pcall = function(f, ...) return pass(raw_pcall(f, ...)) end\n"
     /* A limit error is raised inside the count hook, and LuaJIT runs the message
      * handler before leaving the hook: hooks cannot fire there, so the script's
      * handler is skipped (it could loop forever or replace the message). */
     "base.xpcall = function(f, h, ...)\n"
-    "  return pass(raw_xpcall(f, function(e) if fatal(e) ~= false then return e end return h(e) end, ...))\n"
+    "  return pass(raw_xpcall(f, function(e) if fatal(e) ~= false then return e end return h(e) "
+    "end, ...))\n"
     "end\n"
     "local co = {}\n"
     "for k, v in G.pairs(G.coroutine) do co[k] = v end\n"
@@ -340,7 +352,8 @@ static const char SANDBOX_PRELUDE[] =
     "base.collectgarbage = function(opt, ...)\n"
     "  if opt == nil or opt == 'collect' or opt == 'count' or opt == 'step' then\n"
     "    return G.collectgarbage(opt, ...) end\n"
-    "  error(\"collectgarbage: option '\" .. G.tostring(opt) .. \"' is not allowed in a connector\", 2)\n"
+    "  error(\"collectgarbage: option '\" .. G.tostring(opt) .. \"' is not allowed in a "
+    "connector\", 2)\n"
     "end\n"
     "local env_meta = { __index = base, __metatable = false }\n"
     "local function new_env()\n"
@@ -377,9 +390,12 @@ static const char SANDBOX_PRELUDE[] =
     "return new_env\n";
 
 static int open_libraries(lua_State *L) {
-  static const luaL_Reg libs[] = {{"", luaopen_base},       {LUA_TABLIBNAME, luaopen_table},
-                                  {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
-                                  {LUA_BITLIBNAME, luaopen_bit},    {LUA_OSLIBNAME, luaopen_os}};
+  static const luaL_Reg libs[] = {{"", luaopen_base},
+                                  {LUA_TABLIBNAME, luaopen_table},
+                                  {LUA_STRLIBNAME, luaopen_string},
+                                  {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_BITLIBNAME, luaopen_bit},
+                                  {LUA_OSLIBNAME, luaopen_os}};
   for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
     lua_pushcfunction(L, libs[i].func);
     lua_pushstring(L, libs[i].name);

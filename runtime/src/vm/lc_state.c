@@ -63,8 +63,10 @@ static size_t url_encoded(const char *value, size_t len, char *out) {
   size_t n = 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)value[i];
-    if (isalnum(c) || strchr("-._~", c)) out[n++] = (char)c;
-    else n += (size_t)sprintf(out + n, "%%%02X", c);
+    if (isalnum(c) || strchr("-._~", c))
+      out[n++] = (char)c;
+    else
+      n += (size_t)sprintf(out + n, "%%%02X", c);
   }
   out[n] = '\0';
   return n;
@@ -76,12 +78,21 @@ static size_t json_escaped(const char *value, size_t len, char *out) {
   size_t n = 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)value[i];
-    const char *short_form = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '/' ? "\\/"
-                           : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
-                           : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
-    if (short_form) n += (size_t)sprintf(out + n, "%s", short_form);
-    else if (c < 0x20) n += (size_t)sprintf(out + n, "\\u%04x", c);
-    else out[n++] = (char)c;
+    const char *short_form = c == '"'    ? "\\\""
+                             : c == '\\' ? "\\\\"
+                             : c == '/'  ? "\\/"
+                             : c == '\n' ? "\\n"
+                             : c == '\r' ? "\\r"
+                             : c == '\t' ? "\\t"
+                             : c == '\b' ? "\\b"
+                             : c == '\f' ? "\\f"
+                                         : NULL;
+    if (short_form)
+      n += (size_t)sprintf(out + n, "%s", short_form);
+    else if (c < 0x20)
+      n += (size_t)sprintf(out + n, "\\u%04x", c);
+    else
+      out[n++] = (char)c;
   }
   out[n] = '\0';
   return n;

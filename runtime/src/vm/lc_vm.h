@@ -51,11 +51,11 @@ typedef struct lc_state {
   char *name; /* connector name for log lines; owned */
   size_t mem_used;
   size_t mem_limit;
-  bool mem_refused;     /* the cap refused an allocation during this call */
-  double deadline;      /* lc_now() value after which scripts are stopped; 0 = none */
-  double call_timeout;  /* seconds each call may take */
-  bool timed_out;       /* the deadline stopped a script during this call */
-  char **secrets;       /* values never to be shown in logs or errors; owned */
+  bool mem_refused;    /* the cap refused an allocation during this call */
+  double deadline;     /* lc_now() value after which scripts are stopped; 0 = none */
+  double call_timeout; /* seconds each call may take */
+  bool timed_out;      /* the deadline stopped a script during this call */
+  char **secrets;      /* values never to be shown in logs or errors; owned */
   size_t n_secrets;
   int pending_code;     /* lc_status a host function set before raising (e.g. LC_ERR_HTTP) */
   bool final_error;     /* an error of this call must not be caught (lc_state_raise_final) */

@@ -15,8 +15,8 @@ static lc_type *parse_ok(const char *ddl) {
 
 static void assert_field(const lc_field *f, const char *name, lc_type_id id, bool nullable) {
   ck_assert_str_eq(f->name, name);
-  ck_assert_msg(f->type->id == id, "field %s is %s, expected %s", name,
-                lc_type_name(f->type->id), lc_type_name(id));
+  ck_assert_msg(f->type->id == id, "field %s is %s, expected %s", name, lc_type_name(f->type->id),
+                lc_type_name(id));
   ck_assert_msg(f->nullable == nullable, "field %s nullable=%d", name, f->nullable);
 }
 
@@ -24,10 +24,10 @@ START_TEST(every_scalar_type_and_spelling) {
   lc_type *t = parse_ok(
       "a BOOLEAN, b INT, c INTEGER, d BIGINT, e LONG, f FLOAT, g REAL, h DOUBLE, i STRING, "
       "j VARCHAR(10), k CHAR(3), l BINARY, m DATE, n TIMESTAMP, o boolean, p bigInt");
-  static const lc_type_id want[] = {
-    LC_T_BOOLEAN, LC_T_INT, LC_T_INT, LC_T_BIGINT, LC_T_BIGINT, LC_T_FLOAT, LC_T_FLOAT,
-    LC_T_DOUBLE, LC_T_STRING, LC_T_STRING, LC_T_STRING, LC_T_BINARY, LC_T_DATE,
-    LC_T_TIMESTAMP, LC_T_BOOLEAN, LC_T_BIGINT};
+  static const lc_type_id want[] = {LC_T_BOOLEAN, LC_T_INT,       LC_T_INT,     LC_T_BIGINT,
+                                    LC_T_BIGINT,  LC_T_FLOAT,     LC_T_FLOAT,   LC_T_DOUBLE,
+                                    LC_T_STRING,  LC_T_STRING,    LC_T_STRING,  LC_T_BINARY,
+                                    LC_T_DATE,    LC_T_TIMESTAMP, LC_T_BOOLEAN, LC_T_BIGINT};
   ck_assert_uint_eq(t->n_children, sizeof want / sizeof want[0]);
   for (size_t i = 0; i < t->n_children; i++) {
     char name[2] = {(char)('a' + i), 0};
@@ -88,8 +88,9 @@ START_TEST(not_null_and_comments) {
 END_TEST
 
 START_TEST(back_quoted_names) {
-  lc_type *t = parse_ok("`first name` STRING, `a``b` INT, `select` DATE, "
-                        "s STRUCT<`inner field`: INT>, 1col INT");
+  lc_type *t = parse_ok(
+      "`first name` STRING, `a``b` INT, `select` DATE, "
+      "s STRUCT<`inner field`: INT>, 1col INT");
   assert_field(&t->children[0], "first name", LC_T_STRING, true);
   assert_field(&t->children[1], "a`b", LC_T_INT, true);
   assert_field(&t->children[2], "select", LC_T_DATE, true);
@@ -116,37 +117,43 @@ START_TEST(type_names_are_ddl_names) {
 END_TEST
 
 /* Each bad schema and the exact message a user sees. */
-static const struct { const char *ddl; const char *message; } bad_schemas[] = {
-  {"id INTT", "unknown type 'INTT' for column 'id' at character 4"},
-  {"id INT, name STRNG", "unknown type 'STRNG' for column 'name' at character 14"},
-  {"id INT, ID STRING", "duplicate column 'ID'"},
-  {"s STRUCT<a: INT, a: STRING>", "duplicate field 'a'"},
-  {"", "empty schema: expected at least one column"},
-  {"   \n ", "empty schema: expected at least one column"},
-  {"tags ARRAY<STRING", "expected '>' to close ARRAY< at character 18, found end of schema"},
-  {"tags ARRAY<STRING, x INT",
-   "expected '>' to close ARRAY< at character 18, found ','"},
-  {"m MAP<STRING INT>", "expected ',' between MAP key and value types at character 14, found 'INT'"},
-  {"m MAP<STRING, INT", "expected '>' to close MAP< at character 18, found end of schema"},
-  {"s STRUCT<a INT", "expected ',' or '>' after field 'a' at character 15, found end of schema"},
-  {"tags ARRAY STRING", "expected '<' after ARRAY at character 12, found 'STRING'"},
-  {"id INT,", "expected a column name at character 8, found end of schema"},
-  {", id INT", "expected a column name at character 1, found ','"},
-  {"id", "expected a type for column 'id' at character 3, found end of schema"},
-  {"id INT name STRING",
-   "expected ',' or end of schema after column 'id' at character 8, found 'name'"},
-  {"id INT NOT", "expected NULL after NOT for column 'id' at character 11"},
-  {"id INT COMMENT", "expected a quoted string after COMMENT for column 'id' at character 15"},
-  {"id INT COMMENT 'open", "unterminated comment string for column 'id' at character 16"},
-  {"`id INT", "unterminated back-quoted name at character 1"},
-  {"`` INT", "empty column name at character 1"},
-  {"v VARCHAR(x)", "expected a length for column 'v' at character 11"},
-  {"d DECIMAL(39,2)", "DECIMAL(39, 2) for column 'd': precision must be 1 to 38 and scale 0 to "
-                     "the precision"},
-  {"d DECIMAL(4,5)", "DECIMAL(4, 5) for column 'd': precision must be 1 to 38 and scale 0 to "
-                    "the precision"},
-  {"d DECIMAL(4,)", "expected a number in DECIMAL(precision, scale) for column 'd' at character 13"},
-  {"a ARRAY<FOO>", "unknown type 'FOO' for column 'a' at character 9"},
+static const struct {
+  const char *ddl;
+  const char *message;
+} bad_schemas[] = {
+    {"id INTT", "unknown type 'INTT' for column 'id' at character 4"},
+    {"id INT, name STRNG", "unknown type 'STRNG' for column 'name' at character 14"},
+    {"id INT, ID STRING", "duplicate column 'ID'"},
+    {"s STRUCT<a: INT, a: STRING>", "duplicate field 'a'"},
+    {"", "empty schema: expected at least one column"},
+    {"   \n ", "empty schema: expected at least one column"},
+    {"tags ARRAY<STRING", "expected '>' to close ARRAY< at character 18, found end of schema"},
+    {"tags ARRAY<STRING, x INT", "expected '>' to close ARRAY< at character 18, found ','"},
+    {"m MAP<STRING INT>",
+     "expected ',' between MAP key and value types at character 14, found 'INT'"},
+    {"m MAP<STRING, INT", "expected '>' to close MAP< at character 18, found end of schema"},
+    {"s STRUCT<a INT", "expected ',' or '>' after field 'a' at character 15, found end of schema"},
+    {"tags ARRAY STRING", "expected '<' after ARRAY at character 12, found 'STRING'"},
+    {"id INT,", "expected a column name at character 8, found end of schema"},
+    {", id INT", "expected a column name at character 1, found ','"},
+    {"id", "expected a type for column 'id' at character 3, found end of schema"},
+    {"id INT name STRING",
+     "expected ',' or end of schema after column 'id' at character 8, found 'name'"},
+    {"id INT NOT", "expected NULL after NOT for column 'id' at character 11"},
+    {"id INT COMMENT", "expected a quoted string after COMMENT for column 'id' at character 15"},
+    {"id INT COMMENT 'open", "unterminated comment string for column 'id' at character 16"},
+    {"`id INT", "unterminated back-quoted name at character 1"},
+    {"`` INT", "empty column name at character 1"},
+    {"v VARCHAR(x)", "expected a length for column 'v' at character 11"},
+    {"d DECIMAL(39,2)",
+     "DECIMAL(39, 2) for column 'd': precision must be 1 to 38 and scale 0 to "
+     "the precision"},
+    {"d DECIMAL(4,5)",
+     "DECIMAL(4, 5) for column 'd': precision must be 1 to 38 and scale 0 to "
+     "the precision"},
+    {"d DECIMAL(4,)",
+     "expected a number in DECIMAL(precision, scale) for column 'd' at character 13"},
+    {"a ARRAY<FOO>", "unknown type 'FOO' for column 'a' at character 9"},
 };
 
 START_TEST(errors_name_what_and_where) {

@@ -5,9 +5,11 @@
 #include "base/lc_base.h"
 
 START_TEST(dates_parse_and_format_round_trip) {
-  static const struct { const char *text; int64_t days; } dates[] = {
-      {"1970-01-01", 0}, {"1969-12-31", -1}, {"2000-02-29", 11016},
-      {"2024-12-31", 20088}, {"0001-01-01", -719162}, {"9999-12-31", 2932896}};
+  static const struct {
+    const char *text;
+    int64_t days;
+  } dates[] = {{"1970-01-01", 0},     {"1969-12-31", -1},      {"2000-02-29", 11016},
+               {"2024-12-31", 20088}, {"0001-01-01", -719162}, {"9999-12-31", 2932896}};
   for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
     int64_t days = 12345;
     ck_assert_ptr_null(lc_date_parse(dates[i].text, strlen(dates[i].text), &days));
@@ -35,7 +37,7 @@ START_TEST(timestamps_with_zones_and_fractions) {
   ck_assert_ptr_null(lc_timestamp_parse("1970-01-01 02:00:00+02:00", 25, &us));
   ck_assert_int_eq(us, 0);
   ck_assert_ptr_null(lc_timestamp_parse("1969-12-31T23:59:59.999999999-0000", 34, &us));
-  ck_assert_int_eq(us, -1);  /* digits past microseconds are truncated */
+  ck_assert_int_eq(us, -1); /* digits past microseconds are truncated */
   ck_assert_str_eq(lc_timestamp_parse("1970-01-01T24:00:00Z", 20, &us), "time of day out of range");
   ck_assert_str_eq(lc_timestamp_parse("1970-01-01T00:00:00+25:00", 25, &us),
                    "zone offset out of range");
@@ -55,13 +57,14 @@ START_TEST(timestamps_with_zones_and_fractions) {
 END_TEST
 
 START_TEST(utf8_validity_rules) {
-  static const struct { const char *s; size_t valid; } cases[] = {
-      {"plain ascii text", 16},
-      {"caf\xc3\xa9", 5},
-      {"\xc0\xaf", 0},         /* overlong '/' */
-      {"ab\xed\xa0\x80", 2},   /* UTF-16 surrogate */
-      {"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
-      {"ok\xe2\x82", 2},       /* cut short */
+  static const struct {
+    const char *s;
+    size_t valid;
+  } cases[] = {
+      {"plain ascii text", 16}, {"caf\xc3\xa9", 5}, {"\xc0\xaf", 0}, /* overlong '/' */
+      {"ab\xed\xa0\x80", 2},                                         /* UTF-16 surrogate */
+      {"\xf4\x90\x80\x80", 0},                                       /* above U+10FFFF */
+      {"ok\xe2\x82", 2},                                             /* cut short */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     ck_assert_uint_eq(lc_utf8_valid_prefix((const unsigned char *)cases[i].s, strlen(cases[i].s)),
@@ -86,7 +89,7 @@ START_TEST(problems_are_listed_and_bounded) {
   lc_problem_add(err, sizeof err, "option '%s' is required", "url");
   lc_problem_add(err, sizeof err, "unknown option 'x'");
   ck_assert_str_eq(err, "option 'url' is required; unkno");
-  lc_problem_add(err, sizeof err, "more");  /* full: nothing more, no overrun */
+  lc_problem_add(err, sizeof err, "more"); /* full: nothing more, no overrun */
   ck_assert_uint_eq(strlen(err), sizeof err - 1);
 }
 END_TEST

@@ -36,7 +36,7 @@ static void test_col_init(test_col *c, const char *format, const char *name, int
   c->a.length = length;
   c->a.null_count = null_count;
   c->a.offset = offset;
-  c->a.n_buffers = format[0] == '+' && format[1] == 's' ? 1
+  c->a.n_buffers = format[0] == '+' && format[1] == 's'   ? 1
                    : format[0] == 'u' || format[0] == 'z' ? 3
                                                           : 2;
   c->a.buffers = c->buffers;
@@ -56,8 +56,7 @@ static char *test_render(cli_format fmt, test_col *batch, int64_t n_rows) {
   FILE *f = open_memstream(&text, &len);
   cli_output *o = cli_output_new(f, fmt);
   char err[256] = "";
-  ck_assert_msg(cli_output_batch(o, &batch->s, &batch->a, n_rows, err, sizeof err) == 0, "%s",
-                err);
+  ck_assert_msg(cli_output_batch(o, &batch->s, &batch->a, n_rows, err, sizeof err) == 0, "%s", err);
   cli_output_free(o);
   fclose(f);
   return text;
@@ -73,7 +72,9 @@ static const double x_values[] = {1.0, 0.1, NAN};
 static const int32_t s_offsets[] = {0, 5, 19, 25};
 static const char s_data[] = "a\"b\\cline\nnext\ttab\x01h\xc3\xa9llo";
 static const int32_t bin_offsets[] = {0, 2, 2, 5};
-static const char bin_data[] = "\x00\xff" "abc";
+static const char bin_data[] =
+    "\x00\xff"
+    "abc";
 static const int32_t d_values[] = {0, 19723, -1};
 static const int64_t ts_values[] = {0, 1704067200123456LL, -1};
 
@@ -99,14 +100,15 @@ START_TEST(jsonl_prints_every_scalar_type) {
   scalar_batch b;
   scalar_batch_init(&b);
   char *text = test_render(CLI_FORMAT_JSONL, &b.batch, 3);
-  ck_assert_str_eq(text,
-                   "{\"flag\":true,\"n\":1,\"big\":9007199254740993,\"x\":1.0,\"s\":\"a\\\"b\\\\c\","
-                   "\"bin\":\"AP8=\",\"d\":\"1970-01-01\",\"ts\":\"1970-01-01T00:00:00.000000Z\"}\n"
-                   "{\"flag\":false,\"n\":null,\"big\":-1,\"x\":0.1,"
-                   "\"s\":\"line\\nnext\\ttab\\u0001\",\"bin\":\"\",\"d\":\"2024-01-01\","
-                   "\"ts\":\"2024-01-01T00:00:00.123456Z\"}\n"
-                   "{\"flag\":null,\"n\":-7,\"big\":0,\"x\":null,\"s\":\"h\xc3\xa9llo\","
-                   "\"bin\":\"YWJj\",\"d\":\"1969-12-31\",\"ts\":\"1969-12-31T23:59:59.999999Z\"}\n");
+  ck_assert_str_eq(
+      text,
+      "{\"flag\":true,\"n\":1,\"big\":9007199254740993,\"x\":1.0,\"s\":\"a\\\"b\\\\c\","
+      "\"bin\":\"AP8=\",\"d\":\"1970-01-01\",\"ts\":\"1970-01-01T00:00:00.000000Z\"}\n"
+      "{\"flag\":false,\"n\":null,\"big\":-1,\"x\":0.1,"
+      "\"s\":\"line\\nnext\\ttab\\u0001\",\"bin\":\"\",\"d\":\"2024-01-01\","
+      "\"ts\":\"2024-01-01T00:00:00.123456Z\"}\n"
+      "{\"flag\":null,\"n\":-7,\"big\":0,\"x\":null,\"s\":\"h\xc3\xa9llo\","
+      "\"bin\":\"YWJj\",\"d\":\"1969-12-31\",\"ts\":\"1969-12-31T23:59:59.999999Z\"}\n");
   free(text);
 }
 END_TEST
@@ -125,8 +127,9 @@ START_TEST(integers_print_their_extremes) {
   test_col_child(&batch, &u);
   test_col_child(&batch, &c);
   char *text = test_render(CLI_FORMAT_JSONL, &batch, 2);
-  ck_assert_str_eq(text, "{\"l\":-9223372036854775808,\"u\":18446744073709551615,\"c\":-128}\n"
-                         "{\"l\":9223372036854775807,\"u\":0,\"c\":127}\n");
+  ck_assert_str_eq(text,
+                   "{\"l\":-9223372036854775808,\"u\":18446744073709551615,\"c\":-128}\n"
+                   "{\"l\":9223372036854775807,\"u\":0,\"c\":127}\n");
   free(text);
 }
 END_TEST
@@ -283,7 +286,9 @@ END_TEST
 START_TEST(table_aligns_columns_and_truncates_long_cells) {
   static const int32_t ids[] = {1, 22, 3};
   static const uint8_t name_valid[] = {0x05};
-  static const char names[] = "alpha" "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+  static const char names[] =
+      "alpha"
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
   static const int32_t name_offsets[] = {0, 5, 5, 55};
   test_col batch, id, name;
   test_col_init(&batch, "+s", "", 3, 0, 0, NULL, NULL, NULL);
@@ -303,8 +308,9 @@ START_TEST(table_aligns_columns_and_truncates_long_cells) {
 END_TEST
 
 START_TEST(table_measures_wide_characters_in_columns) {
-  static const char text[] = "\xe6\x9d\xb1\xe4\xba\xac\xe3\x81\xae\xe7\x8c\xab"   /* 東京の猫 */
-      "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"  /* 猫 x 30 */
+  static const char text[] =
+      "\xe6\x9d\xb1\xe4\xba\xac\xe3\x81\xae\xe7\x8c\xab"                         /* 東京の猫 */
+      "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab" /* 猫 x 30 */
       "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
       "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
       "\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab\xe7\x8c\xab"
@@ -357,7 +363,7 @@ START_TEST(format_names_parse) {
 END_TEST
 
 int main(void) {
-  setlocale(LC_CTYPE, "C.UTF-8");   /* as luaconn's main does */
+  setlocale(LC_CTYPE, "C.UTF-8"); /* as luaconn's main does */
   Suite *s = suite_create("cli_format");
   TCase *tc = tcase_create("format");
   tcase_add_test(tc, jsonl_prints_every_scalar_type);

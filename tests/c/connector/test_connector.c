@@ -96,7 +96,8 @@ END_TEST
 START_TEST(options_are_typed_and_every_problem_is_named) {
   lc_runtime *rt = lc_test_runtime(NULL);
   lc_connector *conn = NULL;
-  const char *bad[] = {"n", "ten", "cout", "1", "ratio", "x", "flag", "maybe", "token", "s3cr3t-value"};
+  const char *bad[] = {"n", "ten",  "cout",  "1",     "ratio",
+                       "x", "flag", "maybe", "token", "s3cr3t-value"};
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, COUNTER, bad, 5, &conn), LC_ERR_OPTION);
   const char *msg = lc_runtime_error(rt)->message;
   ck_assert_ptr_nonnull(strstr(msg, "option 'n' must be an integer (the value is not shown)"));
@@ -111,7 +112,8 @@ START_TEST(options_are_typed_and_every_problem_is_named) {
   ck_assert_int_eq(read_all(conn, NULL, &batches), 3);
   /* `sink` is required to write, not to read. */
   ck_assert_int_eq(lc_write_begin(conn), LC_ERR_OPTION);
-  ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "option 'sink' is required to write"));
+  ck_assert_ptr_nonnull(
+      strstr(lc_runtime_error(rt)->message, "option 'sink' is required to write"));
   lc_connector_free(conn);
   lc_runtime_free(rt);
 }
@@ -179,7 +181,8 @@ START_TEST(script_errors_carry_file_and_line) {
   unlink(path);
 
   /* Source shipped from elsewhere keeps its original name in errors. */
-  ck_assert_int_eq(lc_connector_open_source(rt, "/driver/path/src.lua", src, NULL, 0, &conn), LC_OK);
+  ck_assert_int_eq(lc_connector_open_source(rt, "/driver/path/src.lua", src, NULL, 0, &conn),
+                   LC_OK);
   ck_assert_int_eq(lc_read_begin(conn, NULL), LC_OK);
   ck_assert_int_eq(lc_read_next(conn, &s, &a), LC_ERR_SCRIPT);
   ck_assert_str_eq(lc_runtime_error(rt)->script, "/driver/path/src.lua");
@@ -187,12 +190,15 @@ START_TEST(script_errors_carry_file_and_line) {
   lc_connector_free(conn);
 
   /* error(msg, 2) blames the caller's line. */
-  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE,
-                                     "local C = { schema = 'id INT' }\n"
-                                     "local function check(x) if not x then error('need x', 2) end end\n"
-                                     "function C.read(opts, p, emit)\n"
-                                     "  check(nil)\n"
-                                     "end\nreturn C\n", NULL, 0, &conn), LC_OK);
+  ck_assert_int_eq(
+      lc_connector_open(rt, LC_SOURCE_INLINE,
+                        "local C = { schema = 'id INT' }\n"
+                        "local function check(x) if not x then error('need x', 2) end end\n"
+                        "function C.read(opts, p, emit)\n"
+                        "  check(nil)\n"
+                        "end\nreturn C\n",
+                        NULL, 0, &conn),
+      LC_OK);
   ck_assert_int_eq(lc_read_begin(conn, NULL), LC_OK);
   ck_assert_int_eq(lc_read_next(conn, &s, &a), LC_ERR_SCRIPT);
   ck_assert_int_eq(lc_runtime_error(rt)->line, 4);
@@ -210,7 +216,9 @@ START_TEST(values_that_do_not_fit_name_column_and_row) {
                                      "function C.read(opts, p, emit)\n"
                                      "  emit{id = 1} emit{id = 2}\n"
                                      "  emit{id = 'three'}\n"
-                                     "end\nreturn C\n", NULL, 0, &conn), LC_OK);
+                                     "end\nreturn C\n",
+                                     NULL, 0, &conn),
+                   LC_OK);
   ck_assert_int_eq(lc_read_begin(conn, NULL), LC_OK);
   struct ArrowSchema s;
   struct ArrowArray a;
@@ -230,13 +238,15 @@ START_TEST(contract_violations_are_named) {
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, "return 42", NULL, 0, &conn),
                    LC_ERR_CONTRACT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "must return a table"));
-  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE,
-                                     "return { schema = 'id INT', raed = function() end }", NULL,
-                                     0, &conn), LC_ERR_CONTRACT);
+  ck_assert_int_eq(
+      lc_connector_open(rt, LC_SOURCE_INLINE, "return { schema = 'id INT', raed = function() end }",
+                        NULL, 0, &conn),
+      LC_ERR_CONTRACT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "did you mean 'read'"));
-  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE,
-                                     "return { schema = 'id INTT', read = function() end }", NULL,
-                                     0, &conn), LC_ERR_CONTRACT);
+  ck_assert_int_eq(
+      lc_connector_open(rt, LC_SOURCE_INLINE,
+                        "return { schema = 'id INTT', read = function() end }", NULL, 0, &conn),
+      LC_ERR_CONTRACT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "INTT"));
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_NAME, "no_such_connector", NULL, 0, &conn),
                    LC_ERR_NOT_FOUND);
@@ -256,7 +266,8 @@ START_TEST(writes_stream_rows_and_commit) {
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, COUNTER, opts, 1, &conn), LC_OK);
   struct ArrowSchema s;
   struct ArrowArray a;
-  const char lines[] = "{\"id\": 1, \"label\": \"a\"}\n{\"id\": 2, \"label\": null}\n\n{\"id\": 3}\n";
+  const char lines[] =
+      "{\"id\": 1, \"label\": \"a\"}\n{\"id\": 2, \"label\": null}\n\n{\"id\": 3}\n";
   ck_assert_int_eq(lc_connector_rows_from_json(conn, lines, strlen(lines), 0, &s, &a), LC_OK);
   ck_assert_int_eq(a.length, 3);
   ck_assert_int_eq(lc_write_begin(conn), LC_OK);
@@ -275,7 +286,8 @@ START_TEST(writes_stream_rows_and_commit) {
   lc_free(message);
   /* A bad JSON line is named by its number. */
   const char badlines[] = "{\"id\": 1}\n{\"id\": \"x\"}\n";
-  ck_assert_int_eq(lc_connector_rows_from_json(conn, badlines, strlen(badlines), 0, &s, &a), LC_ERR_VALUE);
+  ck_assert_int_eq(lc_connector_rows_from_json(conn, badlines, strlen(badlines), 0, &s, &a),
+                   LC_ERR_VALUE);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "line 2"));
   lc_connector_free(conn);
   lc_runtime_free(rt);
@@ -288,7 +300,8 @@ START_TEST(a_write_that_skips_rows_fails) {
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE,
                                      "return { schema = 'id INT', write = function(opts, rows)\n"
                                      "  local first = rows() return { got = first.id } end }",
-                                     NULL, 0, &conn), LC_OK);
+                                     NULL, 0, &conn),
+                   LC_OK);
   struct ArrowSchema s;
   struct ArrowArray a;
   const char lines[] = "{\"id\": 1}\n{\"id\": 2}\n";
@@ -315,7 +328,9 @@ START_TEST(helpers_load_from_the_lua_root) {
                                      "  local i = 0\n"
                                      "  local rows = function() i = i + 1 return list[i] end\n"
                                      "  batch.each(rows, 3, function(b) emit{ n = #b } end)\n"
-                                     "end\nreturn C\n", NULL, 0, &conn), LC_OK);
+                                     "end\nreturn C\n",
+                                     NULL, 0, &conn),
+                   LC_OK);
   ck_assert_int_eq(lc_read_begin(conn, NULL), LC_OK);
   struct ArrowSchema s;
   struct ArrowArray a;
@@ -326,8 +341,9 @@ START_TEST(helpers_load_from_the_lua_root) {
   s.release(&s);
   a.release(&a);
   lc_connector_free(conn);
-  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, "require 'luaconn.nope'", NULL, 0,
-                                     &conn), LC_ERR_SCRIPT);
+  ck_assert_int_eq(
+      lc_connector_open(rt, LC_SOURCE_INLINE, "require 'luaconn.nope'", NULL, 0, &conn),
+      LC_ERR_SCRIPT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "module 'luaconn.nope' not found"));
   lc_runtime_free(rt);
 }
@@ -338,7 +354,8 @@ static const char TICKER[] =
     "function C.initial_offset(opts) return { next = 0 } end\n"
     "function C.latest_offset(opts, start, limit)\n"
     "  local tail = 100\n"
-    "  if limit and limit.max_rows then return { next = math.min(start.next + limit.max_rows, tail) } end\n"
+    "  if limit and limit.max_rows then return { next = math.min(start.next + limit.max_rows, "
+    "tail) } end\n"
     "  return { next = tail }\n"
     "end\n"
     "function C.stream_partitions(opts, start, stop)\n"
@@ -389,7 +406,8 @@ END_TEST
 
 START_TEST(every_status_has_a_name) {
   for (int code = LC_ERR_STATE; code <= LC_DONE; code++)
-    ck_assert_msg(strcmp(lc_status_string(code), "unknown status") != 0, "status %d has no name", code);
+    ck_assert_msg(strcmp(lc_status_string(code), "unknown status") != 0, "status %d has no name",
+                  code);
   ck_assert_str_eq(lc_status_string(LC_ERR_TIME_LIMIT), "time limit exceeded");
   ck_assert_str_eq(lc_status_string(12345), "unknown status");
 }

@@ -31,7 +31,8 @@ static const char READER[] =
     "      local cursor = field(p:doc(), o.cursor)\n"
     "      local last = p:last() or {}\n"
     "      log.info('count=%s in_c=%d cursor=%s last=%s', tostring(p:count()), p:count_in_c(),\n"
-    "               cursor == json.null and 'null' or tostring(cursor), tostring(last.id or last.i))\n"
+    "               cursor == json.null and 'null' or tostring(cursor), tostring(last.id or "
+    "last.i))\n"
     "    else\n"
     "      local records = field(json.decode(o.text), o.path)\n"
     "      for i = 1, #records do emit(records[i]) end\n"
@@ -78,12 +79,16 @@ static void put_value(text *t, const struct ArrowSchema *s, const struct ArrowAr
     return;
   }
   const char *f = s->format;
-  if (!strcmp(f, "i") || !strcmp(f, "tdD")) put(t, "%d", ((const int32_t *)a->buffers[1])[i]);
+  if (!strcmp(f, "i") || !strcmp(f, "tdD"))
+    put(t, "%d", ((const int32_t *)a->buffers[1])[i]);
   else if (!strcmp(f, "l") || !strncmp(f, "ts", 2))
     put(t, "%lld", (long long)((const int64_t *)a->buffers[1])[i]);
-  else if (!strcmp(f, "f")) put(t, "%.9g", ((const float *)a->buffers[1])[i]);
-  else if (!strcmp(f, "g")) put(t, "%.17g", ((const double *)a->buffers[1])[i]);
-  else if (!strcmp(f, "b")) put(t, "%d", (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1);
+  else if (!strcmp(f, "f"))
+    put(t, "%.9g", ((const float *)a->buffers[1])[i]);
+  else if (!strcmp(f, "g"))
+    put(t, "%.17g", ((const double *)a->buffers[1])[i]);
+  else if (!strcmp(f, "b"))
+    put(t, "%d", (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1);
   else if (!strcmp(f, "u") || !strcmp(f, "z")) {
     const int32_t *off = a->buffers[1];
     put(t, "'%.*s'", off[i + 1] - off[i], (const char *)a->buffers[2] + off[i]);
@@ -101,9 +106,9 @@ static void put_value(text *t, const struct ArrowSchema *s, const struct ArrowAr
 }
 
 typedef struct outcome {
-  int rc;            /* LC_OK or the read's error */
-  char *rows;        /* every row, batches separated by " | "; owned */
-  char *error;       /* owned */
+  int rc;      /* LC_OK or the read's error */
+  char *rows;  /* every row, batches separated by " | "; owned */
+  char *error; /* owned */
   char log[512];
 } outcome;
 
@@ -118,8 +123,10 @@ static outcome run(const char *mode, const char *schema, const char *path, const
   lc_runtime *rt = lc_test_runtime(&cfg);
   char n[16];
   snprintf(n, sizeof n, "%d", pages);
-  const char *opts[] = {"mode", mode, "schema", schema, "path", path, "text", json, "pages", n,
-                        "cursor", strcmp(path, "data.items") ? "next_cursor" : "meta.next"};
+  const char *opts[] = {"mode", mode,     "schema",
+                        schema, "path",   path,
+                        "text", json,     "pages",
+                        n,      "cursor", strcmp(path, "data.items") ? "next_cursor" : "meta.next"};
   lc_connector *conn = NULL;
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, READER, opts, 6, &conn), LC_OK);
   last_log[0] = '\0';
@@ -144,8 +151,10 @@ static outcome run(const char *mode, const char *schema, const char *path, const
     s.release(&s);
     a.release(&a);
   }
-  if (out.rc == LC_DONE) out.rc = LC_OK;
-  else out.error = strdup(lc_runtime_error(rt)->message);
+  if (out.rc == LC_DONE)
+    out.rc = LC_OK;
+  else
+    out.error = strdup(lc_runtime_error(rt)->message);
   out.rows = t.data;
   snprintf(out.log, sizeof out.log, "%s", last_log);
   lc_connector_free(conn);
@@ -159,8 +168,10 @@ static outcome both_agree(const char *schema, const char *path, const char *json
   outcome lua = run("lua", schema, path, json, pages, batch_rows);
   outcome page = run("page", schema, path, json, pages, batch_rows);
   ck_assert_int_eq(page.rc, lua.rc);
-  if (lua.rc == LC_OK) ck_assert_str_eq(page.rows, lua.rows);
-  else ck_assert_str_eq(page.error, lua.error);
+  if (lua.rc == LC_OK)
+    ck_assert_str_eq(page.rows, lua.rows);
+  else
+    ck_assert_str_eq(page.error, lua.error);
   outcome_free(&lua);
   return page;
 }
@@ -172,12 +183,15 @@ START_TEST(every_scalar_type_reads_as_the_lua_path_reads_it) {
   const char *json =
       "{\"next_cursor\": \"c2\", \"results\": [\n"
       " {\"i\": 1, \"l\": -9007199254740991, \"d\": 2.5e-3, \"f\": 0.1, \"b\": true,\n"
-      "  \"s\": \"plain\", \"bin\": \"raw\", \"dt\": \"2024-02-29\", \"ts\": \"2024-05-01T12:00:00.25Z\"},\n"
+      "  \"s\": \"plain\", \"bin\": \"raw\", \"dt\": \"2024-02-29\", \"ts\": "
+      "\"2024-05-01T12:00:00.25Z\"},\n"
       " {\"i\": -2147483648, \"l\": 0, \"d\": -1E+300, \"f\": 3, \"b\": false,\n"
       "  \"s\": \"tab\\there \\\"q\\\" \\u00e9 \\ud83d\\ude80 \\/\", \"dt\": 19000, \"ts\": 1.5},\n"
-      " {\"i\": 1.0, \"l\": 1e3, \"d\": 7, \"s\": null, \"extra\": {\"deep\": [1, {\"x\": null}]},\n"
+      " {\"i\": 1.0, \"l\": 1e3, \"d\": 7, \"s\": null, \"extra\": {\"deep\": [1, {\"x\": "
+      "null}]},\n"
       "  \"n\\u0061me\": 3, \"dt\": null, \"ts\": \"2024-05-01 12:00:00+02:00\"},\n"
-      " {}, {\"s\": \"Zo\\u00eb \xc3\x85ngstr\xc3\xb6m \xe6\x9d\xb1\xe4\xba\xac\", \"other\": [[[]]]}\n"
+      " {}, {\"s\": \"Zo\\u00eb \xc3\x85ngstr\xc3\xb6m \xe6\x9d\xb1\xe4\xba\xac\", \"other\": "
+      "[[[]]]}\n"
       "]}";
   outcome page = both_agree(SCALARS, "results", json, 1, 0);
   ck_assert_ptr_nonnull(strstr(page.rows, "'tab\there \"q\" \xc3\xa9 \xf0\x9f\x9a\x80 /'"));
@@ -191,7 +205,8 @@ END_TEST
  * nearest double (json.decode's value), and a value beyond 2^53 after rounding is
  * out of range on both. */
 START_TEST(bigint_is_exact_to_2_pow_53_on_both_paths) {
-  outcome page = both_agree("id BIGINT", "", "[{\"id\": 9007199254740992}, {\"id\": -9007199254740992}]", 1, 0);
+  outcome page = both_agree("id BIGINT", "",
+                            "[{\"id\": 9007199254740992}, {\"id\": -9007199254740992}]", 1, 0);
   ck_assert_str_eq(page.rows, "9007199254740992;-9007199254740992; | ");
   outcome_free(&page);
   page = both_agree("id BIGINT", "", "[{\"id\": -12}, {\"id\": 9007199254740993}]", 1, 0);
@@ -211,7 +226,8 @@ START_TEST(surrogate_escapes_read_as_the_lua_path_reads_them) {
   ck_assert_str_eq(page.rows, "'\xf0\x9f\x9a\x80'; | ");
   outcome_free(&page);
   static const char *const broken[] = {"[{\"s\": \"a\\ud800\"}]", "[{\"s\": \"\\ud800\\ud800\"}]",
-                                       "[{\"s\": \"\\uDC00x\"}]", "[{\"s\": \"ok\"}, {\"s\": \"\\ud800z\"}]"};
+                                       "[{\"s\": \"\\uDC00x\"}]",
+                                       "[{\"s\": \"ok\"}, {\"s\": \"\\ud800z\"}]"};
   for (size_t i = 0; i < sizeof broken / sizeof *broken; i++) {
     page = run("page", "s STRING", "", broken[i], 1, 0);
     ck_assert_msg(page.rc != LC_OK && strstr(page.error, "not valid JSON"), "%s: %s", broken[i],
@@ -256,8 +272,9 @@ END_TEST
 
 START_TEST(unusual_records_take_the_lua_path_with_the_same_result) {
   /* A duplicate key (lua-cjson keeps the last), after records the C path read. */
-  outcome page = both_agree("id INT", "results",
-                            "{\"results\": [{\"id\": 1}, {\"id\": 2, \"id\": 3}, {\"id\": 4}]}", 1, 0);
+  outcome page =
+      both_agree("id INT", "results",
+                 "{\"results\": [{\"id\": 1}, {\"id\": 2, \"id\": 3}, {\"id\": 4}]}", 1, 0);
   ck_assert_str_eq(page.rows, "1;3;4; | ");
   ck_assert_str_eq(page.log, "count=3 in_c=1 cursor=nil last=4");
   outcome_free(&page);

@@ -35,7 +35,8 @@ static void write_version(const char *schema, const char *label) {
            "function C.read(opts, p, emit)\n"
            "  for i = 1, 30 do emit { id = i, label = helper.tag('%s') } end\n"
            "end\n"
-           "return C\n", schema, label);
+           "return C\n",
+           schema, label);
   write_file(script_path, text);
 }
 
@@ -75,8 +76,10 @@ static const char *read_label(lc_connector *conn, char *buf, size_t len) {
     for (int64_t i = 0; i < a.length; i++) {
       char label[64];
       snprintf(label, sizeof label, "%.*s", offsets[i + 1] - offsets[i], data + offsets[i]);
-      if (!buf[0]) snprintf(buf, len, "%s", label);
-      else if (strcmp(buf, label) != 0) snprintf(buf, len, "mixed");
+      if (!buf[0])
+        snprintf(buf, len, "%s", label);
+      else if (strcmp(buf, label) != 0)
+        snprintf(buf, len, "mixed");
     }
     s.release(&s);
     a.release(&a);
@@ -111,7 +114,9 @@ START_TEST(a_broken_edit_keeps_the_last_good_version) {
   lc_connector *conn = NULL;
   char label[64];
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_FILE, script_path, NULL, 0, &conn), LC_OK);
-  write_file(script_path, "local C = { schema = 'id INT' }\nfunction C.read(opts, p, emit)\n  emit({ id = 1 }\nend\nreturn C\n");
+  write_file(script_path,
+             "local C = { schema = 'id INT' }\nfunction C.read(opts, p, emit)\n  emit({ id = 1 "
+             "}\nend\nreturn C\n");
   ck_assert_str_eq(read_label(conn, label, sizeof label), "v1");
   ck_assert_int_eq(lc_connector_generation(conn), 1);
   const lc_error *e = lc_connector_reload_error(conn);
@@ -160,8 +165,7 @@ START_TEST(a_read_in_progress_never_mixes_versions) {
     if (batch == 0) write_version("id INT, label STRING", "v2"); /* edit mid-read */
     const int32_t *offsets = a.children[1]->buffers[1];
     const char *data = a.children[1]->buffers[2];
-    for (int64_t i = 0; i < a.length; i++)
-      ck_assert_int_eq(strncmp(data + offsets[i], "v1", 2), 0);
+    for (int64_t i = 0; i < a.length; i++) ck_assert_int_eq(strncmp(data + offsets[i], "v1", 2), 0);
     rows += a.length;
     s.release(&s);
     a.release(&a);

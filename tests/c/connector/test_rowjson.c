@@ -13,7 +13,8 @@ static const char COLLECTOR[] =
     "  options = { size = { type = 'integer', default = 2 } },\n"
     "  write = function(opts, rows)\n"
     "    local texts = {}\n"
-    "    batch.each_json(rows, opts.size, function(text, n) texts[#texts + 1] = n .. ' ' .. text end)\n"
+    "    batch.each_json(rows, opts.size, function(text, n) texts[#texts + 1] = n .. ' ' .. text "
+    "end)\n"
     "    return texts\n"
     "  end,\n"
     "}\n";
@@ -33,17 +34,19 @@ START_TEST(rows_cross_batches_in_runs_of_the_asked_size) {
   const char *opts[] = {"size", "2"};
   ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE, COLLECTOR, opts, 1, &conn), LC_OK);
   ck_assert_int_eq(lc_write_begin(conn), LC_OK);
-  write_jsonl(conn, "{\"id\": 1, \"name\": \"a/b \\\"q\\\"\", \"ok\": true, \"x\": 0.1}\n"
-                    "{\"id\": 2, \"name\": null, \"x\": 123456789.123456789}\n"
-                    "{\"id\": 3, \"ok\": false, \"tags\": [\"t\"]}\n");
+  write_jsonl(conn,
+              "{\"id\": 1, \"name\": \"a/b \\\"q\\\"\", \"ok\": true, \"x\": 0.1}\n"
+              "{\"id\": 2, \"name\": null, \"x\": 123456789.123456789}\n"
+              "{\"id\": 3, \"ok\": false, \"tags\": [\"t\"]}\n");
   write_jsonl(conn, "{\"id\": 4, \"x\": 1e300}\n");
   char *message = NULL;
   ck_assert_int_eq(lc_write_end(conn, &message), LC_OK);
   /* Row 3 has a nested column: the Lua path writes it (its key order is lua-cjson's). */
-  ck_assert_ptr_nonnull(strstr(message,
-      "\"2 [{\\\"id\\\":1,\\\"name\\\":\\\"a\\\\\\/b \\\\\\\"q\\\\\\\"\\\",\\\"ok\\\":true,"
-      "\\\"x\\\":0.1,\\\"tags\\\":null},{\\\"id\\\":2,\\\"name\\\":null,\\\"ok\\\":null,"
-      "\\\"x\\\":123456789.12345679,\\\"tags\\\":null}]\""));
+  ck_assert_ptr_nonnull(
+      strstr(message,
+             "\"2 [{\\\"id\\\":1,\\\"name\\\":\\\"a\\\\\\/b \\\\\\\"q\\\\\\\"\\\",\\\"ok\\\":true,"
+             "\\\"x\\\":0.1,\\\"tags\\\":null},{\\\"id\\\":2,\\\"name\\\":null,\\\"ok\\\":null,"
+             "\\\"x\\\":123456789.12345679,\\\"tags\\\":null}]\""));
   ck_assert_ptr_nonnull(strstr(message, "\"2 [{"));
   ck_assert_ptr_nonnull(strstr(message, "\\\"x\\\":1e+300"));
   ck_assert_ptr_nonnull(strstr(message, "\\\"tags\\\":[\\\"t\\\"]"));

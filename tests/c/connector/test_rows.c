@@ -55,7 +55,8 @@ typedef struct fixture {
 static void setup(fixture *f, const char *ddl) {
   memset(f, 0, sizeof *f);
   f->L = new_lua();
-  ck_assert_msg(lc_schema_parse(ddl, strlen(ddl), &f->schema, f->err, sizeof f->err) == LC_OK, "%s", f->err);
+  ck_assert_msg(lc_schema_parse(ddl, strlen(ddl), &f->schema, f->err, sizeof f->err) == LC_OK, "%s",
+                f->err);
   ck_assert_int_eq(lc_rows_new(f->schema, f->L, &f->b), LC_OK);
 }
 
@@ -76,7 +77,7 @@ static int append_rows(fixture *f, const char *rows_src) {
     lua_rawgeti(f->L, -1, i);
     int top = lua_gettop(f->L);
     rc = lc_rows_append(f->b, f->L, -1, i, f->err, sizeof f->err);
-    ck_assert_int_eq(lua_gettop(f->L), top);   /* append leaves the stack as it was */
+    ck_assert_int_eq(lua_gettop(f->L), top); /* append leaves the stack as it was */
     lua_pop(f->L, 1);
   }
   lua_pop(f->L, 1);
@@ -98,7 +99,7 @@ static bool valid(const struct ArrowArray *a, int64_t i) {
 
 #define I32(a, n) (((const int32_t *)(a)->buffers[1])[n])
 #define I64(a, n) (((const int64_t *)(a)->buffers[1])[n])
-#define BIT(a, buf, n) ((((const uint8_t *)(a)->buffers[buf])[(n) >> 3] >> ((n) & 7)) & 1)
+#define BIT(a, buf, n) ((((const uint8_t *)(a)->buffers[buf])[(n) >> 3] >> ((n)&7)) & 1)
 
 static void assert_string(const struct ArrowArray *a, int64_t i, const char *want) {
   const int32_t *off = a->buffers[1];
@@ -111,15 +112,17 @@ static void assert_string(const struct ArrowArray *a, int64_t i, const char *wan
 
 START_TEST(scalar_columns_export_arrow_buffers) {
   fixture f;
-  setup(&f, "b BOOLEAN, i INT NOT NULL, l BIGINT, fl FLOAT, d DOUBLE, s STRING, bin BINARY, "
-            "dt DATE, ts TIMESTAMP");
-  build(&f, "return {"
-            " {b=true, i=1, l=2^53, fl=1.5, d=0.25, s='héllo', bin='\\0\\255',"
-            "  dt='2024-02-29', ts='2024-01-02T03:04:05.5Z'},"
-            " {b=null, i=-2147483648, l=nil, fl=null, s='', dt=0, ts=0},"
-            " {b=false, i=2147483647, l=-9007199254740992, fl=-0.5, d=1e300, s='x', bin='',"
-            "  dt=-1, ts=-1.5},"
-            "}");
+  setup(&f,
+        "b BOOLEAN, i INT NOT NULL, l BIGINT, fl FLOAT, d DOUBLE, s STRING, bin BINARY, "
+        "dt DATE, ts TIMESTAMP");
+  build(&f,
+        "return {"
+        " {b=true, i=1, l=2^53, fl=1.5, d=0.25, s='héllo', bin='\\0\\255',"
+        "  dt='2024-02-29', ts='2024-01-02T03:04:05.5Z'},"
+        " {b=null, i=-2147483648, l=nil, fl=null, s='', dt=0, ts=0},"
+        " {b=false, i=2147483647, l=-9007199254740992, fl=-0.5, d=1e300, s='x', bin='',"
+        "  dt=-1, ts=-1.5},"
+        "}");
   ck_assert_str_eq(f.s.format, "+s");
   ck_assert_int_eq(f.s.n_children, 9);
   ck_assert_int_eq(f.a.length, 3);
@@ -136,11 +139,13 @@ START_TEST(scalar_columns_export_arrow_buffers) {
     ck_assert_int_eq(f.s.children[i]->flags, i == 1 ? 0 : ARROW_FLAG_NULLABLE);
     ck_assert_int_eq(col(&f, i)->length, 3);
     ck_assert_int_eq(col(&f, i)->offset, 0);
-    ck_assert_msg(col(&f, i)->null_count == null_counts[i], "column %s null_count %lld",
-                  names[i], (long long)col(&f, i)->null_count);
+    ck_assert_msg(col(&f, i)->null_count == null_counts[i], "column %s null_count %lld", names[i],
+                  (long long)col(&f, i)->null_count);
     /* A validity bitmap only travels with nulls, and then marks exactly them. */
-    if (null_counts[i] == 0) ck_assert_ptr_null(col(&f, i)->buffers[0]);
-    else ck_assert_ptr_nonnull(col(&f, i)->buffers[0]);
+    if (null_counts[i] == 0)
+      ck_assert_ptr_null(col(&f, i)->buffers[0]);
+    else
+      ck_assert_ptr_nonnull(col(&f, i)->buffers[0]);
   }
 
   const struct ArrowArray *b = col(&f, 0);
@@ -177,10 +182,10 @@ START_TEST(scalar_columns_export_arrow_buffers) {
   ck_assert_int_eq(boff[1] - boff[0], 2);
   ck_assert_int_eq(((const uint8_t *)bin->buffers[2])[1], 0xFF);
   ck_assert(!valid(bin, 1));
-  ck_assert_int_eq(boff[2], boff[1]);   /* a null takes no bytes */
+  ck_assert_int_eq(boff[2], boff[1]); /* a null takes no bytes */
 
   const struct ArrowArray *dt = col(&f, 7);
-  ck_assert_int_eq(I32(dt, 0), 19782);   /* 2024-02-29 */
+  ck_assert_int_eq(I32(dt, 0), 19782); /* 2024-02-29 */
   ck_assert_int_eq(I32(dt, 1), 0);
   ck_assert_int_eq(I32(dt, 2), -1);
 
@@ -194,14 +199,16 @@ END_TEST
 
 START_TEST(nested_columns_export_arrow_children) {
   fixture f;
-  setup(&f, "tags ARRAY<STRING>, addr STRUCT<city: STRING, zip INT NOT NULL>, "
-            "attrs MAP<STRING, BIGINT>");
-  build(&f, "return {"
-            " {tags={'a','b'}, addr={city='Oslo', zip=150}, attrs={n=1}},"
-            " {tags={}, addr=null, attrs={}},"
-            " {tags=null, addr={zip=7}, attrs=null},"
-            " {tags={'c', null}, addr={city='Rome', zip=1}, attrs={m=null}},"
-            "}");
+  setup(&f,
+        "tags ARRAY<STRING>, addr STRUCT<city: STRING, zip INT NOT NULL>, "
+        "attrs MAP<STRING, BIGINT>");
+  build(&f,
+        "return {"
+        " {tags={'a','b'}, addr={city='Oslo', zip=150}, attrs={n=1}},"
+        " {tags={}, addr=null, attrs={}},"
+        " {tags=null, addr={zip=7}, attrs=null},"
+        " {tags={'c', null}, addr={city='Rome', zip=1}, attrs={m=null}},"
+        "}");
   ck_assert_int_eq(f.a.length, 4);
 
   const struct ArrowSchema *tags_s = f.s.children[0];
@@ -236,7 +243,7 @@ START_TEST(nested_columns_export_arrow_children) {
   ck_assert_int_eq(zip->length, 4);
   assert_string(city, 0, "Oslo");
   ck_assert(!valid(city, 2));
-  ck_assert_int_eq(zip->null_count, 0);   /* a null struct's NOT NULL field is not null */
+  ck_assert_int_eq(zip->null_count, 0); /* a null struct's NOT NULL field is not null */
   ck_assert_int_eq(I32(zip, 0), 150);
   ck_assert_int_eq(I32(zip, 2), 7);
 
@@ -270,13 +277,14 @@ END_TEST
 START_TEST(accepted_dates_and_timestamps) {
   fixture f;
   setup(&f, "dt DATE, ts TIMESTAMP");
-  build(&f, "return {"
-            " {dt='2000-02-29', ts='2024-01-02 03:04:05'},"
-            " {dt='1969-12-31', ts='2024-01-02T03:04:05.123456789+01:00'},"
-            " {dt='9999-12-31', ts='2024-01-02T03:04:05-0130'},"
-            " {dt=19000, ts='1970-01-01T00:00:00.1z'},"
-            " {ts=1700000000.123456},"
-            "}");
+  build(&f,
+        "return {"
+        " {dt='2000-02-29', ts='2024-01-02 03:04:05'},"
+        " {dt='1969-12-31', ts='2024-01-02T03:04:05.123456789+01:00'},"
+        " {dt='9999-12-31', ts='2024-01-02T03:04:05-0130'},"
+        " {dt=19000, ts='1970-01-01T00:00:00.1z'},"
+        " {ts=1700000000.123456},"
+        "}");
   const struct ArrowArray *dt = col(&f, 0), *ts = col(&f, 1);
   ck_assert_int_eq(I32(dt, 0), 11016);
   ck_assert_int_eq(I32(dt, 1), -1);
@@ -292,85 +300,90 @@ START_TEST(accepted_dates_and_timestamps) {
 END_TEST
 
 /* Each bad row and the exact message naming column and row. */
-static const struct { const char *ddl, *rows, *message; } bad_values[] = {
-  {"id INT", "return {{id=1}, {id='abc'}}",
-   "column 'id', row 2: expected INT, got string \"abc\""},
-  {"id INT", "return {{id=3.5}}", "column 'id', row 1: expected INT, got 3.5"},
-  {"id INT", "return {{id=2^31}}", "column 'id', row 1: expected INT, got 2147483648 (out of range)"},
-  {"id INT", "return {{id=0/0}}", "column 'id', row 1: expected INT, got nan"},
-  {"id INT", "return {{id=true}}", "column 'id', row 1: expected INT, got boolean true"},
-  {"id INT", "return {{id={}}}", "column 'id', row 1: expected INT, got table"},
-  {"id BIGINT", "return {{id=2^63}}",
-   "column 'id', row 1: expected BIGINT, got 9.2233720368547758e+18 (out of range)"},
-  {"id BIGINT", "return {{id='12'}}", "column 'id', row 1: expected BIGINT, got string \"12\""},
-  {"b BOOLEAN", "return {{b=1}}", "column 'b', row 1: expected BOOLEAN, got 1"},
-  {"b BOOLEAN", "return {{b='true'}}", "column 'b', row 1: expected BOOLEAN, got string \"true\""},
-  {"x DOUBLE", "return {{x='1.5'}}", "column 'x', row 1: expected DOUBLE, got string \"1.5\""},
-  {"x FLOAT", "return {{x=false}}", "column 'x', row 1: expected FLOAT, got boolean false"},
-  {"s STRING", "return {{s=42}}", "column 's', row 1: expected STRING, got 42"},
-  {"s STRING", "return {{s='ok\\255no'}}",
-   "column 's', row 1: expected STRING, got string \"ok\\xffno\" (invalid UTF-8 at byte 3)"},
-  {"s STRING", "return {{s='\\237\\160\\128'}}",   /* an encoded surrogate */
-   "column 's', row 1: expected STRING, got string \"\\xed\\xa0\\x80\" (invalid UTF-8 at byte 1)"},
-  {"s STRING", "return {{s=string.rep('abcdefghij', 10) .. '\\255'}}",
-   "column 's', row 1: expected STRING, got string "
-   "\"abcdefghijabcdefghijabcdefghijabcdefghij\"... (invalid UTF-8 at byte 101)"},
-  {"bin BINARY", "return {{bin=7}}", "column 'bin', row 1: expected BINARY, got 7"},
-  {"id INT NOT NULL", "return {{id=1}, {id=null}}",
-   "column 'id', row 2: expected INT, got null (the column is NOT NULL)"},
-  {"id INT NOT NULL", "return {{}}",
-   "column 'id', row 1: expected INT, got null (the column is NOT NULL)"},
-  {"d DATE", "return {{d='2023-02-29'}}",
-   "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got string "
-   "\"2023-02-29\" (day out of range for the month)"},
-  {"d DATE", "return {{d='2023-13-01'}}",
-   "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got string "
-   "\"2023-13-01\" (month out of range)"},
-  {"d DATE", "return {{d='2023-1-01'}}",
-   "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got string "
-   "\"2023-1-01\" (not YYYY-MM-DD)"},
-  {"d DATE", "return {{d=1.5}}",
-   "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got 1.5"},
-  {"t TIMESTAMP", "return {{t='2023-02-28 24:00:00'}}",
-   "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
-   "\"2023-02-28 24:00:00\" (time of day out of range)"},
-  {"t TIMESTAMP", "return {{t='2023-02-28T10:00'}}",
-   "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
-   "\"2023-02-28T10:00\" (not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])"},
-  {"t TIMESTAMP", "return {{t='2023-02-29'}}",
-   "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
-   "\"2023-02-29\" (day out of range for the month)"},
-  {"t TIMESTAMP", "return {{t='2023-02-28T10:00:00.1234567890Z'}}",
-   "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
-   "\"2023-02-28T10:00:00.1234567890Z\" (fraction must have 1 to 9 digits)"},
-  {"t TIMESTAMP", "return {{t='2023-02-28T10:00:00+1'}}",
-   "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
-   "\"2023-02-28T10:00:00+1\" (zone offset must be Z, +HH:MM or +HHMM)"},
-  {"t TIMESTAMP", "return {{t=true}}",
-   "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got "
-   "boolean true"},
-  {"tags ARRAY<INT>", "return {{tags={1, 2, 'x'}}}",
-   "column 'tags[3]', row 1: expected INT, got string \"x\""},
-  {"tags ARRAY<INT>", "return {{tags={1, 2, n=3}}}",
-   "column 'tags', row 1: expected ARRAY (a sequence table), got a table with key string \"n\""},
-  {"tags ARRAY<INT>", "return {{tags={[1]=1, [3]=3}}}",
-   "column 'tags', row 1: expected ARRAY (a sequence table), got a table with key 3"},
-  {"tags ARRAY<INT>", "return {{tags='a,b'}}",
-   "column 'tags', row 1: expected ARRAY, got string \"a,b\""},
-  {"addr STRUCT<city: STRING>", "return {{addr={city=1}}}",
-   "column 'addr.city', row 1: expected STRING, got 1"},
-  {"a STRUCT<b: ARRAY<STRUCT<c: INT NOT NULL>>>", "return {{a={b={{c=1}, {}}}}}",
-   "column 'a.b[2].c', row 1: expected INT, got null (the column is NOT NULL)"},
-  {"addr STRUCT<city: STRING>", "return {{addr=5}}",
-   "column 'addr', row 1: expected STRUCT, got 5"},
-  {"m MAP<STRING, INT>", "return {{m={k='v'}}}",
-   "column 'm[\"k\"]', row 1: expected INT, got string \"v\""},
-  {"m MAP<STRING, INT>", "return {{m={[1]=2}}}", "column 'm.key', row 1: expected STRING, got 1"},
-  {"m MAP<INT, INT>", "return {{m={[1.5]=2}}}", "column 'm.key', row 1: expected INT, got 1.5"},
-  {"m MAP<STRING, INT>", "return {{m={[null]=2}}}",
-   "column 'm.key', row 1: expected STRING, got null (the column is NOT NULL)"},
-  {"id INT", "return {{id=1}, 'not a row'}",
-   "row 2: expected a table keyed by column name, got string \"not a row\""},
+static const struct {
+  const char *ddl, *rows, *message;
+} bad_values[] = {
+    {"id INT", "return {{id=1}, {id='abc'}}",
+     "column 'id', row 2: expected INT, got string \"abc\""},
+    {"id INT", "return {{id=3.5}}", "column 'id', row 1: expected INT, got 3.5"},
+    {"id INT", "return {{id=2^31}}",
+     "column 'id', row 1: expected INT, got 2147483648 (out of range)"},
+    {"id INT", "return {{id=0/0}}", "column 'id', row 1: expected INT, got nan"},
+    {"id INT", "return {{id=true}}", "column 'id', row 1: expected INT, got boolean true"},
+    {"id INT", "return {{id={}}}", "column 'id', row 1: expected INT, got table"},
+    {"id BIGINT", "return {{id=2^63}}",
+     "column 'id', row 1: expected BIGINT, got 9.2233720368547758e+18 (out of range)"},
+    {"id BIGINT", "return {{id='12'}}", "column 'id', row 1: expected BIGINT, got string \"12\""},
+    {"b BOOLEAN", "return {{b=1}}", "column 'b', row 1: expected BOOLEAN, got 1"},
+    {"b BOOLEAN", "return {{b='true'}}",
+     "column 'b', row 1: expected BOOLEAN, got string \"true\""},
+    {"x DOUBLE", "return {{x='1.5'}}", "column 'x', row 1: expected DOUBLE, got string \"1.5\""},
+    {"x FLOAT", "return {{x=false}}", "column 'x', row 1: expected FLOAT, got boolean false"},
+    {"s STRING", "return {{s=42}}", "column 's', row 1: expected STRING, got 42"},
+    {"s STRING", "return {{s='ok\\255no'}}",
+     "column 's', row 1: expected STRING, got string \"ok\\xffno\" (invalid UTF-8 at byte 3)"},
+    {"s STRING", "return {{s='\\237\\160\\128'}}", /* an encoded surrogate */
+     "column 's', row 1: expected STRING, got string \"\\xed\\xa0\\x80\" (invalid UTF-8 at byte "
+     "1)"},
+    {"s STRING", "return {{s=string.rep('abcdefghij', 10) .. '\\255'}}",
+     "column 's', row 1: expected STRING, got string "
+     "\"abcdefghijabcdefghijabcdefghijabcdefghij\"... (invalid UTF-8 at byte 101)"},
+    {"bin BINARY", "return {{bin=7}}", "column 'bin', row 1: expected BINARY, got 7"},
+    {"id INT NOT NULL", "return {{id=1}, {id=null}}",
+     "column 'id', row 2: expected INT, got null (the column is NOT NULL)"},
+    {"id INT NOT NULL", "return {{}}",
+     "column 'id', row 1: expected INT, got null (the column is NOT NULL)"},
+    {"d DATE", "return {{d='2023-02-29'}}",
+     "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got string "
+     "\"2023-02-29\" (day out of range for the month)"},
+    {"d DATE", "return {{d='2023-13-01'}}",
+     "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got string "
+     "\"2023-13-01\" (month out of range)"},
+    {"d DATE", "return {{d='2023-1-01'}}",
+     "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got string "
+     "\"2023-1-01\" (not YYYY-MM-DD)"},
+    {"d DATE", "return {{d=1.5}}",
+     "column 'd', row 1: expected DATE (\"YYYY-MM-DD\" or days since 1970-01-01), got 1.5"},
+    {"t TIMESTAMP", "return {{t='2023-02-28 24:00:00'}}",
+     "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
+     "\"2023-02-28 24:00:00\" (time of day out of range)"},
+    {"t TIMESTAMP", "return {{t='2023-02-28T10:00'}}",
+     "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
+     "\"2023-02-28T10:00\" (not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])"},
+    {"t TIMESTAMP", "return {{t='2023-02-29'}}",
+     "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
+     "\"2023-02-29\" (day out of range for the month)"},
+    {"t TIMESTAMP", "return {{t='2023-02-28T10:00:00.1234567890Z'}}",
+     "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
+     "\"2023-02-28T10:00:00.1234567890Z\" (fraction must have 1 to 9 digits)"},
+    {"t TIMESTAMP", "return {{t='2023-02-28T10:00:00+1'}}",
+     "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got string "
+     "\"2023-02-28T10:00:00+1\" (zone offset must be Z, +HH:MM or +HHMM)"},
+    {"t TIMESTAMP", "return {{t=true}}",
+     "column 't', row 1: expected TIMESTAMP (ISO-8601 string or seconds since epoch), got "
+     "boolean true"},
+    {"tags ARRAY<INT>", "return {{tags={1, 2, 'x'}}}",
+     "column 'tags[3]', row 1: expected INT, got string \"x\""},
+    {"tags ARRAY<INT>", "return {{tags={1, 2, n=3}}}",
+     "column 'tags', row 1: expected ARRAY (a sequence table), got a table with key string \"n\""},
+    {"tags ARRAY<INT>", "return {{tags={[1]=1, [3]=3}}}",
+     "column 'tags', row 1: expected ARRAY (a sequence table), got a table with key 3"},
+    {"tags ARRAY<INT>", "return {{tags='a,b'}}",
+     "column 'tags', row 1: expected ARRAY, got string \"a,b\""},
+    {"addr STRUCT<city: STRING>", "return {{addr={city=1}}}",
+     "column 'addr.city', row 1: expected STRING, got 1"},
+    {"a STRUCT<b: ARRAY<STRUCT<c: INT NOT NULL>>>", "return {{a={b={{c=1}, {}}}}}",
+     "column 'a.b[2].c', row 1: expected INT, got null (the column is NOT NULL)"},
+    {"addr STRUCT<city: STRING>", "return {{addr=5}}",
+     "column 'addr', row 1: expected STRUCT, got 5"},
+    {"m MAP<STRING, INT>", "return {{m={k='v'}}}",
+     "column 'm[\"k\"]', row 1: expected INT, got string \"v\""},
+    {"m MAP<STRING, INT>", "return {{m={[1]=2}}}", "column 'm.key', row 1: expected STRING, got 1"},
+    {"m MAP<INT, INT>", "return {{m={[1.5]=2}}}", "column 'm.key', row 1: expected INT, got 1.5"},
+    {"m MAP<STRING, INT>", "return {{m={[null]=2}}}",
+     "column 'm.key', row 1: expected STRING, got null (the column is NOT NULL)"},
+    {"id INT", "return {{id=1}, 'not a row'}",
+     "row 2: expected a table keyed by column name, got string \"not a row\""},
 };
 
 START_TEST(bad_values_name_column_and_row) {
@@ -386,8 +399,9 @@ END_TEST
 START_TEST(an_error_discards_the_batch_in_progress) {
   fixture f;
   setup(&f, "id INT, tags ARRAY<STRING>, s STRUCT<x: STRING>");
-  ck_assert_int_eq(append_rows(&f, "return {{id=1, tags={'a'}, s={x='p'}}, {id=2},"
-                                   " {id=3, tags={'b', 4}}}"),
+  ck_assert_int_eq(append_rows(&f,
+                               "return {{id=1, tags={'a'}, s={x='p'}}, {id=2},"
+                               " {id=3, tags={'b', 4}}}"),
                    LC_ERR_VALUE);
   ck_assert_int_eq(lc_builder_rows(lc_rows_builder(f.b)), 0);
   build(&f, "return {{id=10, tags={'z'}, s={x='q'}}}");
@@ -510,10 +524,11 @@ static void assert_rows(fixture *f, const struct ArrowSchema *s, const struct Ar
 
 START_TEST(round_trip_gives_back_the_rows) {
   fixture f;
-  setup(&f, "b BOOLEAN, i INT, l BIGINT, fl FLOAT, d DOUBLE, s STRING, bin BINARY, dt DATE,"
-            " ts TIMESTAMP, tags ARRAY<STRING>, grid ARRAY<ARRAY<INT>>,"
-            " addr STRUCT<city: STRING, geo: STRUCT<lat: DOUBLE, lon: DOUBLE>>,"
-            " attrs MAP<STRING, ARRAY<BIGINT>>, codes MAP<INT, STRING>");
+  setup(&f,
+        "b BOOLEAN, i INT, l BIGINT, fl FLOAT, d DOUBLE, s STRING, bin BINARY, dt DATE,"
+        " ts TIMESTAMP, tags ARRAY<STRING>, grid ARRAY<ARRAY<INT>>,"
+        " addr STRUCT<city: STRING, geo: STRUCT<lat: DOUBLE, lon: DOUBLE>>,"
+        " attrs MAP<STRING, ARRAY<BIGINT>>, codes MAP<INT, STRING>");
   const char *rows =
       "return {"
       " {b=true, i=-7, l=2^53, fl=0.5, d=-1.25, s='ünïcode ✓', bin='\\0\\1\\255', dt='2024-02-29',"
@@ -562,7 +577,7 @@ START_TEST(push_row_honours_offsets_and_bitmaps) {
   setup(&f, "unused INT");
   /* int8 "c" with its own offset of 1 on top of the batch's. */
   static const int8_t i8[] = {99, 1, 2, 3, 4};
-  static const uint8_t i8_valid[] = {0x17};   /* 10111: physical slot 3 is null */
+  static const uint8_t i8_valid[] = {0x17}; /* 10111: physical slot 3 is null */
   /* large_string "U" without a validity buffer. */
   static const int64_t big_off[] = {0, 1, 3, 6, 10, 15};
   static const char big_data[] = "abbcccddddeeeee";
@@ -575,14 +590,14 @@ START_TEST(push_row_honours_offsets_and_bitmaps) {
   /* list<int64> "+l"; its values array has an offset of 2. */
   static const int32_t list_off[] = {0, 1, 3, 3, 5, 6};
   static const int64_t list_vals[] = {-1, -2, 10, 11, 12, 13, 14, 15};
-  static const uint8_t list_valid[] = {0x17};   /* 10111: physical slot 3 is null */
+  static const uint8_t list_valid[] = {0x17}; /* 10111: physical slot 3 is null */
 
   const void *b_i8[] = {i8_valid, i8}, *b_big[] = {NULL, big_off, big_data};
   const void *b_i16[] = {NULL, i16}, *b_ns[] = {NULL, ns}, *b_s[] = {NULL, secs};
   const void *b_ms[] = {NULL, ms}, *b_list[] = {list_valid, list_off};
   const void *b_vals[] = {NULL, list_vals}, *b_struct[] = {NULL};
-  struct ArrowArray a_i8 = {.length = 4, .null_count = 1, .offset = 1, .n_buffers = 2,
-                            .buffers = b_i8};
+  struct ArrowArray a_i8 = {
+      .length = 4, .null_count = 1, .offset = 1, .n_buffers = 2, .buffers = b_i8};
   struct ArrowArray a_big = {.length = 5, .null_count = 0, .n_buffers = 3, .buffers = b_big};
   struct ArrowArray a_i16 = {.length = 5, .n_buffers = 2, .buffers = b_i16};
   struct ArrowArray a_ns = {.length = 5, .n_buffers = 2, .buffers = b_ns};
@@ -590,11 +605,19 @@ START_TEST(push_row_honours_offsets_and_bitmaps) {
   struct ArrowArray a_ms = {.length = 5, .n_buffers = 2, .buffers = b_ms};
   struct ArrowArray a_vals = {.length = 6, .offset = 2, .n_buffers = 2, .buffers = b_vals};
   struct ArrowArray *list_children[] = {&a_vals};
-  struct ArrowArray a_list = {.length = 5, .null_count = -1, .n_buffers = 2, .buffers = b_list,
-                              .n_children = 1, .children = list_children};
+  struct ArrowArray a_list = {.length = 5,
+                              .null_count = -1,
+                              .n_buffers = 2,
+                              .buffers = b_list,
+                              .n_children = 1,
+                              .children = list_children};
   struct ArrowArray *cols[] = {&a_i8, &a_big, &a_i16, &a_ns, &a_s, &a_ms, &a_list};
-  struct ArrowArray batch = {.length = 3, .offset = 1, .n_buffers = 1, .buffers = b_struct,
-                             .n_children = 7, .children = cols};
+  struct ArrowArray batch = {.length = 3,
+                             .offset = 1,
+                             .n_buffers = 1,
+                             .buffers = b_struct,
+                             .n_children = 7,
+                             .children = cols};
 
   struct ArrowSchema s_i8 = {.format = "c", .name = "tiny"};
   struct ArrowSchema s_big = {.format = "U", .name = "big"};
@@ -604,8 +627,8 @@ START_TEST(push_row_honours_offsets_and_bitmaps) {
   struct ArrowSchema s_ms = {.format = "tsm:UTC", .name = "ms"};
   struct ArrowSchema s_item = {.format = "l", .name = "item"};
   struct ArrowSchema *item_children[] = {&s_item};
-  struct ArrowSchema s_list = {.format = "+l", .name = "list", .n_children = 1,
-                               .children = item_children};
+  struct ArrowSchema s_list = {
+      .format = "+l", .name = "list", .n_children = 1, .children = item_children};
   struct ArrowSchema *scols[] = {&s_i8, &s_big, &s_i16, &s_ns, &s_s, &s_ms, &s_list};
   struct ArrowSchema schema = {.format = "+s", .name = "", .n_children = 7, .children = scols};
 
@@ -631,30 +654,29 @@ START_TEST(check_schema_names_unsupported_columns) {
   struct ArrowSchema dec = {.format = "d:10,2", .name = "price"};
   struct ArrowSchema ok = {.format = "u", .name = "name"};
   struct ArrowSchema *top_children[] = {&ok, &dec};
-  struct ArrowSchema top = {.format = "+s", .name = "", .n_children = 2,
-                            .children = top_children};
+  struct ArrowSchema top = {.format = "+s", .name = "", .n_children = 2, .children = top_children};
   ck_assert_int_eq(lc_arrow_check_schema(&top, err, sizeof err), LC_ERR_SCHEMA);
   ck_assert_str_eq(err, "column 'price': unsupported Arrow type 'd:10,2'");
 
   struct ArrowSchema duration = {.format = "tDs", .name = "item"};
   struct ArrowSchema *list_children[] = {&duration};
-  struct ArrowSchema list = {.format = "+l", .name = "waits", .n_children = 1,
-                             .children = list_children};
+  struct ArrowSchema list = {
+      .format = "+l", .name = "waits", .n_children = 1, .children = list_children};
   struct ArrowSchema inner_children_dummy = {.format = "i", .name = "n"};
   struct ArrowSchema *struct_children[] = {&inner_children_dummy, &list};
-  struct ArrowSchema nested = {.format = "+s", .name = "info", .n_children = 2,
-                               .children = struct_children};
+  struct ArrowSchema nested = {
+      .format = "+s", .name = "info", .n_children = 2, .children = struct_children};
   struct ArrowSchema *top2_children[] = {&nested};
-  struct ArrowSchema top2 = {.format = "+s", .name = "", .n_children = 1,
-                             .children = top2_children};
+  struct ArrowSchema top2 = {
+      .format = "+s", .name = "", .n_children = 1, .children = top2_children};
   ck_assert_int_eq(lc_arrow_check_schema(&top2, err, sizeof err), LC_ERR_SCHEMA);
   ck_assert_str_eq(err, "column 'info.waits[]': unsupported Arrow type 'tDs'");
 
   struct ArrowSchema dict_values = {.format = "u", .name = ""};
   struct ArrowSchema dict = {.format = "i", .name = "city", .dictionary = &dict_values};
   struct ArrowSchema *top3_children[] = {&dict};
-  struct ArrowSchema top3 = {.format = "+s", .name = "", .n_children = 1,
-                             .children = top3_children};
+  struct ArrowSchema top3 = {
+      .format = "+s", .name = "", .n_children = 1, .children = top3_children};
   ck_assert_int_eq(lc_arrow_check_schema(&top3, err, sizeof err), LC_ERR_SCHEMA);
   ck_assert_str_eq(err, "column 'city': unsupported Arrow type 'i' (dictionary-encoded)");
 

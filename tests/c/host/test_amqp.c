@@ -16,7 +16,8 @@ static lc_state *st;
 static void start_broker(void) {
   ck_assert_ptr_nonnull(mkdtemp(broker_dir));
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "python3 %s/tests/fixtures/broker.py start %s", lc_test_source_dir(), broker_dir);
+  snprintf(cmd, sizeof cmd, "python3 %s/tests/fixtures/broker.py start %s", lc_test_source_dir(),
+           broker_dir);
   FILE *p = popen(cmd, "r");
   ck_assert_ptr_nonnull(p);
   ck_assert_msg(fgets(broker_url, sizeof broker_url, p) != NULL, "broker.py printed no URL");
@@ -34,7 +35,8 @@ static void stop_broker(void) {
 static void open_sandbox(double call_timeout) {
   lc_config cfg = {.call_timeout = call_timeout};
   rt = lc_test_runtime(&cfg);
-  ck_assert_int_eq(lc_sandbox_open(rt, "amqp-test", lc_host_modules, lc_host_n_modules, &st), LC_OK);
+  ck_assert_int_eq(lc_sandbox_open(rt, "amqp-test", lc_host_modules, lc_host_n_modules, &st),
+                   LC_OK);
 }
 
 static void setup(void) { open_sandbox(0); }
@@ -58,103 +60,114 @@ static void run_ok(const char *lua) {
 
 static const char *run_fails(const char *lua, int code) {
   int rc = run(lua);
-  ck_assert_msg(rc == code, "expected %s, got %s: %s", lc_status_string(code),
-                lc_status_string(rc), rc ? lc_runtime_error(rt)->message : "");
+  ck_assert_msg(rc == code, "expected %s, got %s: %s", lc_status_string(code), lc_status_string(rc),
+                rc ? lc_runtime_error(rt)->message : "");
   return lc_runtime_error(rt)->message;
 }
 
 START_TEST(publish_with_confirms_then_consume_from_an_offset) {
-  run_ok("local amqp = require 'amqp'\n"
-         "local c = amqp.connect(..., {timeout = 5})\n"
-         "c:declare('s-offsets', {arguments = {['x-queue-type'] = 'stream'}})\n"
-         "for i = 0, 199 do\n"
-         "  c:publish('s-offsets', 'body ' .. i, {message_id = 'id-' .. i, timestamp = 1700000000 + i,\n"
-         "            headers = {n = i, kind = 'test', flag = true}})\n"
-         "end\n"
-         "assert(c:wait_confirms(5) == 200, 'every publish confirmed')\n"
-         "c:consume('s-offsets', {prefetch = 50, arguments = {['x-stream-offset'] = 150}})\n"
-         "local want = 150\n"
-         "while want < 200 do\n"
-         "  local d = assert(c:receive(5), 'a delivery within 5 s')\n"
-         "  local off = d.headers['x-stream-offset']\n"
-         "  if off >= 150 then\n"
-         "    assert(off == want, 'offset ' .. off .. ', wanted ' .. want)\n"
-         "    assert(d.body == 'body ' .. off, d.body)\n"
-         "    assert(d.message_id == 'id-' .. off and d.routing_key == 's-offsets')\n"
-         "    assert(d.timestamp == 1700000000 + off and d.headers.n == off)\n"
-         "    assert(d.headers.kind == 'test' and d.headers.flag == true)\n"
-         "    want = want + 1\n"
-         "  end\n"
-         "  c:ack(d.delivery_tag)\n"
-         "end\n"
-         "assert(c:receive(0.3) == nil, 'nothing past the tail')\n"
-         "c:close()\n"
-         "assert(not c:is_open())\n");
+  run_ok(
+      "local amqp = require 'amqp'\n"
+      "local c = amqp.connect(..., {timeout = 5})\n"
+      "c:declare('s-offsets', {arguments = {['x-queue-type'] = 'stream'}})\n"
+      "for i = 0, 199 do\n"
+      "  c:publish('s-offsets', 'body ' .. i, {message_id = 'id-' .. i, timestamp = 1700000000 + "
+      "i,\n"
+      "            headers = {n = i, kind = 'test', flag = true}})\n"
+      "end\n"
+      "assert(c:wait_confirms(5) == 200, 'every publish confirmed')\n"
+      "c:consume('s-offsets', {prefetch = 50, arguments = {['x-stream-offset'] = 150}})\n"
+      "local want = 150\n"
+      "while want < 200 do\n"
+      "  local d = assert(c:receive(5), 'a delivery within 5 s')\n"
+      "  local off = d.headers['x-stream-offset']\n"
+      "  if off >= 150 then\n"
+      "    assert(off == want, 'offset ' .. off .. ', wanted ' .. want)\n"
+      "    assert(d.body == 'body ' .. off, d.body)\n"
+      "    assert(d.message_id == 'id-' .. off and d.routing_key == 's-offsets')\n"
+      "    assert(d.timestamp == 1700000000 + off and d.headers.n == off)\n"
+      "    assert(d.headers.kind == 'test' and d.headers.flag == true)\n"
+      "    want = want + 1\n"
+      "  end\n"
+      "  c:ack(d.delivery_tag)\n"
+      "end\n"
+      "assert(c:receive(0.3) == nil, 'nothing past the tail')\n"
+      "c:close()\n"
+      "assert(not c:is_open())\n");
 }
 END_TEST
 
 START_TEST(consume_from_a_timestamp_and_from_last) {
-  run_ok("local amqp = require 'amqp'\n"
-         "local c = amqp.connect(...)\n"
-         "c:declare('s-time', {arguments = {['x-queue-type'] = 'stream'}})\n"
-         "for i = 0, 9 do c:publish('s-time', tostring(i)) end\n"
-         "c:wait_confirms()\n"
-         "c:consume('s-time', {arguments = {['x-stream-offset'] = amqp.timestamp(os.time() - 3600)}})\n"
-         "assert(c:receive(5).headers['x-stream-offset'] == 0, 'an hour ago is the start')\n"
-         "c:consume('s-time', {arguments = {['x-stream-offset'] = 'last'}})\n"
-         "local max = -1\n"
-         "for d in function() return c:receive(0.5) end do\n"
-         "  max = math.max(max, d.headers['x-stream-offset'])\n"
-         "end\n"
-         "assert(max == 9, 'the last chunk ends at offset 9, got ' .. max)\n"
-         "c:cancel()\n");
+  run_ok(
+      "local amqp = require 'amqp'\n"
+      "local c = amqp.connect(...)\n"
+      "c:declare('s-time', {arguments = {['x-queue-type'] = 'stream'}})\n"
+      "for i = 0, 9 do c:publish('s-time', tostring(i)) end\n"
+      "c:wait_confirms()\n"
+      "c:consume('s-time', {arguments = {['x-stream-offset'] = amqp.timestamp(os.time() - "
+      "3600)}})\n"
+      "assert(c:receive(5).headers['x-stream-offset'] == 0, 'an hour ago is the start')\n"
+      "c:consume('s-time', {arguments = {['x-stream-offset'] = 'last'}})\n"
+      "local max = -1\n"
+      "for d in function() return c:receive(0.5) end do\n"
+      "  max = math.max(max, d.headers['x-stream-offset'])\n"
+      "end\n"
+      "assert(max == 9, 'the last chunk ends at offset 9, got ' .. max)\n"
+      "c:cancel()\n");
 }
 END_TEST
 
 START_TEST(receive_into_a_reused_delivery_keeps_nothing_of_the_last_one) {
-  run_ok("local c = require('amqp').connect(...)\n"
-         "c:declare('s-reuse', {arguments = {['x-queue-type'] = 'stream'}})\n"
-         "c:publish('s-reuse', 'first', {message_id = 'm1', content_type = 'text/plain',\n"
-         "          timestamp = 1700000000, headers = {kind = 'a', n = 1}})\n"
-         "c:publish('s-reuse', 'second')\n"
-         "c:wait_confirms()\n"
-         "c:consume('s-reuse', {arguments = {['x-stream-offset'] = 0}})\n"
-         "local d = {}\n"
-         "assert(c:receive(5, d) == d, 'the given table is filled and returned')\n"
-         "local headers = d.headers\n"
-         "assert(d.body == 'first' and d.message_id == 'm1' and d.timestamp == 1700000000)\n"
-         "assert(d.content_type == 'text/plain' and headers.kind == 'a' and headers.n == 1)\n"
-         "assert(c:receive(5, d) == d)\n"
-         "assert(d.body == 'second' and d.headers == headers, 'the headers table is reused too')\n"
-         "assert(d.message_id == nil and d.timestamp == nil and d.content_type == nil)\n"
-         "local keys = {}\n"
-         "for k in pairs(d.headers) do keys[#keys + 1] = k end\n"
-         "assert(#keys == 1 and keys[1] == 'x-stream-offset' and d.headers[keys[1]] == 1)\n"
-         "assert(c:receive(0.2, d) == nil, 'nil at the tail')\n"
-         "assert(not pcall(c.receive, c, 0.1, 'not a table'))\n");
+  run_ok(
+      "local c = require('amqp').connect(...)\n"
+      "c:declare('s-reuse', {arguments = {['x-queue-type'] = 'stream'}})\n"
+      "c:publish('s-reuse', 'first', {message_id = 'm1', content_type = 'text/plain',\n"
+      "          timestamp = 1700000000, headers = {kind = 'a', n = 1}})\n"
+      "c:publish('s-reuse', 'second')\n"
+      "c:wait_confirms()\n"
+      "c:consume('s-reuse', {arguments = {['x-stream-offset'] = 0}})\n"
+      "local d = {}\n"
+      "assert(c:receive(5, d) == d, 'the given table is filled and returned')\n"
+      "local headers = d.headers\n"
+      "assert(d.body == 'first' and d.message_id == 'm1' and d.timestamp == 1700000000)\n"
+      "assert(d.content_type == 'text/plain' and headers.kind == 'a' and headers.n == 1)\n"
+      "assert(c:receive(5, d) == d)\n"
+      "assert(d.body == 'second' and d.headers == headers, 'the headers table is reused too')\n"
+      "assert(d.message_id == nil and d.timestamp == nil and d.content_type == nil)\n"
+      "local keys = {}\n"
+      "for k in pairs(d.headers) do keys[#keys + 1] = k end\n"
+      "assert(#keys == 1 and keys[1] == 'x-stream-offset' and d.headers[keys[1]] == 1)\n"
+      "assert(c:receive(0.2, d) == nil, 'nil at the tail')\n"
+      "assert(not pcall(c.receive, c, 0.1, 'not a table'))\n");
 }
 END_TEST
 
 START_TEST(broker_errors_carry_reply_code_and_text) {
-  const char *msg = run_fails("local c = require('amqp').connect(...)\n"
-                              "c:declare('s-bad', {arguments = {['x-queue-type'] = 'stream'}})\n"
-                              "c:declare('s-bad', {arguments = {['x-queue-type'] = 'classic'}})\n",
-                              LC_ERR_AMQP);
-  ck_assert_msg(strstr(msg, "amqp: queue.declare failed: broker closed the channel: 406 PRECONDITION_FAILED"),
-                "%s", msg);
+  const char *msg = run_fails(
+      "local c = require('amqp').connect(...)\n"
+      "c:declare('s-bad', {arguments = {['x-queue-type'] = 'stream'}})\n"
+      "c:declare('s-bad', {arguments = {['x-queue-type'] = 'classic'}})\n",
+      LC_ERR_AMQP);
+  ck_assert_msg(
+      strstr(msg, "amqp: queue.declare failed: broker closed the channel: 406 PRECONDITION_FAILED"),
+      "%s", msg);
   ck_assert_msg(strstr(msg, "x-queue-type"), "%s", msg);
-  run_ok("local c = require('amqp').connect(...)\n"
-         "assert(not pcall(c.declare, c, 's-bad', {arguments = {['x-queue-type'] = 'classic'}}))\n"
-         "c:declare('s-bad', {arguments = {['x-queue-type'] = 'stream'}})  -- the connection is still usable\n");
-  msg = run_fails("local c = require('amqp').connect(...)\n"
-                  "c:consume('no-such-queue')\n",
-                  LC_ERR_AMQP);
+  run_ok(
+      "local c = require('amqp').connect(...)\n"
+      "assert(not pcall(c.declare, c, 's-bad', {arguments = {['x-queue-type'] = 'classic'}}))\n"
+      "c:declare('s-bad', {arguments = {['x-queue-type'] = 'stream'}})  -- the connection is still "
+      "usable\n");
+  msg = run_fails(
+      "local c = require('amqp').connect(...)\n"
+      "c:consume('no-such-queue')\n",
+      LC_ERR_AMQP);
   ck_assert_msg(strstr(msg, "404 NOT_FOUND - no queue 'no-such-queue'"), "%s", msg);
 }
 END_TEST
 
 START_TEST(broker_down_names_host_and_port) {
-  const char *msg = run_fails("require('amqp').connect('amqp://guest:s3cret-pw@127.0.0.1:1/%2F')\n", LC_ERR_AMQP);
+  const char *msg =
+      run_fails("require('amqp').connect('amqp://guest:s3cret-pw@127.0.0.1:1/%2F')\n", LC_ERR_AMQP);
   ck_assert_str_eq(msg, "amqp: cannot connect to 127.0.0.1:1: connection refused");
   msg = run_fails("require('amqp').connect('http://127.0.0.1:1/')\n", LC_ERR_AMQP);
   ck_assert_msg(strstr(msg, "bad broker URL"), "%s", msg);
@@ -176,11 +189,12 @@ END_TEST
 START_TEST(waits_stop_at_the_call_time_limit) {
   teardown();
   open_sandbox(1.0);
-  const char *msg = run_fails("local c = require('amqp').connect(...)\n"
-                              "c:declare('s-idle', {arguments = {['x-queue-type'] = 'stream'}})\n"
-                              "c:consume('s-idle', {arguments = {['x-stream-offset'] = 'next'}})\n"
-                              "c:receive(30)\n",
-                              LC_ERR_TIME_LIMIT);
+  const char *msg = run_fails(
+      "local c = require('amqp').connect(...)\n"
+      "c:declare('s-idle', {arguments = {['x-queue-type'] = 'stream'}})\n"
+      "c:consume('s-idle', {arguments = {['x-stream-offset'] = 'next'}})\n"
+      "c:receive(30)\n",
+      LC_ERR_TIME_LIMIT);
   ck_assert_ptr_nonnull(msg);
 }
 END_TEST

@@ -64,39 +64,43 @@ static const char *run_string(const char *lua) {
 /* ---- json ------------------------------------------------------------------------ */
 
 START_TEST(json_null_differs_from_missing) {
-  run_ok("local json = require 'json'\n"
-         "local t = json.decode('{\"a\": null, \"list\": [1, null, 3]}')\n"
-         "assert(t.a == json.null, 'a is json.null')\n"
-         "assert(t.b == nil, 'b is missing')\n"
-         "assert(t.a ~= nil)\n"
-         "assert(#t.list == 3 and t.list[2] == json.null, 'null keeps its array slot')\n"
-         "assert(json.encode({a = json.null}) == '{\"a\":null}', json.encode({a = json.null}))\n"
-         "assert(json.encode(json.null) == 'null')\n");
+  run_ok(
+      "local json = require 'json'\n"
+      "local t = json.decode('{\"a\": null, \"list\": [1, null, 3]}')\n"
+      "assert(t.a == json.null, 'a is json.null')\n"
+      "assert(t.b == nil, 'b is missing')\n"
+      "assert(t.a ~= nil)\n"
+      "assert(#t.list == 3 and t.list[2] == json.null, 'null keeps its array slot')\n"
+      "assert(json.encode({a = json.null}) == '{\"a\":null}', json.encode({a = json.null}))\n"
+      "assert(json.encode(json.null) == 'null')\n");
 }
 END_TEST
 
 START_TEST(json_round_trips_unicode_escapes_and_numbers) {
-  run_ok("local json = require 'json'\n"
-         "local doc = {\n"
-         "  text = 'Zo\\195\\171 \\226\\156\\147 \\240\\159\\152\\128 \"q\" back\\\\slash\\n\\r\\t/\\1',\n"
-         "  id = 1700000000123456, big = 2^53, neg = -9007199254740991,\n"
-         "  tenth = 0.1, third = 1/3, tiny = -1.5e-300, int = 42, zero = 0,\n"
-         "  list = {1, 'two', {three = true}, false}, empty = {},\n"
-         "}\n"
-         "local text = json.encode(doc)\n"
-         "local back = json.decode(text)\n"
-         "for k, v in pairs(doc) do\n"
-         "  if type(v) ~= 'table' then assert(back[k] == v, k .. ' changed: ' .. tostring(back[k])) end\n"
-         "end\n"
-         "assert(back.list[2] == 'two' and back.list[3].three == true and back.list[4] == false)\n"
-         "assert(json.encode(1700000000123456) == '1700000000123456', json.encode(1700000000123456))\n"
-         "assert(json.encode(0.1) == '0.1', json.encode(0.1))\n"
-         "assert(json.encode(1/3) == '0.3333333333333333', json.encode(1/3))\n"
-         "assert(json.encode({1, 2.5, 'x'}) == '[1,2.5,\"x\"]')\n"
-         "assert(json.decode('\"\\\\u00e9\\\\ud83d\\\\ude00\"') == '\\195\\169\\240\\159\\152\\128',\n"
-         "       'unicode escapes, surrogate pairs')\n"
-         "local sparse = json.decode(json.encode({[1] = 'a', [1000] = 'b'}))\n"
-         "assert(sparse['1'] == 'a' and sparse['1000'] == 'b', 'sparse arrays become objects')\n");
+  run_ok(
+      "local json = require 'json'\n"
+      "local doc = {\n"
+      "  text = 'Zo\\195\\171 \\226\\156\\147 \\240\\159\\152\\128 \"q\" "
+      "back\\\\slash\\n\\r\\t/\\1',\n"
+      "  id = 1700000000123456, big = 2^53, neg = -9007199254740991,\n"
+      "  tenth = 0.1, third = 1/3, tiny = -1.5e-300, int = 42, zero = 0,\n"
+      "  list = {1, 'two', {three = true}, false}, empty = {},\n"
+      "}\n"
+      "local text = json.encode(doc)\n"
+      "local back = json.decode(text)\n"
+      "for k, v in pairs(doc) do\n"
+      "  if type(v) ~= 'table' then assert(back[k] == v, k .. ' changed: ' .. tostring(back[k])) "
+      "end\n"
+      "end\n"
+      "assert(back.list[2] == 'two' and back.list[3].three == true and back.list[4] == false)\n"
+      "assert(json.encode(1700000000123456) == '1700000000123456', json.encode(1700000000123456))\n"
+      "assert(json.encode(0.1) == '0.1', json.encode(0.1))\n"
+      "assert(json.encode(1/3) == '0.3333333333333333', json.encode(1/3))\n"
+      "assert(json.encode({1, 2.5, 'x'}) == '[1,2.5,\"x\"]')\n"
+      "assert(json.decode('\"\\\\u00e9\\\\ud83d\\\\ude00\"') == '\\195\\169\\240\\159\\152\\128',\n"
+      "       'unicode escapes, surrogate pairs')\n"
+      "local sparse = json.decode(json.encode({[1] = 'a', [1000] = 'b'}))\n"
+      "assert(sparse['1'] == 'a' and sparse['1000'] == 'b', 'sparse arrays become objects')\n");
 }
 END_TEST
 
@@ -156,13 +160,14 @@ END_TEST
 /* ---- log --------------------------------------------------------------------------- */
 
 START_TEST(log_formats_filters_and_redacts) {
-  run_ok("local log = require 'log'\n"
-         "log.info('fetched %d rows from %s', 25, 'items')\n"
-         "log.debug('not shown at INFO')\n"
-         "log.secret('hunter2-pass')\n"
-         "log.warn('login with hunter2-pass failed')\n"
-         "log.error({page = 3})\n"
-         "log.info('100%')\n");
+  run_ok(
+      "local log = require 'log'\n"
+      "log.info('fetched %d rows from %s', 25, 'items')\n"
+      "log.debug('not shown at INFO')\n"
+      "log.secret('hunter2-pass')\n"
+      "log.warn('login with hunter2-pass failed')\n"
+      "log.error({page = 3})\n"
+      "log.info('100%')\n");
   ck_assert_int_eq(logged.n, 4);
   ck_assert_int_eq(logged.level[0], LC_LOG_INFO);
   ck_assert_str_eq(logged.line[0], "fetched 25 rows from items");
@@ -214,7 +219,8 @@ START_TEST(secrets_come_from_the_operators_file_and_are_redacted) {
   ck_assert_str_eq(run_string("return require('secrets').get('billing', 'token')"),
                    "s3cr3t-json-value");
   ck_assert_int_eq(run("local v = require('secrets').get('billing', 'token')\n"
-                       "error('server refused ' .. v)\n"), LC_ERR_SCRIPT);
+                       "error('server refused ' .. v)\n"),
+                   LC_ERR_SCRIPT);
   ck_assert_str_eq(lc_runtime_error(rt)->message, "server refused ***");
   unlink(getenv("LUACONN_SECRETS_FILE"));
 

@@ -31,10 +31,11 @@ static void stop_server(void) { lc_test_server_stop(&server); }
 
 static void open_sandbox(double call_timeout) {
   memset(&logged, 0, sizeof logged);
-  lc_config cfg = {.log = capture, .log_ctx = &logged, .log_level = LC_LOG_DEBUG,
-                   .call_timeout = call_timeout};
+  lc_config cfg = {
+      .log = capture, .log_ctx = &logged, .log_level = LC_LOG_DEBUG, .call_timeout = call_timeout};
   rt = lc_test_runtime(&cfg);
-  ck_assert_int_eq(lc_sandbox_open(rt, "http-test", lc_host_modules, lc_host_n_modules, &st), LC_OK);
+  ck_assert_int_eq(lc_sandbox_open(rt, "http-test", lc_host_modules, lc_host_n_modules, &st),
+                   LC_OK);
 }
 
 static void setup(void) { open_sandbox(0); }
@@ -61,8 +62,8 @@ static void run_ok(const char *lua) {
 /* Runs a script that must fail with code; returns its error message. */
 static const char *run_fails(const char *lua, int code) {
   int rc = run(lua);
-  ck_assert_msg(rc == code, "expected %s, got %s: %s", lc_status_string(code),
-                lc_status_string(rc), rc ? lc_runtime_error(rt)->message : "");
+  ck_assert_msg(rc == code, "expected %s, got %s: %s", lc_status_string(code), lc_status_string(rc),
+                rc ? lc_runtime_error(rt)->message : "");
   return lc_runtime_error(rt)->message;
 }
 
@@ -73,34 +74,38 @@ static bool logged_line_containing(const char *text) {
 }
 
 /* The Lua helper every timing test uses: the server's arrival times for a key. */
-#define ATTEMPTS_LUA                                                                   \
-  "local function attempts(key)\n"                                                     \
-  "  return require('http').get_json(base .. '/_attempts', {query = {key = key}})\n"   \
+#define ATTEMPTS_LUA                                                                 \
+  "local function attempts(key)\n"                                                   \
+  "  return require('http').get_json(base .. '/_attempts', {query = {key = key}})\n" \
   "end\n"
 
 START_TEST(get_sends_query_and_headers) {
-  run_ok("local base = ...\n"
-         "local http, json = require 'http', require 'json'\n"
-         "local r = http.get(base .. '/echo', {\n"
-         "  query = {q = 'a b&c=d/\\195\\169', id = 1700000000123456, flag = true, z = 1},\n"
-         "  headers = {['X-Trace'] = 't-1'}})\n"
-         "assert(r.status == 200, r.status)\n"
-         "assert(r.url == base .. '/echo?flag=true&id=1700000000123456&q=a%20b%26c%3Dd%2F%C3%A9&z=1',\n"
-         "       'parameters encoded and sorted: ' .. r.url)\n"
-         "assert(r.headers['content-type'] == 'application/json; charset=utf-8', 'lowercase header names')\n"
-         "local e = json.decode(r.body)\n"
-         "assert(e.method == 'GET')\n"
-         "assert(e.query.q == 'a b&c=d/\\195\\169', e.query.q)\n"
-         "assert(e.query.id == '1700000000123456', 'integers in full: ' .. e.query.id)\n"
-         "assert(e.query.flag == 'true' and e.query.z == '1')\n"
-         "assert(e.headers['x-trace'] == 't-1')\n"
-         "assert(e.headers['user-agent'] == 'luaconn/" LUACONN_VERSION "', e.headers['user-agent'])\n"
-         "local again = http.get(base .. '/echo?x=1', {query = {y = 2}})\n"
-         "assert(again.url == base .. '/echo?x=1&y=2', again.url)\n"
-         "local merged = http.get(base .. '/echo?per_page=50&state=open&a%5Bb%5D=1&', {\n"
-         "  query = {per_page = 100, ['a[b]'] = 2}})\n"
-         "assert(merged.url == base .. '/echo?state=open&a%5Bb%5D=2&per_page=100',\n"
-         "       'the query table replaces the URL\\'s own parameters: ' .. merged.url)\n");
+  run_ok(
+      "local base = ...\n"
+      "local http, json = require 'http', require 'json'\n"
+      "local r = http.get(base .. '/echo', {\n"
+      "  query = {q = 'a b&c=d/\\195\\169', id = 1700000000123456, flag = true, z = 1},\n"
+      "  headers = {['X-Trace'] = 't-1'}})\n"
+      "assert(r.status == 200, r.status)\n"
+      "assert(r.url == base .. "
+      "'/echo?flag=true&id=1700000000123456&q=a%20b%26c%3Dd%2F%C3%A9&z=1',\n"
+      "       'parameters encoded and sorted: ' .. r.url)\n"
+      "assert(r.headers['content-type'] == 'application/json; charset=utf-8', 'lowercase header "
+      "names')\n"
+      "local e = json.decode(r.body)\n"
+      "assert(e.method == 'GET')\n"
+      "assert(e.query.q == 'a b&c=d/\\195\\169', e.query.q)\n"
+      "assert(e.query.id == '1700000000123456', 'integers in full: ' .. e.query.id)\n"
+      "assert(e.query.flag == 'true' and e.query.z == '1')\n"
+      "assert(e.headers['x-trace'] == 't-1')\n"
+      "assert(e.headers['user-agent'] == 'luaconn/" LUACONN_VERSION
+      "', e.headers['user-agent'])\n"
+      "local again = http.get(base .. '/echo?x=1', {query = {y = 2}})\n"
+      "assert(again.url == base .. '/echo?x=1&y=2', again.url)\n"
+      "local merged = http.get(base .. '/echo?per_page=50&state=open&a%5Bb%5D=1&', {\n"
+      "  query = {per_page = 100, ['a[b]'] = 2}})\n"
+      "assert(merged.url == base .. '/echo?state=open&a%5Bb%5D=2&per_page=100',\n"
+      "       'the query table replaces the URL\\'s own parameters: ' .. merged.url)\n");
   ck_assert(logged_line_containing("GET "));
   ck_assert(logged_line_containing("/echo?flag=true&id=1700000000123456"));
   ck_assert(logged_line_containing("-> HTTP 200, "));
@@ -108,49 +113,53 @@ START_TEST(get_sends_query_and_headers) {
 END_TEST
 
 START_TEST(retry_on_names_the_retried_statuses) {
-  run_ok("local base = ...\n"
-         "local http = require 'http'\n"
-         "local r = http.get(base .. '/items?key=ro1&fail=403&times=1',\n"
-         "                   {retry_on = {403}, backoff = 0.01})\n"
-         "assert(r.status == 200 and r.attempts == 2, r.attempts)\n"
-         "http.configure{retry_on = {500}, backoff = 0.01}\n"
-         "local ok, err = pcall(http.get, base .. '/items?key=ro2&fail=503&times=1')\n"
-         "assert(not ok and err:find('HTTP 503', 1, true), err)\n");
+  run_ok(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "local r = http.get(base .. '/items?key=ro1&fail=403&times=1',\n"
+      "                   {retry_on = {403}, backoff = 0.01})\n"
+      "assert(r.status == 200 and r.attempts == 2, r.attempts)\n"
+      "http.configure{retry_on = {500}, backoff = 0.01}\n"
+      "local ok, err = pcall(http.get, base .. '/items?key=ro2&fail=503&times=1')\n"
+      "assert(not ok and err:find('HTTP 503', 1, true), err)\n");
 }
 END_TEST
 
 START_TEST(bodies_and_methods_round_trip) {
-  run_ok("local base = ...\n"
-         "local http, json = require 'http', require 'json'\n"
-         "local doc = {name = 'Zo\\195\\171 \"q\" \\\\ \\n', id = 1700000000123456,\n"
-         "             ratio = 0.1, list = {1, 2, 3}, nested = {ok = true, none = json.null}}\n"
-         "local e = http.post_json(base .. '/echo', {json = doc})\n"
-         "assert(e.method == 'POST')\n"
-         "assert(e.headers['content-type'] == 'application/json', e.headers['content-type'])\n"
-         "local back = json.decode(e.body)\n"
-         "assert(back.name == doc.name and back.id == doc.id and back.ratio == 0.1)\n"
-         "assert(#back.list == 3 and back.nested.ok == true and back.nested.none == json.null)\n"
-         "local put = http.put_json(base .. '/echo', {body = 'raw text',\n"
-         "                          headers = {['Content-Type'] = 'text/plain'}})\n"
-         "assert(put.method == 'PUT' and put.body == 'raw text')\n"
-         "assert(put.headers['content-type'] == 'text/plain')\n"
-         "assert(http.delete_json(base .. '/echo').method == 'DELETE')\n"
-         "local patched, r = http.patch_json(base .. '/echo', {json = {1, 2}})\n"
-         "assert(patched.method == 'PATCH' and patched.body == '[1,2]' and r.status == 200)\n"
-         "local req = http.request{method = 'post', url = base .. '/sink/t1', json = {{a = 1}, {a = 2}}}\n"
-         "assert(req.status == 200 and json.decode(req.body).received == 2)\n"
-         "local sink = http.get_json(base .. '/sink/t1')\n"
-         "assert(#sink.rows == 2 and sink.rows[2].a == 2)\n");
+  run_ok(
+      "local base = ...\n"
+      "local http, json = require 'http', require 'json'\n"
+      "local doc = {name = 'Zo\\195\\171 \"q\" \\\\ \\n', id = 1700000000123456,\n"
+      "             ratio = 0.1, list = {1, 2, 3}, nested = {ok = true, none = json.null}}\n"
+      "local e = http.post_json(base .. '/echo', {json = doc})\n"
+      "assert(e.method == 'POST')\n"
+      "assert(e.headers['content-type'] == 'application/json', e.headers['content-type'])\n"
+      "local back = json.decode(e.body)\n"
+      "assert(back.name == doc.name and back.id == doc.id and back.ratio == 0.1)\n"
+      "assert(#back.list == 3 and back.nested.ok == true and back.nested.none == json.null)\n"
+      "local put = http.put_json(base .. '/echo', {body = 'raw text',\n"
+      "                          headers = {['Content-Type'] = 'text/plain'}})\n"
+      "assert(put.method == 'PUT' and put.body == 'raw text')\n"
+      "assert(put.headers['content-type'] == 'text/plain')\n"
+      "assert(http.delete_json(base .. '/echo').method == 'DELETE')\n"
+      "local patched, r = http.patch_json(base .. '/echo', {json = {1, 2}})\n"
+      "assert(patched.method == 'PATCH' and patched.body == '[1,2]' and r.status == 200)\n"
+      "local req = http.request{method = 'post', url = base .. '/sink/t1', json = {{a = 1}, {a = "
+      "2}}}\n"
+      "assert(req.status == 200 and json.decode(req.body).received == 2)\n"
+      "local sink = http.get_json(base .. '/sink/t1')\n"
+      "assert(#sink.rows == 2 and sink.rows[2].a == 2)\n");
 }
 END_TEST
 
 START_TEST(connections_are_kept_alive) {
-  run_ok("local base = ...\n"
-         "local http = require 'http'\n"
-         "local first = http.get(base .. '/echo')\n"
-         "local second = http.get(base .. '/items', {query = {limit = 1}})\n"
-         "assert(first.new_connections == 1, 'first request connects')\n"
-         "assert(second.new_connections == 0, 'second request reuses the connection')\n");
+  run_ok(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "local first = http.get(base .. '/echo')\n"
+      "local second = http.get(base .. '/items', {query = {limit = 1}})\n"
+      "assert(first.new_connections == 1, 'first request connects')\n"
+      "assert(second.new_connections == 0, 'second request reuses the connection')\n");
 }
 END_TEST
 
@@ -192,10 +201,11 @@ END_TEST
 
 START_TEST(persistent_500_fails_after_retries) {
   char expected[256];
-  const char *msg = run_fails("local base = ...\n"
-                              "require('http').get(base .. '/items?fail=500&key=r500',\n"
-                              "                    {retries = 3, backoff = 0.01})\n",
-                              LC_ERR_HTTP);
+  const char *msg = run_fails(
+      "local base = ...\n"
+      "require('http').get(base .. '/items?fail=500&key=r500',\n"
+      "                    {retries = 3, backoff = 0.01})\n",
+      LC_ERR_HTTP);
   snprintf(expected, sizeof expected,
            "GET %s/items?fail=500&key=r500: HTTP 500 Internal Server Error after 4 attempts: "
            "{\"error\": \"boom\"}",
@@ -206,16 +216,18 @@ START_TEST(persistent_500_fails_after_retries) {
 END_TEST
 
 START_TEST(ok_list_hands_back_those_statuses_only) {
-  run_ok("local base = ...\n"
-         "local http = require 'http'\n"
-         "local r = http.request{url = base .. '/auth/bearer/items', ok = {401, 403}}\n"
-         "assert(r.status == 401, r.status)\n"
-         "assert(r.headers['www-authenticate'], 'the 401 response comes back whole')\n"
-         "assert(http.request{url = base .. '/echo', ok = {401}}.status == 200)\n"
-         "local ok, err = pcall(http.request, {url = base .. '/nowhere', ok = {401}})\n"
-         "assert(not ok and err:find('HTTP 404'), 'a status not listed still raises: ' .. tostring(err))\n"
-         "local bad, msg = pcall(http.request, {url = base .. '/echo', ok = {42}})\n"
-         "assert(not bad and msg:find('list HTTP statuses'), msg)\n");
+  run_ok(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "local r = http.request{url = base .. '/auth/bearer/items', ok = {401, 403}}\n"
+      "assert(r.status == 401, r.status)\n"
+      "assert(r.headers['www-authenticate'], 'the 401 response comes back whole')\n"
+      "assert(http.request{url = base .. '/echo', ok = {401}}.status == 200)\n"
+      "local ok, err = pcall(http.request, {url = base .. '/nowhere', ok = {401}})\n"
+      "assert(not ok and err:find('HTTP 404'), 'a status not listed still raises: ' .. "
+      "tostring(err))\n"
+      "local bad, msg = pcall(http.request, {url = base .. '/echo', ok = {42}})\n"
+      "assert(not bad and msg:find('list HTTP statuses'), msg)\n");
 }
 END_TEST
 
@@ -237,24 +249,27 @@ END_TEST
 START_TEST(rate_limit_never_sleeps_past_the_deadline) {
   teardown();
   open_sandbox(0.5);
-  const char *msg = run_fails("local base = ...\n"
-                              "local http = require 'http'\n"
-                              "http.configure{rate_limit = 0.5}\n"
-                              "http.get(base .. '/echo')\n"
-                              "http.get(base .. '/echo')\n",
-                              LC_ERR_TIME_LIMIT);
+  const char *msg = run_fails(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "http.configure{rate_limit = 0.5}\n"
+      "http.get(base .. '/echo')\n"
+      "http.get(base .. '/echo')\n",
+      LC_ERR_TIME_LIMIT);
   ck_assert_ptr_nonnull(msg);
 }
 END_TEST
 
 START_TEST(client_errors_are_not_retried) {
   char expected[256];
-  const char *msg = run_fails("local base = ...\n"
-                              "require('http').get(base .. '/nowhere', {query = {key = 'r404'}})\n",
-                              LC_ERR_HTTP);
-  snprintf(expected, sizeof expected,
-           "GET %s/nowhere?key=r404: HTTP 404 Not Found: {\"error\": \"no route for GET /nowhere\"}",
-           server.base_url);
+  const char *msg = run_fails(
+      "local base = ...\n"
+      "require('http').get(base .. '/nowhere', {query = {key = 'r404'}})\n",
+      LC_ERR_HTTP);
+  snprintf(
+      expected, sizeof expected,
+      "GET %s/nowhere?key=r404: HTTP 404 Not Found: {\"error\": \"no route for GET /nowhere\"}",
+      server.base_url);
   ck_assert_str_eq(msg, expected);
   run_ok("local base = ...\n" ATTEMPTS_LUA
          "assert(attempts('r404').count == 1, 'a 404 is final')\n"
@@ -282,9 +297,10 @@ END_TEST
 
 START_TEST(malformed_json_names_the_url) {
   char expected[256];
-  const char *msg = run_fails("local base = ...\n"
-                              "require('http').get_json(base .. '/items', {query = {malformed = 1}})\n",
-                              LC_ERR_HTTP);
+  const char *msg = run_fails(
+      "local base = ...\n"
+      "require('http').get_json(base .. '/items', {query = {malformed = 1}})\n",
+      LC_ERR_HTTP);
   snprintf(expected, sizeof expected,
            "GET %s/items?malformed=1: response is not valid JSON: "
            "Expected value but found T_END at character 19",
@@ -295,16 +311,18 @@ END_TEST
 
 START_TEST(slow_responses_time_out_and_retry) {
   double start = lc_now();
-  const char *msg = run_fails("local base = ...\n"
-                              "require('http').get(base .. '/echo?slow=3&key=slow1',\n"
-                              "                    {timeout = 0.3, retries = 0})\n",
-                              LC_ERR_HTTP);
+  const char *msg = run_fails(
+      "local base = ...\n"
+      "require('http').get(base .. '/echo?slow=3&key=slow1',\n"
+      "                    {timeout = 0.3, retries = 0})\n",
+      LC_ERR_HTTP);
   ck_assert_msg(strstr(msg, "timed out"), "%s", msg);
   ck_assert_double_lt(lc_now() - start, 1.5);
-  run_ok("local base = ...\n"
-         "local r = require('http').get(base .. '/echo?slow=3&times=1&key=slow2',\n"
-         "                              {timeout = 0.3, backoff = 0.01})\n"
-         "assert(r.status == 200 and r.attempts == 2, 'the second attempt is fast')\n");
+  run_ok(
+      "local base = ...\n"
+      "local r = require('http').get(base .. '/echo?slow=3&times=1&key=slow2',\n"
+      "                              {timeout = 0.3, backoff = 0.01})\n"
+      "assert(r.status == 200 and r.attempts == 2, 'the second attempt is fast')\n");
 }
 END_TEST
 
@@ -312,9 +330,10 @@ START_TEST(requests_stay_within_the_call_time_limit) {
   teardown();
   open_sandbox(1.0);
   double start = lc_now();
-  run_fails("local base = ...\n"
-            "require('http').get(base .. '/echo?slow=5&key=budget', {timeout = 30})\n",
-            LC_ERR_TIME_LIMIT);
+  run_fails(
+      "local base = ...\n"
+      "require('http').get(base .. '/echo?slow=5&key=budget', {timeout = 30})\n",
+      LC_ERR_TIME_LIMIT);
   double elapsed = lc_now() - start;
   ck_assert_msg(elapsed >= 0.9 && elapsed < 2.0, "stopped after %.2f s", elapsed);
 }
@@ -345,21 +364,22 @@ START_TEST(credentials_never_appear_in_errors_or_logs) {
 END_TEST
 
 START_TEST(configure_sets_defaults_requests_override) {
-  run_ok("local base = ...\n"
-         "local http = require 'http'\n"
-         "http.configure{headers = {Accept = 'application/json', ['X-Team'] = 'data'}, retries = 0}\n"
-         "local e = http.get_json(base .. '/echo', {headers = {accept = 'text/plain'}})\n"
-         "assert(e.headers.accept == 'text/plain', 'request headers win: ' .. e.headers.accept)\n"
-         "assert(e.headers['x-team'] == 'data')\n"
-         "http.configure{headers = {['x-team'] = false}}\n"
-         "e = http.get_json(base .. '/echo')\n"
-         "assert(e.headers['x-team'] == nil and e.headers.accept == 'application/json')\n"
-         "local ok, err = pcall(http.get, base .. '/echo?fail=503&key=cfg')\n"
-         "assert(not ok and err:find('HTTP 503 Service Unavailable: '), 'retries = 0: ' .. err)\n"
-         "ok, err = pcall(http.get, base .. '/echo', {tiemout = 1})\n"
-         "assert(not ok and err:find(\"http.get: unknown option 'tiemout'\", 1, true), err)\n"
-         "ok, err = pcall(http.get, 'file:///etc/passwd')\n"
-         "assert(not ok and err:find('not supported', 1, true), 'only http(s): ' .. err)\n");
+  run_ok(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "http.configure{headers = {Accept = 'application/json', ['X-Team'] = 'data'}, retries = 0}\n"
+      "local e = http.get_json(base .. '/echo', {headers = {accept = 'text/plain'}})\n"
+      "assert(e.headers.accept == 'text/plain', 'request headers win: ' .. e.headers.accept)\n"
+      "assert(e.headers['x-team'] == 'data')\n"
+      "http.configure{headers = {['x-team'] = false}}\n"
+      "e = http.get_json(base .. '/echo')\n"
+      "assert(e.headers['x-team'] == nil and e.headers.accept == 'application/json')\n"
+      "local ok, err = pcall(http.get, base .. '/echo?fail=503&key=cfg')\n"
+      "assert(not ok and err:find('HTTP 503 Service Unavailable: '), 'retries = 0: ' .. err)\n"
+      "ok, err = pcall(http.get, base .. '/echo', {tiemout = 1})\n"
+      "assert(not ok and err:find(\"http.get: unknown option 'tiemout'\", 1, true), err)\n"
+      "ok, err = pcall(http.get, 'file:///etc/passwd')\n"
+      "assert(not ok and err:find('not supported', 1, true), 'only http(s): ' .. err)\n");
 }
 END_TEST
 

@@ -14,13 +14,17 @@ static const char CASES[] =
     "  for i = 1, select('#', ...) do t[#t + 1] = tostring((select(i, ...))) end\n"
     "  out[#out + 1] = table.concat(t, ',')\n"
     "end\n"
-    "local function all(f, ...) local r = {} for a, b in f(...) do r[#r + 1] = tostring(a) .. '=' .. tostring(b) end return table.concat(r, ';') end\n"
+    "local function all(f, ...) local r = {} for a, b in f(...) do r[#r + 1] = tostring(a) .. '=' "
+    ".. tostring(b) end return table.concat(r, ';') end\n"
     "local s = 'The (quick) brown fox, 42 jumps; over [the] lazy dog %d \\0 end'\n"
-    "for _, p in ipairs{'o', 'o w', '(o)(%s)', '^The', 'dog$', '%d+', '%a-', '%a*', '%a+', '(%a+)%s*',\n"
-    "    '%b()', '%b[]', '%f[%a]%a+', '%f[%d]', '[%w_]+', '[^%s]+', '[a-f]', '%%d', '(h)(.-)()', '()',\n"
+    "for _, p in ipairs{'o', 'o w', '(o)(%s)', '^The', 'dog$', '%d+', '%a-', '%a*', '%a+', "
+    "'(%a+)%s*',\n"
+    "    '%b()', '%b[]', '%f[%a]%a+', '%f[%d]', '[%w_]+', '[^%s]+', '[a-f]', '%%d', '(h)(.-)()', "
+    "'()',\n"
     "    '%u%l+', '%p', '%c', '%x+', '%z', '%g+', '(%a)%1', '.-%s', 'x*', '[]]', '[%]]', '%S+$',\n"
     "    '%', '[a', '(()', '%1', '%b', '%f', '(', ')'} do\n"
-    "  add(pcall(string.find, s, p)) add(pcall(string.find, s, p, 10)) add(pcall(string.find, s, p, -8))\n"
+    "  add(pcall(string.find, s, p)) add(pcall(string.find, s, p, 10)) add(pcall(string.find, s, "
+    "p, -8))\n"
     "  add(pcall(string.match, s, p)) add(pcall(string.find, s, p, 1, true))\n"
     "  add(pcall(all, string.gmatch, s, p))\n"
     "  add(pcall(string.gsub, s, p, '<%0>')) add(pcall(string.gsub, s, p, '%1', 2))\n"
@@ -62,13 +66,14 @@ START_TEST(a_catastrophic_pattern_stops_at_the_deadline) {
   lc_config cfg = {.call_timeout = 0.5};
   lc_runtime *rt = lc_test_runtime(&cfg);
   lc_connector *conn = NULL;
-  ck_assert_int_eq(lc_connector_open(rt, LC_SOURCE_INLINE,
-                                     "return { schema = 'x INT', read = function(o, p, emit)\n"
-                                     "  local s = ('a'):rep(30)\n"
-                                     "  emit{x = s:find(('a?'):rep(30) .. ('a'):rep(30) .. 'b') or 0}\n"
-                                     "end }\n",
-                                     NULL, 0, &conn),
-                   LC_OK);
+  ck_assert_int_eq(
+      lc_connector_open(rt, LC_SOURCE_INLINE,
+                        "return { schema = 'x INT', read = function(o, p, emit)\n"
+                        "  local s = ('a'):rep(30)\n"
+                        "  emit{x = s:find(('a?'):rep(30) .. ('a'):rep(30) .. 'b') or 0}\n"
+                        "end }\n",
+                        NULL, 0, &conn),
+      LC_OK);
   double started = lc_now();
   ck_assert_int_eq(lc_read_begin(conn, NULL), LC_OK);
   struct ArrowSchema s;

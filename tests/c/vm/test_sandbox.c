@@ -9,7 +9,8 @@ static int run_read(lc_runtime *rt, const char *body) {
   snprintf(script, sizeof script,
            "local C = { schema = 'id INT' }\n"
            "function C.read(opts, partition, emit)\n%s\nend\n"
-           "return C\n", body);
+           "return C\n",
+           body);
   lc_connector *conn = NULL;
   int rc = lc_connector_open(rt, LC_SOURCE_INLINE, script, NULL, 0, &conn);
   if (rc != LC_OK) return rc;
@@ -29,8 +30,8 @@ static int run_read(lc_runtime *rt, const char *body) {
 
 static void assert_error_mentions(lc_runtime *rt, const char *needle) {
   const lc_error *e = lc_runtime_error(rt);
-  ck_assert_msg(strstr(e->message, needle) != NULL, "error '%s' does not mention '%s'",
-                e->message, needle);
+  ck_assert_msg(strstr(e->message, needle) != NULL, "error '%s' does not mention '%s'", e->message,
+                needle);
 }
 
 START_TEST(forbidden_libraries_are_absent) {
@@ -77,15 +78,18 @@ START_TEST(memory_cap_stops_unbounded_allocation) {
   lc_config cfg = {0};
   cfg.memory_limit = 32u << 20;
   lc_runtime *rt = lc_test_runtime(&cfg);
-  ck_assert_int_eq(run_read(rt, "local t = {} local i = 0\n"
-                                "while true do i = i + 1 t[i] = ('x'):rep(64) .. i end"),
+  ck_assert_int_eq(run_read(rt,
+                            "local t = {} local i = 0\n"
+                            "while true do i = i + 1 t[i] = ('x'):rep(64) .. i end"),
                    LC_ERR_MEMORY_LIMIT);
   assert_error_mentions(rt, "memory limit exceeded (32 MiB)");
   /* pcall cannot swallow it. */
-  ck_assert_int_eq(run_read(rt, "local t = {}\n"
-                                "for j = 1, 100 do pcall(function() local i = 0\n"
-                                "  while true do i = i + 1 t[#t + 1] = ('y'):rep(64) .. i end end) end"),
-                   LC_ERR_MEMORY_LIMIT);
+  ck_assert_int_eq(
+      run_read(rt,
+               "local t = {}\n"
+               "for j = 1, 100 do pcall(function() local i = 0\n"
+               "  while true do i = i + 1 t[#t + 1] = ('y'):rep(64) .. i end end) end"),
+      LC_ERR_MEMORY_LIMIT);
   /* The runtime keeps working afterwards. */
   ck_assert_int_eq(run_read(rt, "emit{id = 1}"), LC_OK);
   lc_runtime_free(rt);
@@ -139,7 +143,8 @@ END_TEST
 START_TEST(connectors_do_not_share_globals) {
   lc_runtime *rt = lc_test_runtime(NULL);
   ck_assert_int_eq(run_read(rt, "leaked = 42"), LC_OK);
-  ck_assert_int_eq(run_read(rt, "assert(leaked == nil, 'global leaked between connectors')"), LC_OK);
+  ck_assert_int_eq(run_read(rt, "assert(leaked == nil, 'global leaked between connectors')"),
+                   LC_OK);
   lc_runtime_free(rt);
 }
 END_TEST
