@@ -132,7 +132,17 @@ def test_retention_truncation_is_detected_as_data_loss(broker, queue, caplog):
     for _ in range(10):
         publish(broker, queue, 200, queue_arguments=retention)
     with luaconn.Connector("rabbitmq", broker=broker.url, queue=queue) as conn:
-        head = json.loads(conn.initial_offset())["next"]       # earliest retained
+        # The broker applies retention when segments roll over, on its own schedule: keep
+        # adding batches (at most 30 more) until the earliest retained offset moves.
+        for _ in range(30):
+            head = json.loads(conn.initial_offset())["next"]    # earliest retained
+            if head > 0:
+                break
+            publish(broker, queue, 200, queue_arguments=retention)
+            time.sleep(0.5)
+        # Retention may have left only the empty active segment: add a few messages there.
+        publish(broker, queue, 20, queue_arguments=retention)
+        head = json.loads(conn.initial_offset())["next"]
         tail = json.loads(conn.latest_offset(json.dumps({"next": head})))["next"]
     assert 0 < head < tail     # offsets may skip values: tail is not a count
     end = min(head + 100, tail)  # retention may leave fewer than 100 messages
