@@ -103,7 +103,10 @@ function C.read(opts, partition, emit)
   local row = {}
   rabbit.consume_range(opts, range.start, range["end"], function(d, offset)
     row.offset, row.body, row.routing_key = offset, d.body, d.routing_key
-    row.message_id, row.timestamp, row.headers = d.message_id, d.timestamp, headers_json(d.headers)
+    -- json.null, not nil: a message without them is NULL there, not a misspelt column.
+    row.message_id = d.message_id or json.null
+    row.timestamp = d.timestamp or json.null
+    row.headers = headers_json(d.headers)
     emit(row)
   end)
 end

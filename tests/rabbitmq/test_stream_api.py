@@ -188,3 +188,13 @@ def test_broker_restart_fails_cleanly_then_recovers_without_loss():
         assert read_range(own, "durable", 0, 500).column("body").to_pylist() == \
             [f"m{i}" for i in range(500)]
         conn.close()
+
+
+def test_messages_without_timestamp_read_as_null_without_a_misspelt_column_warning(
+        broker, queue, caplog):
+    publish(broker, queue, 3)   # no timestamp property on these messages
+    with caplog.at_level(logging.WARNING):
+        rows = read_range(broker, queue, 0, 3)
+    assert rows.column("timestamp").to_pylist() == [None, None, None]
+    assert rows.column("body").to_pylist() == ["m0", "m1", "m2"]
+    assert "misspelt" not in caplog.text
