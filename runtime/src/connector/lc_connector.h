@@ -4,6 +4,7 @@
  * but the public API's users.
  *
  * Files, from the bottom up (each calls only files listed before it):
+ *   lc_infer.c                   a DDL schema inferred from sample records
  *   lc_options.c, lc_contract.c  option declarations and values; the contract check
  *   lc_rows.c                    Lua rows <-> Arrow batches (emit, the rows iterator)
  *   lc_records.c                 json.page: a page of JSON records into a batch in C
