@@ -40,6 +40,7 @@ sys.path.insert(0, str(FIXTURES_DIR))
 from api_server import start_server  # noqa: E402
 from styles_server import start_styles_server  # noqa: E402
 from broker import Broker  # noqa: E402
+from tls import issue, make_ca, start_https  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -195,3 +196,14 @@ def broker() -> Broker:
     """A running private broker; tests may stop and start it (it keeps its port)."""
     with Broker() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def https(tmp_path_factory):
+    """(url of an HTTPS API server, the CA that signed its certificate, another CA)."""
+    base = tmp_path_factory.mktemp("tls")
+    ca = make_ca(base / "ca")
+    server, url = start_https(*issue(ca, base / "server"))
+    yield f"{url}/items", ca.cert, make_ca(base / "other", "some other CA").cert
+    server.shutdown()
+    server.server_close()

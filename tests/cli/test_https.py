@@ -3,19 +3,6 @@ system bundle (-v says which); an untrusted certificate is refused with an error
 says so; verify=false works only when asked for and is logged as a warning."""
 import pytest
 
-from tls import issue, make_ca, start_https
-
-
-@pytest.fixture(scope="module")
-def https(tmp_path_factory):
-    """(url of an HTTPS API server, the CA that signed its certificate, another CA)."""
-    base = tmp_path_factory.mktemp("tls")
-    ca = make_ca(base / "ca")
-    server, url = start_https(*issue(ca, base / "server"))
-    yield f"{url}/items", ca.cert, make_ca(base / "other", "some other CA").cert
-    server.shutdown()
-    server.server_close()
-
 
 def test_ca_file_option_trusts_a_private_ca(run_cli, https):
     url, ca, _ = https

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tls import issue, make_ca, start_https
-
 HIDDEN = ["libluajit-5.1", "libcurl", "librabbitmq", "libyajl", "liblua5.1-cjson"]
 TAG = re.compile(r"luaconn-(?P<version>[^-]+)-cp39-abi3-manylinux_2_(?P<glibc>\d+)_x86_64\.whl")
 
@@ -127,16 +125,6 @@ def test_spark_job_reads_and_writes_with_system_libraries_hidden(venv, api_serve
         received = json.load(reply)["rows"]
     assert len(received) == 2500
     assert {row["status"] for row in received} == {"ACTIVE", "INACTIVE", None}
-
-
-@pytest.fixture(scope="module")
-def https(tmp_path_factory):
-    base = tmp_path_factory.mktemp("tls")
-    ca = make_ca(base / "ca")
-    server, url = start_https(*issue(ca, base / "server"))
-    yield f"{url}/items", ca.cert, make_ca(base / "other", "some other CA").cert
-    server.shutdown()
-    server.server_close()
 
 
 def test_https_with_a_private_ca(venv, https):
