@@ -208,48 +208,9 @@ end }
         {"t": "2024-02-29T00:00:00.000000Z"}]
 
 
-SMALL_TYPES = """
-local json = require "json"
-return { schema = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", options = { path = {} },
-  read = function(opts, partition, emit)
-    local text = %r
-    if opts.path == "page" then
-      local page = json.page(text, "")
-      repeat emit(page) until page:done()
-    else
-      for _, record in ipairs(json.decode(text)) do emit(record) end
-    end
-  end }
-"""
-
-
-@pytest.mark.parametrize("path", ["page", "rows"])
-def test_tinyint_smallint_and_timestamp_ntz(cli, lua_script, path):
-    ok = '[{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00"}, {"t": 127, "s": null, "n": "2024-03-01"}]'
-    rows = cli.run("read", lua_script(SMALL_TYPES % ok), "-o", f"path={path}").ok().rows()
-    assert rows == [{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00.000000"},
-                    {"t": 127, "s": None, "n": "2024-03-01T00:00:00.000000"}]
-    too_big = '[{"t": 128}]'
-    error = cli.run("read", lua_script(SMALL_TYPES % too_big), "-o", f"path={path}").error()
-    assert "column 't', row 1: expected TINYINT" in error
-    zoned = '[{"n": "2024-03-01T10:00:00+02:00"}]'
-    error = cli.run("read", lua_script(SMALL_TYPES % zoned), "-o", f"path={path}").error()
-    assert "has a zone: a TIMESTAMP_NTZ holds local date-times (use TIMESTAMP)" in error
-
-
-@pytest.mark.parametrize("path", ["page", "rows"])
-def test_an_object_or_array_in_a_string_column_is_json_text(cli, lua_script, path):
-    script = lua_script((SMALL_TYPES % '[{"t": 1, "s": {"a": [1, 2]}}, {"s": [true, null]}]')
-                        .replace("t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", "t INT, s STRING"))
-    rows = cli.run("read", script, "-o", f"path={path}").ok().rows()
-    assert rows == [{"t": 1, "s": '{"a":[1,2]}'}, {"t": None, "s": "[true,null]"}]
-    error = cli.run("read", lua_script(SMALL_TYPES.replace(
-        "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ", "s STRING") % '[{"s": 5}]'),
-        "-o", f"path={path}").error()
-    assert "column 's', row 1: expected STRING, got 5" in error
-
-
-DECIMALS = """
+# A connector reading a page of JSON records by the page path (json.page) or the Lua
+# row path (json.decode + emit), chosen by option `path`: both must give the same rows.
+BOTH_PATHS = """
 local json = require "json"
 return { schema = %r, options = { path = {} },
   read = function(opts, partition, emit)
@@ -262,12 +223,39 @@ return { schema = %r, options = { path = {} },
     end
   end }
 """
+SMALL_TYPES = "t TINYINT, s SMALLINT, n TIMESTAMP_NTZ"
+
+
+def read_both_paths(cli, lua_script, path, schema, text):
+    return cli.run("read", lua_script(BOTH_PATHS % (schema, text)), "-o", f"path={path}")
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_tinyint_smallint_and_timestamp_ntz(cli, lua_script, path):
+    ok = '[{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00"}, {"t": 127, "s": null, "n": "2024-03-01"}]'
+    rows = read_both_paths(cli, lua_script, path, SMALL_TYPES, ok).ok().rows()
+    assert rows == [{"t": -128, "s": 32767, "n": "2024-03-01T10:00:00.000000"},
+                    {"t": 127, "s": None, "n": "2024-03-01T00:00:00.000000"}]
+    error = read_both_paths(cli, lua_script, path, SMALL_TYPES, '[{"t": 128}]').error()
+    assert "column 't', row 1: expected TINYINT" in error
+    zoned = '[{"n": "2024-03-01T10:00:00+02:00"}]'
+    error = read_both_paths(cli, lua_script, path, SMALL_TYPES, zoned).error()
+    assert "has a zone: a TIMESTAMP_NTZ holds local date-times (use TIMESTAMP)" in error
+
+
+@pytest.mark.parametrize("path", ["page", "rows"])
+def test_an_object_or_array_in_a_string_column_is_json_text(cli, lua_script, path):
+    text = '[{"t": 1, "s": {"a": [1, 2]}}, {"s": [true, null]}]'
+    rows = read_both_paths(cli, lua_script, path, "t INT, s STRING", text).ok().rows()
+    assert rows == [{"t": 1, "s": '{"a":[1,2]}'}, {"t": None, "s": "[true,null]"}]
+    error = read_both_paths(cli, lua_script, path, "s STRING", '[{"s": 5}]').error()
+    assert "column 's', row 1: expected STRING, got 5" in error
 
 
 @pytest.mark.parametrize("path", ["page", "rows"])
 def test_decimals_are_exact_and_never_rounded(cli, lua_script, path):
     def run(schema, text):
-        return cli.run("read", lua_script(DECIMALS % (schema, text)), "-o", f"path={path}")
+        return read_both_paths(cli, lua_script, path, schema, text)
     rows = run("a DECIMAL(10,2), b DECIMAL(38,0), c DECIMAL",
                '[{"a": 12.5, "b": "12345678901234567890123456789", "c": 42},'
                ' {"a": "-0.05", "b": 1e3, "c": null}]').ok().stdout

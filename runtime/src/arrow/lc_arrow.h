@@ -108,6 +108,17 @@ int lc_builder_finish(lc_builder *b, struct ArrowSchema *schema, struct ArrowArr
 bool lc_column_append_null(lc_column *col);
 bool lc_column_mark_valid(lc_column *col);
 bool lc_column_push_offset(lc_column *col, size_t end);
+/* One fixed-width value as a column stores it (the first lc_column_value_width
+ * bytes are appended), whichever row path converted it. */
+typedef union lc_value {
+  int8_t i8;
+  int16_t i16;
+  int32_t i32;
+  int64_t i64;
+  float f;
+  double d;
+  __int128 dec;
+} lc_value;
 /* Bytes of a fixed-width value of the column's type (0 for others). */
 size_t lc_column_value_width(lc_type_id id);
 

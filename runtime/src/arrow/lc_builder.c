@@ -242,16 +242,7 @@ static bool json_integer(const lc_scalar *v, int64_t lo, int64_t hi_inclusive, i
 
 /* Converts one JSON scalar for column col into *out; false when the Lua path would
  * reject it (or reads it differently), so the caller hands the record to that path. */
-static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) {
-  union {
-    int8_t i8;
-    int16_t i16;
-    int32_t i32;
-    int64_t i64;
-    float f;
-    double d;
-    __int128 dec;
-  } *o = out;
+static bool convert_scalar(const lc_column *col, const lc_scalar *v, lc_value *o) {
   int64_t n;
   double d;
   switch (col->type->id) {
@@ -320,7 +311,7 @@ static bool convert_scalar(const lc_column *col, const lc_scalar *v, void *out) 
 int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values) {
   if (!lc_builder_ready(b)) return LC_ERR_NOMEM;
   size_t n = b->root.n_children;
-  __int128 converted[n ? n : 1]; /* the widest value (DECIMAL) */
+  lc_value converted[n ? n : 1];
   /* Everything is checked before anything is appended: a record either goes in
    * whole or is left, untouched, to the Lua path. */
   for (size_t i = 0; i < n; i++) {

@@ -315,15 +315,7 @@ static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_pat
   lua_State *L = c->L;
   int t = lua_type(L, idx);
   lc_type_id id = col->type->id;
-  union {
-    int8_t i8;
-    int16_t i16;
-    int32_t i32;
-    int64_t i64;
-    float f;
-    double d;
-    __int128 dec;
-  } v;
+  lc_value v;
   double num;
   int rc;
   switch (id) {
