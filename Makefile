@@ -159,16 +159,24 @@ demo: bootstrap all python
 	$(PYTHON) examples/demo.py --cli $(BUILD)/luaconn
 
 # Benchmarks against the seed's Python connectors (bench/README.md); BENCH_SCALE
-# scales every workload (0.1 = a tenth of the rows).
+# scales every workload (0.1 = a tenth of the rows); BENCH_ONLY runs some of them
+# (a comma-separated list of bench/run.py --only names, e.g. latency,pushdown).
 BENCH_SCALE ?= 1
+BENCH_ONLY ?=
 
 $(BUILD)/bench-ceiling: bench/ceiling.c
 	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags luajit) -o $@ $< \
 	    $(shell pkg-config --libs luajit) $(LC_LIBS)
 
-bench: bootstrap all python $(BUILD)/bench-ceiling
+$(BUILD)/bench-mq-consumer: bench/mq_consumer.c
+	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags librabbitmq) -o $@ $< \
+	    $(shell pkg-config --libs librabbitmq)
+
+bench: bootstrap all python $(BUILD)/bench-ceiling $(BUILD)/bench-mq-consumer
 	LUACONN_CLI=$(CURDIR)/$(BUILD)/luaconn BENCH_CEILING=$(CURDIR)/$(BUILD)/bench-ceiling \
-	  $(PYTHON) bench/run.py --scale $(BENCH_SCALE) --command "make bench BENCH_SCALE=$(BENCH_SCALE)"
+	  BENCH_MQ_CONSUMER=$(CURDIR)/$(BUILD)/bench-mq-consumer \
+	  $(PYTHON) bench/run.py --scale $(BENCH_SCALE) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) \
+	  --command "make bench BENCH_SCALE=$(BENCH_SCALE)$(if $(BENCH_ONLY), BENCH_ONLY=$(BENCH_ONLY))"
 
 install: $(BUILD)/libluaconn.so $(BUILD)/libluaconn.a $(BUILD)/luaconn
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \

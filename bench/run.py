@@ -1,12 +1,15 @@
-"""luaconn against the seed's hand-written Python connectors (issue 7): runs every
-workload on the same data, prints the table and writes bench/results.md.
+"""luaconn against the seed's hand-written Python connectors (issues 7 and 14): runs
+every workload on the same data, prints the table and writes bench/results.md and
+the chart of the ratios against their goals (bench/results.png).
 
-    python3 bench/run.py [--scale 0.1] [--only rest,write,mq,ids,mem] [--no-write-results]
-    (make bench BENCH_SCALE=0.1)
+    python3 bench/run.py [--scale 0.1] [--only rest,write,mq,ids,mem,latency,pushdown]
+                         [--no-write-results]
+    (make bench BENCH_SCALE=0.1 BENCH_ONLY=latency,pushdown)
 
 Environment: BENCH_SCALE (default 1), BENCH_DATA (pre-rendered pages; default
 /tmp/luaconn-bench-data, reused across runs), BENCH_REPEAT (standalone runs, best
-kept; default 3), LUACONN_CLI and BENCH_CEILING (binaries; default build/).
+kept; default 3), LUACONN_CLI, BENCH_CEILING and BENCH_MQ_CONSUMER (binaries; default
+build/).
 """
 import argparse
 import datetime
@@ -29,6 +32,8 @@ import servers  # noqa: E402
 
 PAGE = 1000
 SEED_PARTITIONS = 8
+LATENCY_MS = 20          # what the API server of the latency and pushdown workloads adds
+SELECTIVE = 0.01         # the pushdown workload's filter keeps this share of the ids
 
 
 def log(msg):
@@ -182,15 +187,21 @@ class Bench:
         self.data_dir = os.environ.get("BENCH_DATA", "/tmp/luaconn-bench-data")
         self.cli = os.environ.get("LUACONN_CLI", str(ROOT / "build" / "luaconn"))
         self.ceiling = os.environ.get("BENCH_CEILING", str(ROOT / "build" / "bench-ceiling"))
+        self.mq_consumer = os.environ.get("BENCH_MQ_CONSUMER", str(ROOT / "build" / "bench-mq-consumer"))
         self.rest_rows = rounded(1_000_000 * self.scale, PAGE)
         self.write_rows = rounded(1_000_000 * self.scale, 1000)
         self.mq_messages = rounded(500_000 * self.scale, 1000)
         self.ids = rounded(10_000_000 * self.scale, SEED_PARTITIONS * PAGE)
         self.mem_small = rounded(1_000_000 * self.scale, PAGE)
+        self.latency_rows = rounded(100_000 * self.scale, PAGE)
         self.rows = []       # (workload, system, rows, seconds, peak MB, note)
+        self.requests = {}   # (workload, system) -> requests per read, counted by the API server
+        self.covering = {}   # workload -> requests a read of only the matching rows needs
+        self.unavailable = []  # (workload, feature) the connectors do not offer yet
         self.capacity = []   # (server endpoint, requests/s, rows/s)
         self.notes = []
         self.spark = None
+        self.nginx = self.api = None
 
     def add(self, workload, system, rows, seconds, peak=None, note=""):
         self.rows.append((workload, system, rows, seconds, peak, note))
@@ -205,19 +216,29 @@ class Bench:
 
     # -- data and servers --
     def prepare(self, only):
-        log(f"rendering pages into {self.data_dir} (once per size)")
-        self.rest_path = data.render_rest(self.data_dir, self.rest_rows, PAGE)
-        if {"ids", "mem"} & only:
-            self.ids_paths = data.render_ids(self.data_dir, sorted({self.mem_small, self.ids}),
-                                             PAGE, SEED_PARTITIONS)
-        self.nginx = servers.Nginx(self.data_dir).start()
-        self.base = self.nginx.url
-        self.measure_capacity(only)
+        if {"rest", "write", "ids", "mem"} & only:
+            log(f"rendering pages into {self.data_dir} (once per size)")
+            if "rest" in only:
+                self.rest_path = data.render_rest(self.data_dir, self.rest_rows, PAGE)
+            if {"ids", "mem"} & only:
+                self.ids_paths = data.render_ids(self.data_dir, sorted({self.mem_small, self.ids}),
+                                                 PAGE, SEED_PARTITIONS)
+            self.nginx = servers.Nginx(self.data_dir).start()
+            self.base = self.nginx.url
+            self.measure_capacity(only)
+        if {"latency", "pushdown"} & only:
+            self.api = servers.ApiServer(LATENCY_MS).start()
+            connections = 8
+            rps = servers.wrk(f"{self.api.url}/rest/{self.latency_rows}/items?limit={PAGE}&offset=0",
+                              connections=connections)
+            self.capacity.append((f"GET one REST page (1,000 rows) from the {LATENCY_MS} ms API server, "
+                                  f"{connections} connections", rps, rps * PAGE))
 
     def measure_capacity(self, only):
-        middle = self.rest_rows // PAGE // 2 or 1
-        rps = servers.wrk(f"{self.base}{self.rest_path}?limit={PAGE}&cursor={middle}")
-        self.capacity.append(("GET one REST page (1,000 rows)", rps, rps * PAGE))
+        if "rest" in only:
+            middle = self.rest_rows // PAGE // 2 or 1
+            rps = servers.wrk(f"{self.base}{self.rest_path}?limit={PAGE}&cursor={middle}")
+            self.capacity.append(("GET one REST page (1,000 rows)", rps, rps * PAGE))
         if {"ids", "mem"} & only:
             rps = servers.wrk(f"{self.base}{self.ids_paths[self.ids]}/records?id_gte=1"
                               f"&id_lt={self.ids + 1}&limit={PAGE}")
@@ -411,10 +432,106 @@ class Bench:
             self.add("6. Memory: one partition, one Python worker", f"luaconn idrange.lua, {n:,} rows",
                      n, s, peak)
 
+    # -- 7: latency --
+    def takes_option(self, connector, **option):
+        """Whether connector accepts option (features of issue 14 land one by one)."""
+        import luaconn
+        try:
+            luaconn.Connector(connector, url="http://127.0.0.1:9", **option).close()
+            return True
+        except luaconn.OptionError:
+            return False
+
+    def counted(self, workload, system, prefix, fn):
+        """best_of(fn), recording the API server's requests under prefix per run."""
+        self.api.reset()
+        result, seconds = best_of(self.repeat, fn)
+        self.requests[(workload, system)] = self.api.requests(prefix) / self.repeat
+        return result, seconds
+
+    def latency(self):
+        """Cursor, offset and id-range reads from an API that answers after LATENCY_MS:
+        the seed's readers in a plain Python loop against the plain Python API."""
+        import luaconn
+        import seed
+        n = self.latency_rows
+        rest, ids = f"/rest/{n}/items", f"/ids/{n}"
+        concurrency = self.takes_option("rest", concurrency=1)
+        if not concurrency:
+            self.unavailable.append(("7. reads with latency", "the concurrency option (one request in flight)"))
+        cases = [
+            ("cursor", rest, lambda: seed.requests_loop(self.api.url + rest, PAGE),
+             "rest", dict(url=self.api.url + rest, page_size=PAGE), False),
+            ("offset", rest, lambda: seed.offset_loop(self.api.url + rest, PAGE),
+             "rest", dict(url=self.api.url + rest, page_size=PAGE, paginator="offset",
+                          results_field="results", total_field="total"), True),
+            ("id-range, 8 partitions", ids, lambda: seed.partitioned_loop(self.api.url + ids, SEED_PARTITIONS),
+             "idrange", dict(url=self.api.url + ids, partitions=SEED_PARTITIONS, page_size=PAGE), True),
+        ]
+        for kind, prefix, seed_read, connector, options, fetches_ahead in cases:
+            workload = f"7. {kind} read, {LATENCY_MS} ms latency, standalone"
+            seed_name = "seed PartitionedReader" if connector == "idrange" else "seed read() loop (requests)"
+            got, s = self.counted(workload, seed_name, prefix, seed_read)
+            self.add(workload, seed_name, got, s, note=self.requests_note(workload, seed_name))
+            runs = [("luaconn plain Python API", options)]
+            if concurrency and fetches_ahead:
+                runs.append(("luaconn plain Python API, concurrency=1", dict(options, concurrency=1)))
+            for system, opts in runs:
+                conn = luaconn.Connector(connector, **opts)
+                got, s = self.counted(workload, system, prefix, lambda: conn.read_all().num_rows)
+                conn.close()
+                assert got == n, (workload, system, got)
+                self.add(workload, system, n, s, note=self.requests_note(workload, system))
+
+    def requests_note(self, workload, system):
+        return f"{self.requests[(workload, system)]:,.0f} requests"
+
+    # -- 8: pushdown --
+    def pushdown(self):
+        """A filter keeping SELECTIVE of the ids, through Spark: once as Spark can push
+        it to the source, once as `id + 0`, which no source can take (the reader reads
+        everything and Spark filters). The API server counts the requests."""
+        spark = self.get_spark()
+        n = self.latency_rows
+        matching = max(1, int(n * SELECTIVE))
+        lo = n // 2 + 1
+        since = n - matching + 1
+        filter_params = '{"id>=":"since"}'
+        rest_pushdown = self.takes_option("rest", filter_params=filter_params)
+        if not rest_pushdown:
+            self.unavailable.append(("8. selective filter on REST with a since parameter",
+                                     "rest.lua's filter_params option"))
+        cases = [
+            ("8. selective filter on idrange, 8 partitions", f"/ids/{n}/records",
+             {"connector": "idrange", "url": f"{self.api.url}/ids/{n}", "partitions": SEED_PARTITIONS,
+              "page_size": PAGE},
+             f"id BETWEEN {lo} AND {lo + matching - 1}", f"id + 0 BETWEEN {lo} AND {lo + matching - 1}",
+             range(lo, lo + matching), SEED_PARTITIONS + -(-matching // PAGE)),
+            ("8. selective filter on REST with a since parameter", f"/rest/{n}/items",
+             {"connector": "rest", "url": f"{self.api.url}/rest/{n}/items", "page_size": PAGE,
+              **({"filter_params": filter_params} if rest_pushdown else {})},
+             f"id >= {since}", f"id + 0 >= {since}", range(since, n + 1), 1 + -(-matching // PAGE)),
+        ]
+        for workload, prefix, options, pushable, opaque, expect, covering in cases:
+            self.covering[workload] = covering
+            df = spark.read.format("luaconn").options(**options).load()
+            pushed, whole = (f"luaconn, WHERE {pushable}", f"luaconn, WHERE {opaque} (nothing to push)")
+            for system, condition in ((pushed, pushable), (whole, opaque)):
+                query = df.where(condition).selectExpr("count(*) AS n", "sum(id) AS s")
+                row, s = self.counted(workload, system, prefix, lambda: query.collect()[0])
+                assert (row["n"], row["s"]) == (len(expect), sum(expect)), (workload, system, row)
+                self.add(workload, system, len(expect), s,
+                         note=f"{self.requests_note(workload, system)} of {PAGE} rows at most")
+            if self.requests[(workload, pushed)] >= self.requests[(workload, whole)]:
+                self.unavailable.append((workload, "filter pushdown (every page read either way)"))
+
     def close(self):
         if self.spark is not None:
             self.spark.stop()
-        self.nginx.stop()
+        if self.nginx:
+            self.nginx.stop()
+        if self.api:
+            self.api.stop()
 
 
 # ---- the report ---------------------------------------------------------------------
@@ -474,7 +591,7 @@ def render(bench, info, command):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
-    ap.add_argument("--only", default="rest,write,mq,ids,mem")
+    ap.add_argument("--only", default="rest,write,mq,ids,mem,latency,pushdown")
     ap.add_argument("--results", default=str(HERE / "results.md"))
     ap.add_argument("--no-write-results", action="store_true")
     ap.add_argument("--command", default=None, help="the command to record in results.md")
@@ -495,6 +612,10 @@ def main():
             bench.ids_spark()
         if "mem" in only:
             bench.memory()
+        if "latency" in only:
+            bench.latency()
+        if "pushdown" in only:
+            bench.pushdown()
     finally:
         bench.close()
     command = args.command or "python3 bench/run.py " + " ".join(map(shlex.quote, sys.argv[1:]))

@@ -18,6 +18,9 @@ Changed only where the seed's code cannot run as written, each marked ADAPTED:
 - A DataSource for the queue (the seed shows only the reader) and the schema of its
   rows (delivery_tag, body).
 - PartitionedReader: a DataSource around it and the schema of its rows (id, value).
+- offset_loop (the latency workload's offset read): the seed shows cursor pagination
+  only; this is its reader's read() with the cursor swapped for offset/limit and the
+  end taken from the reply's total, the rest (requests.get per page) as written.
 """
 from pyspark.sql.datasource import (
     DataSource, DataSourceReader, DataSourceStreamReader, DataSourceWriter, InputPartition,
@@ -199,3 +202,25 @@ def requests_loop(url, page_size):
     """Workload 2's Python baseline: the seed reader's read() run in a plain loop."""
     return sum(1 for _ in RestApiBatchReader({"url": url, "page_size": str(page_size)}).read(None))
 
+
+
+def offset_loop(url, page_size):
+    """The seed reader's read() loop over offset pages (ADAPTED: see the module doc)."""
+    import requests
+    rows, offset = 0, 0
+    while True:
+        resp = requests.get(url, params={"limit": page_size, "offset": offset})
+        resp.raise_for_status()
+        data = resp.json()
+        for item in data["results"]:
+            rows += 1
+            _ = (item["id"], item["name"], item["status"])
+        offset += len(data["results"])
+        if not data["results"] or offset >= data["total"]:
+            return rows
+
+
+def partitioned_loop(url, partitions):
+    """PartitionedReader's partitions() then read() of each, in a plain loop."""
+    reader = PartitionedReader({"url": url, "partitions": str(partitions)})
+    return sum(1 for p in reader.partitions() for _ in reader.read(p))

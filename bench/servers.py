@@ -158,3 +158,43 @@ def wrk(url, seconds=3, connections=2, body_file=None):
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise RuntimeError(f"wrk got error responses from {url}:\n{out}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+class ApiServer:
+    """bench/api_server.py in its own process: every reply after latency_ms, requests
+    counted per path."""
+
+    def __init__(self, latency_ms):
+        self.latency_ms = latency_ms
+        self.process = None
+        self.url = None
+
+    def start(self):
+        import sys
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api_server.py")
+        self.process = subprocess.Popen([sys.executable, script, "--latency-ms", str(self.latency_ms)],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("listening on "):
+            self.stop()
+            raise RuntimeError("bench/api_server.py did not start")
+        self.url = line.split()[-1]
+        return self
+
+    def _call(self, method):
+        import json
+        import urllib.request
+        with urllib.request.urlopen(urllib.request.Request(f"{self.url}/_requests", method=method)) as r:
+            return json.load(r)
+
+    def requests(self, prefix=""):
+        """Requests made so far to paths that start with prefix."""
+        return sum(n for path, n in self._call("GET").items() if path.startswith(prefix))
+
+    def reset(self):
+        self._call("DELETE")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
