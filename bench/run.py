@@ -36,6 +36,8 @@ LATENCY_MS = 20          # what the API server of the latency and pushdown workl
 MQ_PREFETCH = 1000       # rabbitmq.lua's default, given to both stream readers
 MQ_BARE = "bare librabbitmq consumer (C: no conversion, no Lua)"
 LATENCY = "7. {} read, " + f"{LATENCY_MS} ms latency, standalone"
+SEED_LOOP = "seed read() loop (requests)"
+SEED_PAGED = "seed PartitionedReader, {} partitions"
 SELECTIVE = 0.01         # the pushdown workload's filter keeps this share of the ids
 
 
@@ -475,9 +477,6 @@ class Bench:
         import seed
         n = self.latency_rows
         rest, ids = f"/rest/{n}/items", f"/ids/{n}"
-        concurrency = self.takes_option("rest", concurrency=1)
-        if not concurrency:
-            self.unavailable.append(("7. reads with latency", "the concurrency option (one request in flight)"))
         cases = [
             ("cursor", rest, lambda: seed.requests_loop(self.api.url + rest, PAGE),
              "rest", dict(url=self.api.url + rest, page_size=PAGE), False),
@@ -491,13 +490,15 @@ class Bench:
         ]
         for kind, prefix, seed_read, connector, options, fetches_ahead in cases:
             workload = LATENCY.format(kind)
-            seed_name = (f"seed PartitionedReader, {n // PAGE} partitions" if connector == "idrange"
-                         else "seed read() loop (requests)")
+            seed_name = SEED_PAGED.format(n // PAGE) if connector == "idrange" else SEED_LOOP
             got, s = self.counted(workload, seed_name, prefix, seed_read)
             self.add(workload, seed_name, got, s, note=self.requests_note(workload, seed_name))
             runs = [("luaconn plain Python API", options)]
-            if concurrency and fetches_ahead:
+            if fetches_ahead and self.takes_option(connector, concurrency=1):
                 runs.append(("luaconn plain Python API, concurrency=1", dict(options, concurrency=1)))
+            elif fetches_ahead:
+                self.unavailable.append(
+                    (workload, f"{connector}.lua's concurrency option (one request in flight)"))
             for system, opts in runs:
                 conn = luaconn.Connector(connector, **opts)
                 got, s = self.counted(workload, system, prefix, lambda: conn.read_all().num_rows)
@@ -576,12 +577,12 @@ def goals(bench):
     capacity = {what: rows for what, _, rows in bench.capacity}
     out = []
 
-    def ratio(label, w, mine, base, goal=None, at_least=True):
+    def ratio(label, w, mine, base, goal=None):
         if (w, mine) in rate and (w, base) in rate:
             x = rate[(w, mine)] / rate[(w, base)]
-            score = (x / goal if at_least else goal / x) if goal else None
-            out.append((label, f"{x:.2f}x", f"{'>=' if at_least else '<='} {goal:g}x" if goal else "-",
-                        score >= 1 if goal else None, score))
+            score = x / goal if goal else None
+            out.append((label, f"{x:.2f}x", f">= {goal:g}x" if goal else "-", x >= goal if goal else None,
+                        score))
 
     ratio("Spark REST read, luaconn / seed", REST_SPARK, "luaconn rest.lua", "seed RestApiDataSource", 10)
     nginx = capacity.get("GET one REST page (1,000 rows)")
@@ -590,9 +591,9 @@ def goals(bench):
         score = min(r / 3e6, r / nginx / 0.5)
         out.append(("plain Python API REST read, rows/s, vs nginx's delivery rate of the same pages",
                     f"{r / 1e6:.2f}M rows/s ({r / nginx:.0%})", ">= 3M rows/s (>= 50%)", score >= 1, score))
-    for kind, seed_name, goal in (("offset", "seed read() loop (requests)", 6),
-                                  ("id-range", f"seed PartitionedReader, {bench.latency_rows // PAGE} partitions", 6),
-                                  ("cursor", "seed read() loop (requests)", 1.3)):
+    for kind, seed_name, goal in (("offset", SEED_LOOP, 6),
+                                  ("id-range", SEED_PAGED.format(bench.latency_rows // PAGE), 6),
+                                  ("cursor", SEED_LOOP, 1.3)):
         w = LATENCY.format(kind)
         ratio(f"{kind} read with {LATENCY_MS} ms latency, luaconn / seed", w, "luaconn plain Python API",
               seed_name, goal)
@@ -623,7 +624,8 @@ def goals(bench):
                     r / 200_000))
     ratio("REST read, luaconn CLI / lua-cjson decode ceiling (JIT off)", REST_ALONE,
           "luaconn CLI (JSON lines to /dev/null)", CEILING_OFF, 0.6)
-    ratio("REST read, plain Python API / lua-cjson decode ceiling (JIT off)", REST_ALONE, PLAIN_API, CEILING_OFF, 0.6)
+    ratio("REST read, plain Python API / lua-cjson decode ceiling (JIT off)", REST_ALONE, PLAIN_API,
+          CEILING_OFF, 0.6)
     ratio("REST read, plain Python API / the seed's read() in a Python loop", REST_ALONE, PLAIN_API,
           "Python loop with requests (seed read())")
     ratio("REST read, plain Python API / lua-cjson decode ceiling (JIT on)", REST_ALONE, PLAIN_API,
@@ -631,7 +633,8 @@ def goals(bench):
     ratio("ID-range read through Spark, luaconn / seed", "5. ID-range read, Spark local[2], 8 partitions",
           "luaconn idrange.lua", "seed PartitionedReader")
     for kind in ("offset", "id-range"):
-        ratio(f"{kind} read with {LATENCY_MS} ms latency, luaconn default / concurrency=1", LATENCY.format(kind),
+        ratio(f"{kind} read with {LATENCY_MS} ms latency, luaconn default / concurrency=1",
+              LATENCY.format(kind),
               "luaconn plain Python API", "luaconn plain Python API, concurrency=1")
     return out
 
