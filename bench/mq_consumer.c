@@ -42,16 +42,17 @@ int main(int argc, char **argv) {
   int64_t start = strtoll(argv[3], NULL, 10);
   long count = strtol(argv[4], NULL, 10);
   int prefetch = atoi(argv[5]);
-  if (count <= 0 || prefetch <= 0 || prefetch > 65535) die("COUNT and PREFETCH must be positive", NULL);
+  if (count <= 0 || prefetch <= 0 || prefetch > 65535)
+    die("COUNT and PREFETCH must be positive", NULL);
 
   double began = now(); /* as luaconn's read: connecting counts */
   amqp_connection_state_t conn = amqp_new_connection();
   amqp_socket_t *socket = amqp_tcp_socket_new(conn);
   if (!socket || amqp_socket_open(socket, info.host, info.port) != AMQP_STATUS_OK)
     die("cannot connect to the broker", NULL);
-  check_reply(amqp_login(conn, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user,
-                         info.password),
-              "login");
+  check_reply(
+      amqp_login(conn, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password),
+      "login");
   amqp_channel_open(conn, 1);
   check_reply(amqp_get_rpc_reply(conn), "channel.open");
   amqp_basic_qos(conn, 1, 0, (uint16_t)prefetch, 0);
