@@ -199,6 +199,8 @@ class Bench:
         self.ids = rounded(10_000_000 * self.scale, SEED_PARTITIONS * PAGE)
         self.mem_small = rounded(1_000_000 * self.scale, PAGE)
         self.latency_rows = rounded(100_000 * self.scale, PAGE)
+        # At least 50 pages, so that reading every page and the covering ones differ.
+        self.pushdown_rows = max(self.latency_rows, 50 * PAGE)
         self.rows = []       # (workload, system, rows, seconds, peak MB, note)
         self.requests = {}   # (workload, system) -> requests per read, counted by the API server
         self.covering = {}   # workload -> requests a read of only the matching rows needs
@@ -515,7 +517,7 @@ class Bench:
         it to the source, once as `id + 0`, which no source can take (the reader reads
         everything and Spark filters). The API server counts the requests."""
         spark = self.get_spark()
-        n = self.latency_rows
+        n = self.pushdown_rows
         matching = max(1, int(n * SELECTIVE))
         lo = n // 2 + 1
         since = n - matching + 1
@@ -546,7 +548,8 @@ class Bench:
                 assert (row["n"], row["s"]) == (len(expect), sum(expect)), (workload, system, row)
                 self.add(workload, system, len(expect), s,
                          note=f"{self.requests_note(workload, system)} of {PAGE} rows at most")
-            if self.requests[(workload, pushed)] >= self.requests[(workload, whole)]:
+            if (self.requests[(workload, pushed)] >= self.requests[(workload, whole)]
+                    and workload not in dict(self.unavailable)):
                 self.unavailable.append((workload, "filter pushdown (every page read either way)"))
 
     def close(self):
