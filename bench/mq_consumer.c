@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <amqp.h>
@@ -68,8 +69,13 @@ int main(int argc, char **argv) {
   int unacked = 0;
   for (long received = 0; received < count; received++) {
     amqp_envelope_t envelope;
+    struct timeval timeout = {.tv_sec = 30}; /* a stream shorter than COUNT fails, not hangs */
     amqp_maybe_release_buffers(conn);
-    check_reply(amqp_consume_message(conn, &envelope, NULL, 0), "receiving a message");
+    amqp_rpc_reply_t reply = amqp_consume_message(conn, &envelope, &timeout, 0);
+    if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        reply.library_error == AMQP_STATUS_TIMEOUT)
+      die("no message within 30 s", NULL);
+    check_reply(reply, "receiving a message");
     if (++unacked >= ack_every) {
       amqp_basic_ack(conn, 1, envelope.delivery_tag, 1);
       unacked = 0;
