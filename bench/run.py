@@ -729,6 +729,7 @@ def main():
     report = render(bench, info, command, chart_path and chart_path.name)
     print(report)
     if chart_path:
+        results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(report)
         chart(goals(bench), chart_path)
         log(f"wrote {results} and {chart_path}")
