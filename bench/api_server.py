@@ -73,10 +73,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # wrk hangs up when its time is up
-            self.close_connection = True
+        self.wfile.write(body)
 
     def do_DELETE(self):
         if urlsplit(self.path).path != "/_requests":
@@ -124,6 +121,10 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128   # the seed's reads open a connection per request
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):   # wrk hangs up when its time is up
+            super().handle_error(request, client_address)
 
 
 def serve(latency_ms, port=0):

@@ -235,7 +235,7 @@ class Bench:
             self.measure_capacity(only)
         if {"latency", "pushdown"} & only:
             self.api = servers.ApiServer(LATENCY_MS).start()
-            connections = 8
+            connections = 32
             rps = servers.wrk(f"{self.api.url}/rest/{self.latency_rows}/items?limit={PAGE}&offset=0",
                               connections=connections)
             self.capacity.append((f"GET one REST page (1,000 rows) from the {LATENCY_MS} ms API server, "
