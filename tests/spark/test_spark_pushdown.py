@@ -141,3 +141,19 @@ def test_rest_rows_with_pushdown_are_the_servers(spark, api_server, unique_key):
                 .filter("id > 2400 AND status = 'active'").collect())
     expected = [r for r in dataset(2500) if r["id"] > 2400 and r["status"] == "active"]
     assert sorted((r.asDict() for r in rows), key=lambda r: r["id"]) == expected
+
+
+def test_values_json_cannot_carry_stay_with_spark():
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    from luaconn.spark_filters import as_pushed
+
+    assert as_pushed(EqualTo(("d",), date(2024, 5, 1)))["value"] == "2024-05-01"
+    moment = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
+    assert as_pushed(GreaterThan(("t",), moment))["value"] == "2024-05-01T12:30:00+00:00"
+    assert as_pushed(Not(EqualTo(("id",), 3))) == {"column": "id", "op": "!=", "value": 3}
+    assert as_pushed(IsNull(("id",))) == {"column": "id", "op": "is_null"}
+    for kept in (EqualTo(("x",), Decimal("1.5")), EqualTo(("x",), b"raw"),
+                 In(("x",), (1, None)), EqualTo(("x",), float("nan"))):
+        assert as_pushed(kept) is None
