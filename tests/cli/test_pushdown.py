@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from luaconn import Connector, OptionError, ContractError
+from luaconn import Connector, ContractError, OptionError, check
 
 
 def idrange_options(api_server, key, **more):
@@ -70,6 +70,14 @@ def test_declarations_as_the_host_sees_them(api_server):
         assert conn.filters() == {"updated_at": {">=": "inexact"}, "id": {">": "inexact"}}
     with Connector("rest", url=api_server) as conn:
         assert conn.filters() == {}
+
+
+def test_check_shows_the_declaration():
+    assert check("idrange")["filters"] == "(computed from options)"
+    static = check(script='return { schema = "id INT", read = function() end, '
+                          'filters = { id = { exact = { "=" } } } }')
+    assert static["filters"] == {"id": {"exact": ["="]}}
+    assert "filters" not in check("rabbitmq")
 
 
 def next_url_read(api_server, key, **more):

@@ -138,6 +138,12 @@ void lc_contract_summary(lua_State *L, int idx) {
     lua_pushliteral(L, "(computed from options)");
   }
   lua_setfield(L, out, "schema");
+  lua_getfield(L, idx, "filters");
+  if (lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "(computed from options)");
+  }
+  lua_setfield(L, out, "filters");
   lua_newtable(L);
   int n = 0;
   for (size_t i = 0; i < COUNT(FUNCTIONS); i++) {
