@@ -6,8 +6,9 @@ local M = {}
 local COMPARISONS = { ["="] = true, ["!="] = true, ["<"] = true, ["<="] = true, [">"] = true,
   [">="] = true, starts_with = true, ends_with = true, contains = true }
 
-local function number_of(filter)
-  local value = filter.value
+-- filter's value (or value, one of an "in" list's), which must be a number.
+local function number_of(filter, value)
+  if value == nil then value = filter.value end
   if type(value) ~= "number" then
     error(("filter %s %s: expected a number, got %s"):format(filter.column, filter.op,
       type(value)), 0)
@@ -32,7 +33,7 @@ function M.narrow(filters, column, min, max)
       elseif f.op == "in" then
         local low, high = math.huge, -math.huge
         for _, v in ipairs(f.value) do
-          v = number_of { column = f.column, op = "in", value = v }
+          v = number_of(f, v)
           low, high = math.min(low, math.ceil(v)), math.max(high, math.floor(v))
         end
         above(low); below(high)

@@ -152,3 +152,10 @@ def test_declaring_filters_reserves_the_option_name():
     with pytest.raises(ContractError, match="cannot declare an option named 'filters'"):
         Connector(script='return { schema = "id INT", filters = {}, read = function() end, '
                          'options = { filters = { type = "string" } } }')
+
+
+def test_a_non_numeric_id_filter_fails_naming_the_filter(api_server):
+    options = idrange_options(api_server, "plan", filters=filters(("id", "in", [3, "x"])))
+    with Connector("idrange", **options) as conn:
+        with pytest.raises(Exception, match="filter id in: expected a number, got string"):
+            conn.partitions()
