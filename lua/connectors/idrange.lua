@@ -1,9 +1,11 @@
 -- A table behind an HTTP API read in parallel by id ranges: partitions() asks
 -- /stats for the smallest and largest id and splits [min, max] into near-equal
 -- half-open ranges; read() pages through /records?id_gte=..&id_lt=.. by id.
+-- Pushed id filters (=, <, <=, >, >=, in) narrow [min, max] before it is split.
 local json = require "json"
 local auth = require "luaconn.auth"
 local ranges = require "luaconn.ranges"
+local filters = require "luaconn.filters"
 
 local C = {
   description = "Id-range partitioned reads of a table behind an HTTP API (/stats + /records)",
@@ -24,11 +26,18 @@ local C = {
 
 function C.schema(opts) return opts.schema end
 
+-- "in" narrows to the span of its values, so the host re-checks those rows.
+function C.filters(opts)
+  return { [opts.id_field] = { exact = { "=", "<", "<=", ">", ">=" }, inexact = { "in" } } }
+end
+
 function C.partitions(opts)
+  local low, high = filters.narrow(opts.filters, opts.id_field, -math.huge, math.huge)
+  if high < low then return {} end -- the filters leave no id: no request at all
   local stats = auth.fetcher(opts)(opts.url .. opts.stats_path)
   local min, max = stats[opts.min_field], stats[opts.max_field]
   if type(min) ~= "number" or type(max) ~= "number" then return {} end -- an empty table
-  return ranges.split(min, max, opts.partitions)
+  return ranges.split(math.max(min, low), math.min(max, high), opts.partitions)
 end
 
 -- Keyset pages inside the range: each request starts after the last id received,
