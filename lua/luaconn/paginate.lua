@@ -66,8 +66,10 @@ function M.records(page, path, url, pages)
 end
 
 -- Requests kept in flight by offset and page-number reads unless spec.concurrency
--- says otherwise: measured against a server adding 20 ms to each response (bench/).
-M.DEFAULT_CONCURRENCY = 4
+-- says otherwise. Against a server adding 20 ms to each response, 200 offset pages
+-- read at 46 pages/s one at a time, 180 with 4 in flight, 330 with 8, 570 with 16:
+-- 8 reaches the 6x goal while asking little of an API (browsers open 6 per host).
+M.DEFAULT_CONCURRENCY = 8
 
 -- The paging parameters (spec.query or spec.body, plus the page size), a function
 -- page(url, params) that fetches one page and hands its records to on_record

@@ -40,6 +40,14 @@ static void open_sandbox(double call_timeout) {
 
 static void setup(void) { open_sandbox(0); }
 
+static void open_sandbox_with_memory(size_t memory_limit) {
+  memset(&logged, 0, sizeof logged);
+  lc_config cfg = {.log = capture, .log_ctx = &logged, .memory_limit = memory_limit};
+  rt = lc_test_runtime(&cfg);
+  ck_assert_int_eq(lc_sandbox_open(rt, "http-test", lc_host_modules, lc_host_n_modules, &st),
+                   LC_OK);
+}
+
 static void teardown(void) {
   lc_sandbox_close(st);
   lc_runtime_free(rt);
@@ -461,6 +469,32 @@ START_TEST(time_limit_ends_a_wait_with_requests_in_flight) {
 }
 END_TEST
 
+/* Each 3 MB response fits the 14 MB cap on its own; four (distinct, kept) do not: the
+ * bodies being received count with the heap, so the one that would overflow fails as a
+ * request, with the cap named, instead of the state running out of memory. */
+START_TEST(responses_in_flight_count_against_the_memory_cap_together) {
+  teardown();
+  open_sandbox_with_memory(14u << 20);
+  run_ok(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "local big = string.rep('x', 3000000)\n"
+      "local function echo(n) return http.start{method = 'POST', url = base .. '/echo',\n"
+      "                                         query = {n = n}, body = big, retries = 0} end\n"
+      "assert(#echo(0):wait().body > 3000000, 'one fits')\n"
+      "collectgarbage(); collectgarbage()\n"
+      "local handles, kept, failed = {echo(1), echo(2), echo(3), echo(4)}, {}, 0\n"
+      "for i = 1, 4 do\n"
+      "  local ok, r = pcall(handles[i].wait, handles[i])\n"
+      "  if ok then kept[i] = r else\n"
+      "    assert(r:find(\"response body exceeds the connector's memory limit\", 1, true), r)\n"
+      "    failed = failed + 1\n"
+      "  end\n"
+      "end\n"
+      "assert(failed >= 1, 'four 3 MB bodies exceed 14 MB together')\n");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("http");
   TCase *tc = tcase_create("http");
@@ -489,6 +523,7 @@ int main(void) {
   tcase_add_test(tc, each_started_request_keeps_its_retry_policy);
   tcase_add_test(tc, handles_freed_mid_flight_leak_nothing);
   tcase_add_test(tc, time_limit_ends_a_wait_with_requests_in_flight);
+  tcase_add_test(tc, responses_in_flight_count_against_the_memory_cap_together);
   suite_add_tcase(s, tc);
   return lc_test_run(s);
 }
