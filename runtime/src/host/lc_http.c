@@ -940,9 +940,12 @@ static void lc_http_end_hop(lc_http *h, lc_http_transfer *t, CURLcode rc) {
     curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_URL, &location);
     if (status >= 300 && status <= 399 && location) {
       rc = lc_http_follow(t, status, location);
-      if (rc == CURLE_OK && curl_multi_add_handle(h->multi, t->curl) == CURLM_OK) {
-        t->phase = LC_HTTP_RUNNING;
-        return;
+      if (rc == CURLE_OK) {
+        if (curl_multi_add_handle(h->multi, t->curl) == CURLM_OK) {
+          t->phase = LC_HTTP_RUNNING;
+          return;
+        }
+        rc = CURLE_OUT_OF_MEMORY;
       }
       status = 0;
     }
@@ -1387,7 +1390,9 @@ static lc_http_transfer *lc_http_start(lua_State *L, const char *fname, const ch
   lc_state *st = lc_state_get(L);
   lc_http *h = lc_http_get(L);
   lc_http_transfer *t = lua_newuserdata(L, sizeof *t);
-  *t = (lc_http_transfer){.h = h, .st = st, .phase = LC_HTTP_WAITING, .prev = h->last};
+  /* Not startable until its request is read: bad options raise before that. */
+  *t = (lc_http_transfer){
+      .h = h, .st = st, .phase = LC_HTTP_DONE, .stopped = "never started", .prev = h->last};
   if (h->last)
     h->last->next = t;
   else
@@ -1399,11 +1404,14 @@ static lc_http_transfer *lc_http_start(lua_State *L, const char *fname, const ch
     luaL_error(L, "http: cannot create a curl handle (out of memory)");
   lc_http_read_request(L, h, t, fname, method, url_idx, opts_idx);
   lc_http_origin(t->url, t->origin, sizeof t->origin);
+  t->stopped = NULL;
   const lc_config *cfg = &st->rt->config;
-  if (cfg->http_replay)
+  if (cfg->http_replay) {
     lc_http_replay(L, st, t, cfg->http_replay);
-  else
+  } else {
+    t->phase = LC_HTTP_WAITING;
     lc_http_pump(h);
+  }
   return t;
 }
 
