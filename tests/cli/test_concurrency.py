@@ -88,3 +88,35 @@ def test_concurrency_must_be_positive(cli, api_server):
     error = read(cli, f"{api_server}/pages/offset", "paginator=offset", "results_field=data",
                  "concurrency=0").error()
     assert "option 'concurrency' must be a whole number >= 1" in error
+
+
+CURSOR_OVERLAP = """
+local paginate = require "luaconn.paginate"
+local client = require "luaconn.client"
+local C = { schema = function() return "event STRING" end,
+            options = { url = { type = "string" } } }
+function C.read(opts, partition, emit)
+  local events = {}
+  local function start(url, query, raw, body)
+    events[#events + 1] = "request " .. tostring(query.cursor or "first")
+    return client.start(url, query, raw, body)
+  end
+  paginate.cursor({ url = opts.url, page_size = 50, fetch = client.fetch, start = start },
+                  function(record) events[#events + 1] = "record " .. record.id end)
+  for _, event in ipairs(events) do emit { event = event } end
+end
+return C
+"""
+
+
+def test_a_cursor_read_asks_for_the_next_page_before_reading_a_page(cli, api_server, lua_script):
+    # The records are decoded in Lua here (the callback is not the read's emit), so the
+    # cursor is known before the page's records are read: the next request goes first.
+    path = lua_script(CURSOR_OVERLAP)
+    events = [r["event"] for r in cli.run("read", path, "-o", f"url={api_server}/items?rows=120")
+              .ok().rows()]
+    requests = [i for i, e in enumerate(events) if e.startswith("request")]
+    first_records = [events.index(f"record {n}") for n in (1, 51, 101)]
+    assert len(requests) == 3
+    assert requests[1] < first_records[0] and requests[2] < first_records[1], events
+    assert [e for e in events if e.startswith("record")] == [f"record {n}" for n in range(1, 121)]
