@@ -27,13 +27,18 @@ STYLES = [
 ]
 
 
+def read_pages(cli, url, style, options, concurrency):
+    """Reads ROWS rows of url in pages of PAGE_SIZE; checks every row came once, in order."""
+    result = read(cli, url, f"paginator={style}", f"page_size={PAGE_SIZE}",
+                  f"concurrency={concurrency}", *options).ok()
+    assert result.rows() == dataset(ROWS)
+
+
 @pytest.mark.parametrize("style, path, options, pages", STYLES)
 def test_out_of_order_and_failing_pages_give_every_row_once_in_order(
         cli, api_server, attempts, unique_key, style, path, options, pages):
     url = f"{api_server}/{path}?rows={ROWS}&key={unique_key}&jitter=0.04&flaky=1"
-    result = read(cli, url, f"paginator={style}", f"page_size={PAGE_SIZE}", "concurrency=4",
-                  *options).ok()
-    assert result.rows() == dataset(ROWS)
+    read_pages(cli, url, style, options, concurrency=4)
     seen = attempts(unique_key)
     assert seen["max_in_flight"] > 1, seen
     for page in pages:
@@ -47,10 +52,8 @@ def test_out_of_order_and_failing_pages_give_every_row_once_in_order(
 @pytest.mark.parametrize("style, path, options, pages", STYLES[:1] + STYLES[2:3])
 def test_concurrency_one_keeps_one_request_in_flight(
         cli, api_server, attempts, unique_key, style, path, options, pages):
-    url = f"{api_server}/{path}?rows={ROWS}&key={unique_key}&jitter=0.01"
-    result = read(cli, url, f"paginator={style}", f"page_size={PAGE_SIZE}", "concurrency=1",
-                  *options).ok()
-    assert result.rows() == dataset(ROWS)
+    read_pages(cli, f"{api_server}/{path}?rows={ROWS}&key={unique_key}&jitter=0.01", style,
+               options, concurrency=1)
     seen = attempts(unique_key)
     assert seen["max_in_flight"] == 1
     assert seen["count"] == len(pages) + 1, "one request past the end: the empty page"
