@@ -279,6 +279,51 @@ function M.page_number(spec, on_record)
   end
 end
 
+-- Id ranges in keyset pages: GET url?id_gte=A&id_lt=B&limit=N, then id_gte = the
+-- last record's id + 1, until an empty page or id_gte reaches B. spec: id_gte,
+-- id_lt (the half-open range), id_field (default "id"), gte_param, lt_param
+-- (default "id_gte", "id_lt"), concurrency. Pages ahead are asked for from where the
+-- ids seen so far say they start (ids per page: page_size at first, then what the last
+-- page covered); a page taken in turn is used only if it starts right after the last
+-- id read, else the pages ahead are dropped and the read goes on from there, one
+-- request at a time until a page covers as many ids as the one before. So ids that
+-- are dense, evenly spread or capped by the server read ahead, and no id is lost or
+-- read twice whatever their spacing.
+function M.id_range(spec, on_record)
+  local params, _, pages, request, take, concurrency = setup(spec, on_record, "", "limit")
+  local id_field = spec.id_field or "id"
+  local gte_param = spec.gte_param or "id_gte"
+  params[spec.lt_param or "id_lt"] = spec.id_lt
+  local span, probing = spec.page_size or 100, false
+  local next_from = spec.id_gte
+  local ahead = queue()
+  while true do
+    while ahead.size() < (probing and 1 or concurrency) and next_from < spec.id_lt do
+      params[gte_param] = next_from
+      ahead.push { at = next_from, pending = request(spec.url, params) }
+      next_from = next_from + span
+    end
+    if ahead.size() == 0 then return pages() end
+    local head = ahead.pop()
+    local _, n, response, last = take(spec.url, head.pending:wait())
+    if n == 0 then
+      ahead.cancel()
+      return pages()
+    end
+    local id = type(last) == "table" and tonumber(last[id_field])
+    if not id then
+      error(("GET %s: page %d's last record has no numeric '%s' (set id_field)"):format(
+        response.url, pages(), id_field), 0)
+    end
+    local covered = id + 1 - head.at
+    probing = covered ~= span
+    if probing then
+      ahead.cancel()
+      next_from, span = id + 1, covered
+    end
+  end
+end
+
 -- url resolved against base: absolute, host-relative ("/p?q") or path-relative.
 function M.resolve_url(base, url)
   if url:match("^https?://") then return url end

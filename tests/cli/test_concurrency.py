@@ -123,3 +123,20 @@ def test_a_cursor_read_asks_for_the_next_page_before_reading_a_page(cli, api_ser
     assert len(requests) == 3
     assert requests[1] < first_records[0] and requests[2] < first_records[1], events
     assert [e for e in events if e.startswith("record")] == [f"record {n}" for n in range(1, 121)]
+
+
+@pytest.mark.parametrize("cap, step, page_size", [
+    (1000, 1, 100),   # dense ids: every page ahead is used
+    (37, 1, 100),     # the server caps pages below page_size
+    (1000, 3, 100),   # sparse ids, evenly spread
+    (37, 7, 50),      # both
+])
+def test_id_range_reads_ahead_and_loses_nothing(cli, api_server, attempts, unique_key, cap, step,
+                                                page_size):
+    low, high = 10, 2009
+    records = f"/records?step={step}&key={unique_key}&slow=0.02"
+    rows = cli.run("read", "idrange", "-o", f"url={api_server}/ids/{low}/{high}/{cap}",
+                   "-o", f"records_path={records}", "-o", "partitions=1",
+                   "-o", f"page_size={page_size}", "-o", "concurrency=4").ok().rows()
+    assert [r["id"] for r in rows] == list(range(low, high + 1, step))
+    assert attempts(unique_key)["max_in_flight"] > 1
