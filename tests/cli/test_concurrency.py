@@ -140,3 +140,38 @@ def test_id_range_reads_ahead_and_loses_nothing(cli, api_server, attempts, uniqu
                    "-o", f"page_size={page_size}", "-o", "concurrency=4").ok().rows()
     assert [r["id"] for r in rows] == list(range(low, high + 1, step))
     assert attempts(unique_key)["max_in_flight"] > 1
+
+
+ABANDONING = """
+local http = require "http"
+local held = {}   -- the handles stay referenced: only the end of the read can stop them
+return { schema = "x INT", options = { a = { type = "string" }, b = { type = "string" } },
+  read = function(opts, partition, emit)
+    if partition.fail then
+      for page = 0, 3 do
+        held[#held + 1] = http.start{ url = opts.a .. "&offset=" .. page * 10,
+                                      retries = 3, backoff = 0.01 }
+      end
+      error("the read fails with requests in flight")
+    end
+    http.request{ url = opts.b }
+    emit{ x = 1 }
+  end }
+"""
+
+
+def test_a_failed_read_leaves_no_request_behind(api_server, attempts, unique_key):
+    """Requests still in flight when a read fails are stopped with it: a later read on
+    the same connector must not carry them on (nor retry the failing ones)."""
+    import luaconn
+    left = f"{api_server}/pages/offset?rows=40&limit=10&key={unique_key}-left&flaky=1&jitter=0.2"
+    # The later read's one page takes 0.8 s: time for a retry the failed read left behind.
+    later = f"{api_server}/pages/offset?rows=40&limit=10&offset=10&key={unique_key}-later&jitter=1.6"
+    with luaconn.Connector(script=ABANDONING, a=left, b=later) as conn:
+        with pytest.raises(luaconn.ScriptError, match="the read fails with requests in flight"):
+            list(conn.read({"fail": True}))
+        assert sum(batch.num_rows for batch in conn.read({"fail": False})) == 1
+    assert attempts(f"{unique_key}-later")["count"] == 1
+    # Page 1 answers its first request with 503: a request carried on would retry it.
+    left_pages = attempts(f"{unique_key}-left")["pages"]
+    assert all(len(times) == 1 for times in left_pages.values()), left_pages

@@ -1037,6 +1037,14 @@ static void lc_http_time_up(lua_State *L, lc_http *h) {
   lc_state_check_deadline(L);
 }
 
+void lc_http_abandon_all(lua_State *L, const char *why) {
+  lua_pushlightuserdata(L, &lc_http_key); /* only a state that used http has any */
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lc_http *h = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  for (lc_http_transfer *t = h ? h->first : NULL; t; t = t->next) lc_http_stop(t, why);
+}
+
 /* Waits until t is done, moving every transfer on; never past the call's deadline. */
 static void lc_http_wait_for(lua_State *L, lc_http *h, lc_http_transfer *t) {
   lc_state *st = lc_state_get(L);
