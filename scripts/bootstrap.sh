@@ -7,7 +7,6 @@ DEBIAN_PACKAGES=(
   build-essential pkg-config
   libluajit-5.1-dev luajit
   lua-cjson-dev
-  libyajl-dev              # json.page: records parsed straight into Arrow batches
   libcurl4-openssl-dev
   librabbitmq-dev
   rabbitmq-server
