@@ -182,7 +182,7 @@ BENCH_SCALE ?= 1
 
 $(BUILD)/bench-ceiling: bench/ceiling.c
 	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags luajit) -o $@ $< \
-	    $(shell pkg-config --libs luajit) $(LC_LIBS)
+	    $(shell pkg-config --libs luajit) -llua5.1-cjson $(LC_LIBS)
 
 bench: bootstrap all python $(BUILD)/bench-ceiling
 	LUACONN_CLI=$(CURDIR)/$(BUILD)/luaconn BENCH_CEILING=$(CURDIR)/$(BUILD)/bench-ceiling \
@@ -212,7 +212,7 @@ clean:
 	rm -rf $(BUILD)
 
 # make wheel: dist/luaconn-<version>-cp39-abi3-manylinux_2_N_x86_64.whl, self-contained
-# (README "Installing on a cluster"). LuaJIT, lua-cjson and rabbitmq-c are rebuilt as PIC
+# (README "Installing on a cluster"). LuaJIT and rabbitmq-c are rebuilt as PIC
 # archives from Debian's source packages once (build/deps); the wheel is rebuilt only
 # when something it carries changed.
 DEPS_DIR  = $(BUILD)/deps

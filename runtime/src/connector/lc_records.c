@@ -10,7 +10,7 @@
  * Whatever the C path would not read exactly as the Lua path does (a nested column,
  * a value of another type, a record that is not an object, a duplicate key, text
  * yyjson rejects) hands the rest of the page to the Lua path:
- * lua-cjson decodes the page and each remaining record goes through
+ * json.decode's reader decodes the page and each remaining record goes through
  * lc_rows_append, which words any error. So no result depends on the path taken.
  *
  * A page may be shaped (json.page's fourth argument, {flatten = "attributes", rename =
@@ -24,11 +24,6 @@
 #include "connector/lc_connector.h"
 
 #define LC_PAGE_MT "luaconn.page"
-/* cjson's nesting limit: a deeper document is refused the way json.decode refuses it. */
-#define LC_PAGE_MAX_DEPTH 1000
-/* yyjson's allocations carry their size ahead of them (its free does not pass it,
- * the Lua allocator needs it); this many bytes keep the block aligned. */
-#define LC_PAGE_BLOCK_HEADER 16
 
 typedef enum page_mode { PAGE_FAST, PAGE_SLOW, PAGE_DONE } page_mode;
 
@@ -41,8 +36,6 @@ typedef struct lc_page {
   page_mode mode;
   const char *text; /* the page, kept alive by the userdata's env table */
   size_t len;
-  lua_State *L;    /* whose allocator (and so memory cap) the document uses */
-  yyjson_alc alc;  /* that allocator, for yyjson */
   yyjson_doc *doc; /* the parsed page, PAGE_FAST only; owned */
   yyjson_val *records;
   yyjson_arr_iter next; /* the records after the last one appended */
@@ -73,70 +66,10 @@ typedef struct lc_page {
 
 static lc_page *page_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, LC_PAGE_MT); }
 
-/* ---- the document's memory: the Lua state's allocator, so the cap counts it ---------- */
-
-static void *block_resize(void *ctx, void *ptr, size_t old_size, size_t size) {
-  lc_page *p = ctx;
-  void *ud;
-  lua_Alloc alloc = lua_getallocf(p->L, &ud);
-  char *block = ptr ? (char *)ptr - LC_PAGE_BLOCK_HEADER : NULL;
-  size_t old = block ? *(size_t *)block : 0;
-  if (size == 0) {
-    alloc(ud, block, old, 0);
-    return NULL;
-  }
-  char *grown = alloc(ud, block, old, size + LC_PAGE_BLOCK_HEADER);
-  if (!grown) return NULL;
-  *(size_t *)grown = size + LC_PAGE_BLOCK_HEADER;
-  return grown + LC_PAGE_BLOCK_HEADER;
-}
-
-static void *block_new(void *ctx, size_t size) { return block_resize(ctx, NULL, 0, size); }
-
-static void block_free(void *ctx, void *ptr) {
-  if (ptr) block_resize(ctx, ptr, 0, 0);
-}
-
 static void page_free_doc(lc_page *p) {
   if (p->doc) yyjson_doc_free(p->doc);
   p->doc = NULL;
   p->records = p->last = NULL;
-}
-
-/* ---- yyjson values as Lua values ------------------------------------------------------ */
-
-/* Pushes v as lua-cjson decodes it (numbers as doubles, null as json.null), the
- * array skip (the records) as an empty table. False, with nothing pushed, when v
- * nests deeper than cjson decodes. */
-static bool push_value(lua_State *L, yyjson_val *v, yyjson_val *skip, int depth) {
-  if (depth > LC_PAGE_MAX_DEPTH || !lua_checkstack(L, 3)) return false;
-  switch (yyjson_get_type(v)) {
-  case YYJSON_TYPE_RAW: lua_pushnumber(L, strtod(yyjson_get_raw(v), NULL)); return true;
-  case YYJSON_TYPE_STR: lua_pushlstring(L, yyjson_get_str(v), yyjson_get_len(v)); return true;
-  case YYJSON_TYPE_BOOL: lua_pushboolean(L, yyjson_get_bool(v)); return true;
-  case YYJSON_TYPE_ARR: {
-    lua_createtable(L, v == skip ? 0 : (int)yyjson_arr_size(v), 0);
-    if (v == skip) return true;
-    yyjson_arr_iter it = yyjson_arr_iter_with(v);
-    int i = 0;
-    for (yyjson_val *e; (e = yyjson_arr_iter_next(&it));) {
-      if (!push_value(L, e, skip, depth + 1)) return lua_pop(L, 1), false;
-      lua_rawseti(L, -2, ++i);
-    }
-    return true;
-  }
-  case YYJSON_TYPE_OBJ: {
-    lua_createtable(L, 0, (int)yyjson_obj_size(v));
-    yyjson_obj_iter it = yyjson_obj_iter_with(v);
-    for (yyjson_val *k; (k = yyjson_obj_iter_next(&it));) {
-      lua_pushlstring(L, yyjson_get_str(k), yyjson_get_len(k));
-      if (!push_value(L, yyjson_obj_iter_get_val(k), skip, depth + 1)) return lua_pop(L, 2), false;
-      lua_rawset(L, -3); /* a later duplicate key wins, as in cjson */
-    }
-    return true;
-  }
-  default: lc_json_push_null(L); return true;
-  }
 }
 
 /* ---- one record ----------------------------------------------------------------------- */
@@ -152,7 +85,7 @@ static bool key_is(yyjson_val *key, const char *name, size_t len) {
 }
 
 /* Stages the field key: value of a record; false when the Lua path must read the
- * record (a nested value for a column, or a column given twice: cjson keeps the last). */
+ * record (a nested value for a column, or a column given twice: json.decode keeps the last). */
 static bool stage_field(lc_page *p, yyjson_val *key, yyjson_val *value) {
   const char *name = yyjson_get_str(key);
   size_t len = yyjson_get_len(key);
@@ -206,7 +139,7 @@ static bool stage_record(lc_page *p, yyjson_val *rec) {
 
 /* ---- the two paths ----------------------------------------------------------------- */
 
-/* Decodes text with lua-cjson and pushes it; raises "<what>: response is not valid
+/* Decodes text with json.decode and pushes it; raises "<what>: response is not valid
  * JSON: ..." (http.get_json's words and code) when it is not. */
 static void push_decoded(lua_State *L, lc_page *p, const char *text, size_t len) {
   char err[256];
@@ -222,12 +155,12 @@ static void page_keep(lua_State *L, int idx, const char *name) {
   lua_pop(L, 1);
 }
 
-/* Pushes v (see push_value); a document nesting deeper than cjson decodes is refused
- * in cjson's words. */
+/* Pushes v as json.decode would (the array skip as an empty table); a page nesting
+ * deeper than json.decode reads is refused in its words. */
 static void push_from_doc(lua_State *L, lc_page *p, yyjson_val *v, yyjson_val *skip) {
-  if (push_value(L, v, skip, 1)) return;
+  if (lc_json_push_value(L, v, skip)) return;
   push_decoded(L, p, p->text, p->len); /* raises */
-  luaL_error(L, "%s: a page nests deeper than %d levels", p->what, LC_PAGE_MAX_DEPTH);
+  luaL_error(L, "%s: a page nests too deeply", p->what);
 }
 
 /* Keeps the last record the C path appended, decoded (page:last()), and lets the
@@ -270,7 +203,7 @@ static void go_slow(lua_State *L, int idx, lc_page *p) {
   if (!p->has_records) p->mode = PAGE_DONE;
 }
 
-/* The member `name` of object o; NULL when o has none, or more than one (cjson
+/* The member `name` of object o; NULL when o has none, or more than one (json.decode
  * keeps the last, the Lua path decides). */
 static yyjson_val *only_member(yyjson_val *o, const char *name) {
   yyjson_val *found = NULL;
@@ -288,10 +221,9 @@ static yyjson_val *only_member(yyjson_val *o, const char *name) {
  * decodes the page and words any error). */
 static bool page_parse(lua_State *L, lc_page *p) {
   if (p->doc) return p->records != NULL;
-  p->L = L;
-  p->alc = (yyjson_alc){block_new, block_resize, block_free, p};
+  yyjson_alc alc = lc_json_allocator(L);
   yyjson_read_err err;
-  p->doc = yyjson_read_opts((char *)p->text, p->len, YYJSON_READ_NUMBER_AS_RAW, &p->alc, &err);
+  p->doc = yyjson_read_opts((char *)p->text, p->len, YYJSON_READ_NUMBER_AS_RAW, &alc, &err);
   if (!p->doc && err.code == YYJSON_READ_ERROR_MEMORY_ALLOCATION)
     luaL_error(L, "%s: out of memory reading a page of records", p->what);
   yyjson_val *v = p->doc ? yyjson_doc_get_root(p->doc) : NULL;

@@ -107,21 +107,13 @@ END_TEST
 START_TEST(json_errors_name_the_problem) {
   ck_assert_int_eq(run("return require('json').decode('{\"a\": [1, 2,, 3]}')"), LC_ERR_SCRIPT);
   ck_assert_str_eq(lc_runtime_error(rt)->message,
-                   "invalid JSON: Expected value but found T_COMMA at character 13");
+                   "invalid JSON: unexpected character, expected a JSON value at character 13");
   ck_assert_int_eq(run("return require('json').decode('')"), LC_ERR_SCRIPT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "invalid JSON: "));
   ck_assert_int_eq(run("return require('json').encode({f = print})"), LC_ERR_SCRIPT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "Cannot serialise function"));
   ck_assert_int_eq(run("return require('json').encode(0/0)"), LC_ERR_SCRIPT);
   ck_assert_ptr_nonnull(strstr(lc_runtime_error(rt)->message, "NaN or Inf"));
-}
-END_TEST
-
-START_TEST(json_leaves_no_cjson_global) {
-  run_ok("require 'json'");
-  lua_getfield(st->L, LUA_GLOBALSINDEX, "cjson");
-  ck_assert(lua_isnil(st->L, -1));
-  lua_pop(st->L, 1);
 }
 END_TEST
 
@@ -147,7 +139,7 @@ START_TEST(json_c_functions) {
   lua_pop(L, 1);
 
   ck_assert_int_eq(lc_json_decode(L, "[1, 2", 5, err, sizeof err), LC_ERR_VALUE);
-  ck_assert_str_eq(err, "invalid JSON: Expected comma or array end but found T_END at character 6");
+  ck_assert_str_eq(err, "invalid JSON: unexpected end of data at character 6");
   lua_pushcfunction(L, lc_open_json);
   ck_assert_int_eq(lc_json_encode(L, -1, &text, err, sizeof err), LC_ERR_VALUE);
   ck_assert_ptr_null(text);
@@ -240,7 +232,6 @@ int main(void) {
   tcase_add_test(json, json_null_differs_from_missing);
   tcase_add_test(json, json_round_trips_unicode_escapes_and_numbers);
   tcase_add_test(json, json_errors_name_the_problem);
-  tcase_add_test(json, json_leaves_no_cjson_global);
   tcase_add_test(json, json_c_functions);
   suite_add_tcase(s, json);
   TCase *log = tcase_create("log");
