@@ -107,6 +107,18 @@ def test_8_a_logged_table_hides_the_json_escaped_secret(cli, lua_script):
     assert_hidden(result.stderr)
 
 
+def test_8_an_upper_or_lower_cased_secret_is_hidden(cli, lua_script):
+    path = lua_script('local log = require "log"\n'
+                      'return { schema = "x INT", options = { key = { type = "string", secret = true } },\n'
+                      '  read = function(opts, p, emit)\n'
+                      '    log.warn("upper %s lower %s", opts.key:upper(), opts.key:lower())\n'
+                      '    error("failed with " .. opts.key:upper()) end }\n')
+    result = cli.run("read", path, "-o", "key=MiXeD-Case-Key-42")
+    assert result.returncode == 1
+    assert "upper *** lower ***" in result.stderr and "failed with ***" in result.stderr
+    assert "mixed-case-key-42" not in result.stderr.lower(), result.stderr
+
+
 def test_8_basic_credentials_stay_hidden_in_an_echoed_body(cli, lua_script, api_server):
     """The runtime sends base64(user:password); a script logging what came back
     (here the echo of its own request) shows neither form."""

@@ -53,10 +53,11 @@ int lc_schema_parse(const char *ddl, size_t len, lc_type **out, char *err, size_
 void lc_type_free(lc_type *t);
 const char *lc_type_name(lc_type_id id); /* "INT", "ARRAY", ... */
 bool lc_type_is_scalar(lc_type_id id);
-/* BIGINT values are exact up to 2^53 in magnitude on every path: a Lua number (a
- * double) cannot hold more, so a JSON integer beyond it is refused on the C path
- * too rather than read exactly there and rounded on the Lua path. */
-#define LC_BIGINT_EXACT_MAX 9007199254740992LL
+/* BIGINT values are exact up to 2^53 - 1 in magnitude on every path: a Lua number (a
+ * double) past it may be a rounded neighbour (2^53 + 1 reads as 2^53), so a JSON
+ * integer beyond it is refused on the C path too rather than read exactly there and
+ * rounded on the Lua path. */
+#define LC_BIGINT_EXACT_MAX 9007199254740991LL
 
 /* ---- lc_builder.c: a batch being built -------------------------------------------- */
 
@@ -122,8 +123,9 @@ typedef union lc_value {
 /* Bytes of a fixed-width value of the column's type (0 for others). */
 size_t lc_column_value_width(lc_type_id id);
 
-/* One JSON scalar of a record, for lc_builder_append_scalars. NUMBER: the number's
- * JSON text; STRING: the decoded bytes. text is borrowed. */
+/* One scalar value of a row, as either row path sees it. NUMBER: its JSON text
+ * (text, len), or for a Lua number text NULL and the double in number; STRING: the
+ * decoded bytes. text is borrowed. */
 typedef enum lc_scalar_kind {
   LC_SCALAR_ABSENT,
   LC_SCALAR_NULL,
@@ -136,12 +138,30 @@ typedef struct lc_scalar {
   lc_scalar_kind kind;
   const char *text;
   size_t len;
+  double number;
 } lc_scalar;
-/* Appends one row from values[i] for column i (a flat builder), converting as the
- * Lua row path converts the same values decoded by lua-cjson. LC_ERR_VALUE: some
- * value would not convert (or converts differently) and nothing was appended, so
- * the caller gives the record to the Lua row path, which words the error. */
+/* Appends one row from values[i] for column i (a flat builder), converting each
+ * with lc_convert_scalar. LC_ERR_VALUE: some value would not convert and nothing
+ * was appended, so the caller gives the record to the Lua row path, which words
+ * the error. */
 int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values);
+
+/* ---- lc_convert.c: one scalar into one column value, for every row path ------------- */
+
+/* Converts v (neither null nor absent) for a column of scalar type t: fixed-width
+ * values into *out; STRING and BINARY are only checked (their bytes are v's).
+ * LC_OK; LC_ERR_VALUE with why "" when v is not of a kind t takes, or why saying
+ * what is wrong ("out of range", a date's problem); LC_ERR_NOMEM. */
+int lc_convert_scalar(const lc_type *t, const lc_scalar *v, lc_value *out, char *why,
+                      size_t whylen);
+/* What a column of type t takes, for errors: "INT", "DATE (\"YYYY-MM-DD\" or ...)".
+ * Static or buf (len bytes). */
+const char *lc_convert_expected(const lc_type *t, char *buf, size_t len);
+/* False when appending v would take col's bytes past Arrow's 2 GiB offsets. */
+bool lc_column_has_room(const lc_column *col, const lc_scalar *v);
+/* Appends v, converted by lc_convert_scalar into value, and marks it valid; false
+ * when out of memory. */
+bool lc_column_append_scalar(lc_column *col, const lc_scalar *v, const lc_value *value);
 
 /* ---- lc_export.c: the Arrow C Data Interface ---------------------------------------- */
 

@@ -209,133 +209,28 @@ const char *lc_builder_column_name(const lc_builder *b, size_t i) {
   return b->root.children[i].name;
 }
 
-/* A JSON number's text as a double the way lua-cjson reads it (strtod), or false
- * when it is too long to be a plain number. */
-static bool json_number(const lc_scalar *v, double *out) {
-  char text[64];
-  if (v->len >= sizeof text) return false;
-  memcpy(text, v->text, v->len);
-  text[v->len] = '\0';
-  *out = strtod(text, NULL);
-  return true;
-}
-
-/* An integral JSON number within [lo, hi_inclusive]: digits-only text converts
- * exactly; other forms (1.0, 1e3) as a double, integral as the Lua path requires. */
-static bool json_integer(const lc_scalar *v, int64_t lo, int64_t hi_inclusive, int64_t *out) {
-  const char *s = v->text, *end = v->text + v->len;
-  bool digits = v->len > 0 && v->len < 19 + (s[0] == '-');
-  for (const char *q = s + (s[0] == '-'); digits && q < end; q++) digits = *q >= '0' && *q <= '9';
-  if (digits) {
-    int64_t n = 0;
-    for (const char *q = s + (s[0] == '-'); q < end; q++) n = n * 10 + (*q - '0');
-    n = s[0] == '-' ? -n : n;
-    if (n < lo || n > hi_inclusive) return false;
-    *out = n;
-    return true;
-  }
-  double d;
-  if (!json_number(v, &d) || d != floor(d) || d < (double)lo || d >= -(double)lo) return false;
-  *out = (int64_t)d;
-  return true;
-}
-
-/* Converts one JSON scalar for column col into *out; false when the Lua path would
- * reject it (or reads it differently), so the caller hands the record to that path. */
-static bool convert_scalar(const lc_column *col, const lc_scalar *v, lc_value *o) {
-  int64_t n;
-  double d;
-  switch (col->type->id) {
-  case LC_T_DECIMAL:
-    if (v->kind == LC_SCALAR_NUMBER && lc_number_digits(v->text, v->len) > LC_DECIMAL_NUMBER_DIGITS)
-      return false; /* the Lua path holds it as a double: it says what to do */
-    return (v->kind == LC_SCALAR_NUMBER || v->kind == LC_SCALAR_STRING) &&
-           !lc_decimal_parse(v->text, v->len, col->type->precision, col->type->scale, &o->dec);
-  case LC_T_BOOLEAN: return v->kind == LC_SCALAR_TRUE || v->kind == LC_SCALAR_FALSE;
-  case LC_T_TINYINT:
-    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT8_MIN, INT8_MAX, &n)) return false;
-    o->i8 = (int8_t)n;
-    return true;
-  case LC_T_SMALLINT:
-    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT16_MIN, INT16_MAX, &n)) return false;
-    o->i16 = (int16_t)n;
-    return true;
-  case LC_T_INT:
-    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT32_MIN, INT32_MAX, &n)) return false;
-    o->i32 = (int32_t)n;
-    return true;
-  case LC_T_BIGINT:
-    if (v->kind != LC_SCALAR_NUMBER ||
-        !json_integer(v, -LC_BIGINT_EXACT_MAX, LC_BIGINT_EXACT_MAX, &n))
-      return false;
-    o->i64 = n;
-    return true;
-  case LC_T_FLOAT:
-  case LC_T_DOUBLE:
-    if (v->kind != LC_SCALAR_NUMBER || !json_number(v, &d)) return false;
-    if (col->type->id == LC_T_FLOAT)
-      o->f = (float)d;
-    else
-      o->d = d;
-    return true;
-  case LC_T_STRING:
-    if (v->kind == LC_SCALAR_STRING &&
-        lc_utf8_valid_prefix((const unsigned char *)v->text, v->len) != v->len)
-      return false;
-    /* fall through */
-  case LC_T_BINARY: return v->kind == LC_SCALAR_STRING && col->data.len + v->len <= INT32_MAX;
-  case LC_T_DATE:
-    if (v->kind == LC_SCALAR_STRING) {
-      int64_t days;
-      if (lc_date_parse(v->text, v->len, &days)) return false;
-      o->i32 = (int32_t)days;
-      return true;
-    }
-    if (v->kind != LC_SCALAR_NUMBER || !json_integer(v, INT32_MIN, INT32_MAX, &n)) return false;
-    o->i32 = (int32_t)n;
-    return true;
-  case LC_T_TIMESTAMP:
-  case LC_T_TIMESTAMP_NTZ:
-    if (v->kind == LC_SCALAR_STRING)
-      return col->type->id == LC_T_TIMESTAMP ? !lc_timestamp_parse(v->text, v->len, &o->i64)
-                                             : !lc_timestamp_ntz_parse(v->text, v->len, &o->i64);
-    if (v->kind != LC_SCALAR_NUMBER || !json_number(v, &d)) return false;
-    d = nearbyint(d * 1e6);
-    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return false;
-    o->i64 = (int64_t)d;
-    return true;
-  default: return false;
-  }
-}
-
 int lc_builder_append_scalars(lc_builder *b, const lc_scalar *values) {
   if (!lc_builder_ready(b)) return LC_ERR_NOMEM;
   size_t n = b->root.n_children;
   lc_value converted[n ? n : 1];
+  char why[96];
   /* Everything is checked before anything is appended: a record either goes in
    * whole or is left, untouched, to the Lua path. */
   for (size_t i = 0; i < n; i++) {
     const lc_column *col = &b->root.children[i];
     bool missing = values[i].kind == LC_SCALAR_ABSENT || values[i].kind == LC_SCALAR_NULL;
-    if (missing ? !col->nullable : !convert_scalar(col, &values[i], &converted[i]))
+    if (missing ? !col->nullable
+                : lc_convert_scalar(col->type, &values[i], &converted[i], why, sizeof why) ||
+                      !lc_column_has_room(col, &values[i]))
       return LC_ERR_VALUE;
   }
   bool ok = true;
   for (size_t i = 0; i < n && ok; i++) {
     lc_column *col = &b->root.children[i];
     const lc_scalar *v = &values[i];
-    lc_type_id id = col->type->id;
-    if (v->kind == LC_SCALAR_ABSENT || v->kind == LC_SCALAR_NULL) {
-      ok = lc_column_append_null(col);
-      continue;
-    }
-    if (id == LC_T_BOOLEAN)
-      ok = lc_bitmap_push(&col->values, col->length, v->kind == LC_SCALAR_TRUE);
-    else if (id == LC_T_STRING || id == LC_T_BINARY)
-      ok = lc_buf_append(&col->data, v->text, v->len) && lc_column_push_offset(col, col->data.len);
-    else
-      ok = lc_buf_append(&col->values, &converted[i], lc_column_value_width(id));
-    ok = ok && lc_column_mark_valid(col);
+    ok = v->kind == LC_SCALAR_ABSENT || v->kind == LC_SCALAR_NULL
+             ? lc_column_append_null(col)
+             : lc_column_append_scalar(col, v, &converted[i]);
   }
   if (!ok) {
     b->ready = column_reset(&b->root);

@@ -110,10 +110,9 @@ char *lc_int64_text(int64_t v, bool is_unsigned, char *end);
  * error. NULL, or what is wrong. */
 const char *lc_decimal_parse(const char *s, size_t len, int precision, int scale, __int128 *out);
 /* JSON numbers reach Lua as doubles, exact to 15 significant digits: a DECIMAL
- * given a number with more (on either path) is an error asking for a string. */
+ * given a number that 15 digits do not reproduce (on either path) is an error asking
+ * for a string. */
 #define LC_DECIMAL_NUMBER_DIGITS 15
-/* The significant digits of the number text s (leading zeros and the exponent aside). */
-size_t lc_number_digits(const char *s, size_t len);
 /* The unscaled value v at scale as decimal text ("-12.50"); returns its length.
  * out must hold 42 bytes. */
 size_t lc_decimal_text(__int128 v, int scale, char *out);

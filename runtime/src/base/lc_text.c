@@ -108,22 +108,6 @@ const char *lc_decimal_parse(const char *s, size_t len, int precision, int scale
   return NULL;
 }
 
-size_t lc_number_digits(const char *s, size_t len) {
-  size_t digits = 0, zeros = 0;
-  for (size_t i = 0; i < len && s[i] != 'e' && s[i] != 'E'; i++) {
-    if (!isdigit((unsigned char)s[i])) continue;
-    if (digits == 0 && s[i] == '0') continue;
-    /* Trailing zeros are not significant: count them only once a digit follows. */
-    if (s[i] == '0') {
-      zeros++;
-    } else {
-      digits += zeros + 1;
-      zeros = 0;
-    }
-  }
-  return digits;
-}
-
 size_t lc_decimal_text(__int128 v, int scale, char *out) {
   char buf[48];
   char *p = buf + sizeof buf;

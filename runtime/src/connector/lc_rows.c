@@ -268,23 +268,34 @@ static int append_map(append_ctx *c, lc_column *col, int idx, const value_path *
   return lc_column_push_offset(col, (size_t)keys->length) ? LC_OK : out_of_memory(c);
 }
 
-static int append_bytes(append_ctx *c, lc_column *col, int idx, const value_path *at) {
-  size_t len;
-  const char *s = lua_tolstring(c->L, idx, &len);
-  if (col->type->id == LC_T_STRING) {
-    size_t valid = lc_utf8_valid_prefix((const unsigned char *)s, len);
-    if (valid != len) {
-      char reason[64];
-      snprintf(reason, sizeof reason, "invalid UTF-8 at byte %zu", valid + 1);
-      return type_error(c, col, idx, at, "STRING", reason);
-    }
+/* A scalar column's value through the one conversion core (arrow/lc_convert.c), the
+ * same as the page path's: a Lua number goes as its double, a string as its bytes. */
+static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_path *at) {
+  lua_State *L = c->L;
+  lc_scalar v = {.kind = LC_SCALAR_STRING};
+  switch (lua_type(L, idx)) {
+  case LUA_TBOOLEAN: v.kind = lua_toboolean(L, idx) ? LC_SCALAR_TRUE : LC_SCALAR_FALSE; break;
+  case LUA_TNUMBER:
+    v.kind = LC_SCALAR_NUMBER;
+    v.number = lua_tonumber(L, idx);
+    break;
+  case LUA_TSTRING: v.text = lua_tolstring(L, idx, &v.len); break;
+  default: v.kind = LC_SCALAR_ABSENT; /* no kind any scalar type takes */
   }
-  if (col->data.len + len > INT32_MAX)
+  char expected_buf[64], why[160];
+  lc_value value;
+  int rc = v.kind == LC_SCALAR_ABSENT ? LC_ERR_VALUE
+                                      : lc_convert_scalar(col->type, &v, &value, why, sizeof why);
+  if (rc == LC_ERR_NOMEM) return out_of_memory(c);
+  if (rc) {
+    const char *expected = lc_convert_expected(col->type, expected_buf, sizeof expected_buf);
+    return type_error(c, col, idx, at, expected,
+                      v.kind == LC_SCALAR_ABSENT || !why[0] ? NULL : why);
+  }
+  if (!lc_column_has_room(col, &v))
     return value_error(c, at, "batch holds more than 2 GiB of %s data",
                        lc_type_name(col->type->id));
-  if (!lc_buf_append(&col->data, s, len) || !lc_column_push_offset(col, col->data.len))
-    return out_of_memory(c);
-  return LC_OK;
+  return lc_column_append_scalar(col, &v, &value) ? LC_OK : out_of_memory(c);
 }
 
 /* A STRING column given an object or array holds it as JSON text (json.encode's; the
@@ -295,128 +306,9 @@ static int append_json_text(append_ctx *c, lc_column *col, int idx, const value_
     return type_error(c, col, idx, at, "STRING (text, or an object or array as JSON)", err);
   lua_pushstring(c->L, text);
   free(text);
-  int rc = append_bytes(c, col, lua_gettop(c->L), at);
+  int rc = append_scalar(c, col, lua_gettop(c->L), at);
   lua_pop(c->L, 1);
   return rc;
-}
-
-/* Checks that the number at idx is integral and within [lo, hi). */
-static int integral_number(append_ctx *c, lc_column *col, int idx, const value_path *at,
-                           const char *expected, double lo, double hi, double *out) {
-  if (lua_type(c->L, idx) != LUA_TNUMBER) return type_error(c, col, idx, at, expected, NULL);
-  double d = lua_tonumber(c->L, idx);
-  if (d != floor(d)) return type_error(c, col, idx, at, expected, NULL);
-  if (d < lo || d >= hi) return type_error(c, col, idx, at, expected, "out of range");
-  *out = d;
-  return LC_OK;
-}
-
-static int append_scalar(append_ctx *c, lc_column *col, int idx, const value_path *at) {
-  lua_State *L = c->L;
-  int t = lua_type(L, idx);
-  lc_type_id id = col->type->id;
-  lc_value v;
-  double num;
-  int rc;
-  switch (id) {
-  case LC_T_DECIMAL: {
-    char expected[64], number[32];
-    snprintf(expected, sizeof expected, "DECIMAL(%d,%d) (a number or numeric text)",
-             col->type->precision, col->type->scale);
-    if (t != LUA_TNUMBER && t != LUA_TSTRING) return type_error(c, col, idx, at, expected, NULL);
-    size_t len = 0;
-    const char *s = number;
-    if (t == LUA_TSTRING) {
-      s = lua_tolstring(L, idx, &len);
-    } else { /* json.encode's digits: what the number says, no more */
-      double n = lua_tonumber(L, idx);
-      if (!isfinite(n)) return type_error(c, col, idx, at, expected, "not finite");
-      lc_json_number_text(n, number);
-      len = strlen(number);
-      if (lc_number_digits(s, len) > LC_DECIMAL_NUMBER_DIGITS)
-        return type_error(c, col, idx, at, expected,
-                          "more than 15 significant digits in a number: give it as text for an "
-                          "exact DECIMAL");
-    }
-    const char *problem = lc_decimal_parse(s, len, col->type->precision, col->type->scale, &v.dec);
-    if (problem) return type_error(c, col, idx, at, expected, problem);
-    break;
-  }
-  case LC_T_TINYINT:
-    if ((rc = integral_number(c, col, idx, at, "TINYINT", -128.0, 128.0, &num))) return rc;
-    v.i8 = (int8_t)num;
-    break;
-  case LC_T_SMALLINT:
-    if ((rc = integral_number(c, col, idx, at, "SMALLINT", -32768.0, 32768.0, &num))) return rc;
-    v.i16 = (int16_t)num;
-    break;
-  case LC_T_BOOLEAN:
-    if (t != LUA_TBOOLEAN) return type_error(c, col, idx, at, "BOOLEAN", NULL);
-    return lc_bitmap_push(&col->values, col->length, lua_toboolean(L, idx)) ? LC_OK
-                                                                            : out_of_memory(c);
-  case LC_T_INT:
-    if ((rc = integral_number(c, col, idx, at, "INT", -2147483648.0, 2147483648.0, &num)))
-      return rc;
-    v.i32 = (int32_t)num;
-    break;
-  case LC_T_BIGINT:
-    /* 2^53 + 2 is the first double past the exact range (2^53 + 1 rounds to 2^53). */
-    if ((rc = integral_number(c, col, idx, at, "BIGINT", -(double)LC_BIGINT_EXACT_MAX,
-                              (double)LC_BIGINT_EXACT_MAX + 2, &num)))
-      return rc;
-    v.i64 = (int64_t)num;
-    break;
-  case LC_T_FLOAT:
-  case LC_T_DOUBLE:
-    if (t != LUA_TNUMBER) return type_error(c, col, idx, at, lc_type_name(id), NULL);
-    if (id == LC_T_FLOAT)
-      v.f = (float)lua_tonumber(L, idx);
-    else
-      v.d = lua_tonumber(L, idx);
-    break;
-  case LC_T_DATE: {
-    static const char *const expected = "DATE (\"YYYY-MM-DD\" or days since 1970-01-01)";
-    if (t == LUA_TNUMBER) {
-      if ((rc = integral_number(c, col, idx, at, expected, -2147483648.0, 2147483648.0, &num)))
-        return rc;
-      v.i32 = (int32_t)num;
-    } else if (t == LUA_TSTRING) {
-      size_t len;
-      const char *s = lua_tolstring(L, idx, &len);
-      int64_t days;
-      const char *problem = lc_date_parse(s, len, &days);
-      if (problem) return type_error(c, col, idx, at, expected, problem);
-      v.i32 = (int32_t)days;
-    } else {
-      return type_error(c, col, idx, at, expected, NULL);
-    }
-    break;
-  }
-  case LC_T_TIMESTAMP:
-  case LC_T_TIMESTAMP_NTZ: {
-    const char *expected =
-        id == LC_T_TIMESTAMP
-            ? "TIMESTAMP (ISO-8601 string or seconds since epoch)"
-            : "TIMESTAMP_NTZ (ISO-8601 string without a zone or seconds since epoch)";
-    if (t == LUA_TNUMBER) {
-      double us = nearbyint(lua_tonumber(L, idx) * 1e6);
-      if (!(us >= -9223372036854775808.0 && us < 9223372036854775808.0))
-        return type_error(c, col, idx, at, expected, "out of range");
-      v.i64 = (int64_t)us;
-    } else if (t == LUA_TSTRING) {
-      size_t len;
-      const char *s = lua_tolstring(L, idx, &len);
-      const char *problem = id == LC_T_TIMESTAMP ? lc_timestamp_parse(s, len, &v.i64)
-                                                 : lc_timestamp_ntz_parse(s, len, &v.i64);
-      if (problem) return type_error(c, col, idx, at, expected, problem);
-    } else {
-      return type_error(c, col, idx, at, expected, NULL);
-    }
-    break;
-  }
-  default: return type_error(c, col, idx, at, lc_type_name(id), "unsupported type");
-  }
-  return lc_buf_append(&col->values, &v, lc_column_value_width(id)) ? LC_OK : out_of_memory(c);
 }
 
 static int append_value(append_ctx *c, lc_column *col, int idx, const value_path *at) {
@@ -431,11 +323,9 @@ static int append_value(append_ctx *c, lc_column *col, int idx, const value_path
   switch (col->type->id) {
   case LC_T_STRING:
   case LC_T_BINARY:
-    rc = lua_type(L, idx) == LUA_TSTRING ? append_bytes(c, col, idx, at)
-         : col->type->id == LC_T_STRING && lua_type(L, idx) == LUA_TTABLE
-             ? append_json_text(c, col, idx, at)
-             : type_error(c, col, idx, at, lc_type_name(col->type->id), NULL);
-    break;
+    if (col->type->id == LC_T_STRING && lua_type(L, idx) == LUA_TTABLE)
+      return append_json_text(c, col, idx, at);
+    return append_scalar(c, col, idx, at);
   case LC_T_ARRAY:
   case LC_T_STRUCT:
   case LC_T_MAP:
@@ -448,7 +338,7 @@ static int append_value(append_ctx *c, lc_column *col, int idx, const value_path
          : col->type->id == LC_T_MAP ? append_map(c, col, idx, at)
                                      : append_fields(c, col, idx, at);
     break;
-  default: rc = append_scalar(c, col, idx, at);
+  default: return append_scalar(c, col, idx, at);
   }
   if (rc) return rc;
   return lc_column_mark_valid(col) ? LC_OK : out_of_memory(c);

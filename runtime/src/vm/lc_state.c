@@ -1,6 +1,7 @@
 /* lc_state.c: the context each connector's lua_State carries: memory accounting,
  * the per-call deadline, the secrets to redact, logging, the files the state was
  * built from, and the C state it holds. */
+#define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -112,10 +113,11 @@ void lc_state_add_secret(lc_state *st, const char *value, size_t len) {
   free(form);
 }
 
-/* Replaces every occurrence of needle in text (malloc'd, freed here) by "***". */
+/* Replaces every occurrence of needle in text (malloc'd, freed here) by "***",
+ * in any ASCII case: a script's string.upper/lower of a secret is the same secret. */
 static char *redact_one(char *text, const char *needle) {
   size_t nlen = strlen(needle), count = 0;
-  for (const char *p = text; (p = strstr(p, needle)); p += nlen) count++;
+  for (const char *p = text; (p = strcasestr(p, needle)); p += nlen) count++;
   if (!count) return text;
   size_t len = strlen(text);
   char *out = malloc(len - count * nlen + count * 3 + 1);
@@ -126,7 +128,7 @@ static char *redact_one(char *text, const char *needle) {
   }
   char *w = out;
   const char *r = text, *hit;
-  while ((hit = strstr(r, needle))) {
+  while ((hit = strcasestr(r, needle))) {
     memcpy(w, r, (size_t)(hit - r));
     w += hit - r;
     memcpy(w, "***", 3);

@@ -89,7 +89,11 @@ static void put_value(text *t, const struct ArrowSchema *s, const struct ArrowAr
     put(t, "%.17g", ((const double *)a->buffers[1])[i]);
   else if (!strcmp(f, "b"))
     put(t, "%d", (((const uint8_t *)a->buffers[1])[i >> 3] >> (i & 7)) & 1);
-  else if (!strcmp(f, "u") || !strcmp(f, "z")) {
+  else if (!strncmp(f, "d:", 2)) {
+    char digits[48];
+    lc_decimal_text(((const __int128 *)a->buffers[1])[i], atoi(strchr(f, ',') + 1), digits);
+    put(t, "%s", digits);
+  } else if (!strcmp(f, "u") || !strcmp(f, "z")) {
     const int32_t *off = a->buffers[1];
     put(t, "'%.*s'", off[i + 1] - off[i], (const char *)a->buffers[2] + off[i]);
   } else if (!strcmp(f, "+l")) {
@@ -200,22 +204,62 @@ START_TEST(every_scalar_type_reads_as_the_lua_path_reads_it) {
 }
 END_TEST
 
-/* A Lua number cannot hold 2^53 + 1: the C path hands such a record to the Lua path
- * instead of reading it exactly where the Lua path rounds it, so both give the
- * nearest double (json.decode's value), and a value beyond 2^53 after rounding is
- * out of range on both. */
-START_TEST(bigint_is_exact_to_2_pow_53_on_both_paths) {
+/* A Lua number cannot hold 2^53 + 1 (it reads as 2^53): BIGINT is exact to 2^53 - 1
+ * in magnitude on both paths, and anything beyond, 2^53 itself included, is out of
+ * range on both rather than exact on one and rounded on the other. */
+START_TEST(bigint_is_exact_to_2_pow_53_minus_1_on_both_paths) {
   outcome page = both_agree("id BIGINT", "",
-                            "[{\"id\": 9007199254740992}, {\"id\": -9007199254740992}]", 1, 0);
-  ck_assert_str_eq(page.rows, "9007199254740992;-9007199254740992; | ");
+                            "[{\"id\": 9007199254740991}, {\"id\": -9007199254740991}]", 1, 0);
+  ck_assert_str_eq(page.rows, "9007199254740991;-9007199254740991; | ");
   outcome_free(&page);
-  page = both_agree("id BIGINT", "", "[{\"id\": -12}, {\"id\": 9007199254740993}]", 1, 0);
-  ck_assert_str_eq(page.rows, "-12;9007199254740992; | ");
-  outcome_free(&page);
-  page = both_agree("id BIGINT", "", "[{\"id\": 1}, {\"id\": 9007199254740996}]", 1, 0);
-  ck_assert_int_eq(page.rc, LC_ERR_VALUE);
-  ck_assert_ptr_nonnull(strstr(page.error, "out of range"));
-  outcome_free(&page);
+  static const char *const beyond[] = {"9007199254740992", "9007199254740993", "-9007199254740993",
+                                       "9007199254740996", "9.007199254740993e15"};
+  for (size_t i = 0; i < sizeof beyond / sizeof *beyond; i++) {
+    char json[96];
+    snprintf(json, sizeof json, "[{\"id\": -12}, {\"id\": %s}]", beyond[i]);
+    page = both_agree("id BIGINT", "", json, 1, 0);
+    ck_assert_msg(page.rc == LC_ERR_VALUE, "%s: rc %d", beyond[i], page.rc);
+    ck_assert_msg(strstr(page.error, "out of range: beyond +-(2^53 - 1)"), "%s: %s", beyond[i],
+                  page.error);
+    outcome_free(&page);
+  }
+}
+END_TEST
+
+/* Dates, timestamps and decimals: each value alone on a page, read by both paths,
+ * converts to the same value or fails with the same error. */
+START_TEST(dates_timestamps_and_decimals_read_alike_on_both_paths) {
+  static const char *const values[] = {"\"2024-02-29\"",
+                                       "\"2023-02-29\"",
+                                       "\"1969-12-31\"",
+                                       "19000",
+                                       "19000.5",
+                                       "-1",
+                                       "1e3",
+                                       "2147483648",
+                                       "\"2024-05-01T12:00:00.25Z\"",
+                                       "\"2024-05-01 12:00:00+02:00\"",
+                                       "\"2024-05-01T12:00:00\"",
+                                       "\"2024-13-01T00:00:00Z\"",
+                                       "1.5",
+                                       "-1.5e-6",
+                                       "1e300",
+                                       "\"12.345\"",
+                                       "12.345",
+                                       "0.1",
+                                       "1234567890123456",
+                                       "\"1234567890123456.5\"",
+                                       "true"};
+  static const char *const columns[] = {"v DATE", "v TIMESTAMP", "v TIMESTAMP_NTZ",
+                                        "v DECIMAL(20,3)"};
+  for (size_t c = 0; c < sizeof columns / sizeof *columns; c++) {
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+      char json[128];
+      snprintf(json, sizeof json, "[{\"v\": %s}]", values[i]);
+      outcome page = both_agree(columns[c], "", json, 1, 0);
+      outcome_free(&page);
+    }
+  }
 }
 END_TEST
 
@@ -338,7 +382,8 @@ int main(void) {
   TCase *tc = tcase_create("page");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, every_scalar_type_reads_as_the_lua_path_reads_it);
-  tcase_add_test(tc, bigint_is_exact_to_2_pow_53_on_both_paths);
+  tcase_add_test(tc, bigint_is_exact_to_2_pow_53_minus_1_on_both_paths);
+  tcase_add_test(tc, dates_timestamps_and_decimals_read_alike_on_both_paths);
   tcase_add_test(tc, surrogate_escapes_read_as_the_lua_path_reads_them);
   tcase_add_test(tc, batches_end_where_the_lua_path_ends_them);
   tcase_add_test(tc, records_under_a_nested_path_or_at_the_root);

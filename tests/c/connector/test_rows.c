@@ -117,10 +117,10 @@ START_TEST(scalar_columns_export_arrow_buffers) {
         "dt DATE, ts TIMESTAMP");
   build(&f,
         "return {"
-        " {b=true, i=1, l=2^53, fl=1.5, d=0.25, s='héllo', bin='\\0\\255',"
+        " {b=true, i=1, l=2^53-1, fl=1.5, d=0.25, s='héllo', bin='\\0\\255',"
         "  dt='2024-02-29', ts='2024-01-02T03:04:05.5Z'},"
         " {b=null, i=-2147483648, l=nil, fl=null, s='', dt=0, ts=0},"
-        " {b=false, i=2147483647, l=-9007199254740992, fl=-0.5, d=1e300, s='x', bin='',"
+        " {b=false, i=2147483647, l=-9007199254740991, fl=-0.5, d=1e300, s='x', bin='',"
         "  dt=-1, ts=-1.5},"
         "}");
   ck_assert_str_eq(f.s.format, "+s");
@@ -160,9 +160,9 @@ START_TEST(scalar_columns_export_arrow_buffers) {
   ck_assert_int_eq(I32(i, 2), INT32_MAX);
 
   const struct ArrowArray *l = col(&f, 2);
-  ck_assert_int_eq(I64(l, 0), INT64_C(9007199254740992));
+  ck_assert_int_eq(I64(l, 0), INT64_C(9007199254740991));
   ck_assert(!valid(l, 1));
-  ck_assert_int_eq(I64(l, 2), INT64_C(-9007199254740992));
+  ck_assert_int_eq(I64(l, 2), INT64_C(-9007199254740991));
 
   const struct ArrowArray *fl = col(&f, 3);
   ck_assert(((const float *)fl->buffers[1])[0] == 1.5f);
@@ -312,7 +312,8 @@ static const struct {
     {"id INT", "return {{id=true}}", "column 'id', row 1: expected INT, got boolean true"},
     {"id INT", "return {{id={}}}", "column 'id', row 1: expected INT, got table"},
     {"id BIGINT", "return {{id=2^63}}",
-     "column 'id', row 1: expected BIGINT, got 9.2233720368547758e+18 (out of range)"},
+     "column 'id', row 1: expected BIGINT, got 9.2233720368547758e+18 (out of range: beyond "
+     "+-(2^53 - 1))"},
     {"id BIGINT", "return {{id='12'}}", "column 'id', row 1: expected BIGINT, got string \"12\""},
     {"b BOOLEAN", "return {{b=1}}", "column 'b', row 1: expected BOOLEAN, got 1"},
     {"b BOOLEAN", "return {{b='true'}}",
@@ -531,7 +532,8 @@ START_TEST(round_trip_gives_back_the_rows) {
         " attrs MAP<STRING, ARRAY<BIGINT>>, codes MAP<INT, STRING>");
   const char *rows =
       "return {"
-      " {b=true, i=-7, l=2^53, fl=0.5, d=-1.25, s='ünïcode ✓', bin='\\0\\1\\255', dt='2024-02-29',"
+      " {b=true, i=-7, l=2^53-1, fl=0.5, d=-1.25, s='ünïcode ✓', bin='\\0\\1\\255', "
+      "dt='2024-02-29',"
       "  ts='2024-03-01T12:30:45.123456Z', tags={'a','b'}, grid={{1,2},{},{3}},"
       "  addr={city='Oslo', geo={lat=59.9, lon=10.75}}, attrs={x={1,2}, y={}}, codes={[200]='ok'}},"
       " {b=false, i=0, l=-1, s='', bin='', dt=0, ts=0, tags={}, grid={{null}},"
@@ -542,7 +544,8 @@ START_TEST(round_trip_gives_back_the_rows) {
   build(&f, rows);
   const char *want =
       "return {"
-      " {b=true, i=-7, l=2^53, fl=0.5, d=-1.25, s='ünïcode ✓', bin='\\0\\1\\255', dt='2024-02-29',"
+      " {b=true, i=-7, l=2^53-1, fl=0.5, d=-1.25, s='ünïcode ✓', bin='\\0\\1\\255', "
+      "dt='2024-02-29',"
       "  ts='2024-03-01T12:30:45.123456Z', tags={'a','b'}, grid={{1,2},{},{3}},"
       "  addr={city='Oslo', geo={lat=59.9, lon=10.75}}, attrs={x={1,2}, y={}}, codes={[200]='ok'}},"
       " {b=false, i=0, l=-1, fl=null, d=null, s='', bin='', dt='1970-01-01',"
