@@ -106,10 +106,12 @@ static bool stage_field(lc_page *p, yyjson_val *key, yyjson_val *value) {
       s->kind = yyjson_get_bool(value) ? LC_SCALAR_TRUE : LC_SCALAR_FALSE;
       break;
     case YYJSON_TYPE_RAW:
-      *s = (lc_scalar){LC_SCALAR_NUMBER, yyjson_get_raw(value), yyjson_get_len(value)};
+      *s = (lc_scalar){
+          .kind = LC_SCALAR_NUMBER, .text = yyjson_get_raw(value), .len = yyjson_get_len(value)};
       break;
     case YYJSON_TYPE_STR:
-      *s = (lc_scalar){LC_SCALAR_STRING, yyjson_get_str(value), yyjson_get_len(value)};
+      *s = (lc_scalar){
+          .kind = LC_SCALAR_STRING, .text = yyjson_get_str(value), .len = yyjson_get_len(value)};
       break;
     default: return false;
     }
