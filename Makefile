@@ -111,7 +111,8 @@ test: bootstrap check-layers format-check all $(C_TESTS)
 # coverage, ASan and UBSan; each starts from its seed corpus in tests/fuzz/corpus/NAME
 # and runs FUZZ_SECONDS (make test: 5). New inputs go to build/fuzz/corpus-NAME,
 # crashes to build/fuzz/ (the harness aborts on a finding; fuzz_page on any difference
-# between the C and Lua row paths).
+# between the C and Lua row paths, fuzz_json when json.encode of a decoded value does
+# not decode back to an equal value).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
