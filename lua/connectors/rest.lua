@@ -4,6 +4,7 @@
 local paginate = require "luaconn.paginate"
 local auth = require "luaconn.auth"
 local delivery = require "luaconn.delivery"
+local filters = require "luaconn.filters"
 
 local C = {
   description = "REST API read page by page (cursor, last_record, offset, page, link or next_url); rows POSTed as JSON arrays",
@@ -12,6 +13,8 @@ local C = {
     paginator = { type = "string", default = "cursor",
       description = "cursor, last_record, offset, page, link or next_url" },
     page_size = { type = "integer", default = 100 },
+    concurrency = { type = "integer", default = paginate.DEFAULT_CONCURRENCY,
+      description = "offset and page: requests kept in flight (rows still come in page order; rate_limit still spaces them)" },
     page_size_param = { type = "string",
       description = "parameter page_size is sent as (default: limit; per_page for page; none for link and next_url)" },
     results_field = { type = "string",
@@ -30,14 +33,23 @@ local C = {
     next_field = { type = "string", description = "next_url: path of the next page's URL (default next)" },
     flatten = { type = "string", description = "a record key whose object's fields join the record, e.g. attributes" },
     rename = { type = "json", description = 'record keys renamed, a JSON object {"from": "to"}' },
+    filter_params = { type = "json",
+      description = 'pushed filters sent as query parameters, {"column op": "param"}, e.g. {"updated_at>=": "since"}' },
     schema = { type = "string", default = "id INT, name STRING, status STRING" },
   }),
 }
 
 function C.schema(opts) return opts.schema end
 
+-- Every filter_params entry is inexact: the host re-checks the rows it gets.
+function C.filters(opts)
+  return filters.declare_params(filters.parse_params(opts.filter_params, "filter_params"))
+end
+
 function C.read(opts, partition, emit)
-  local spec = { fetch = auth.fetcher(opts) }
+  local params = filters.parse_params(opts.filter_params, "filter_params")
+  local spec = { query = filters.query(opts.filters, params) }
+  spec.fetch, spec.start = auth.fetcher(opts)
   for name, value in pairs(opts) do spec[name] = spec[name] or value end
   paginate.run(opts.paginator, spec, emit)
 end

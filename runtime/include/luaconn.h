@@ -193,6 +193,11 @@ int lc_connector_can_write(lc_connector *conn);
  * partitions function has one partition, "{}". */
 int lc_connector_partitions(lc_connector *conn, char **json_lines_out);
 
+/* The filters the connector takes for its options (filter pushdown), as JSON
+ * {"column": {"operator": "exact"|"inexact"}} (caller frees); "{}" when it declares
+ * none. Pushed filters go in as the option "filters" (spec/CONTRACT.md). */
+int lc_connector_filters(lc_connector *conn, char **json_out);
+
 /* Reads one partition (one line from lc_connector_partitions; NULL = "{}").
  * Call lc_read_next until it returns LC_DONE. Each LC_OK fills *schema and *array with one batch the caller owns (call their release callbacks). */
 int lc_read_begin(lc_connector *conn, const char *partition_json);

@@ -1,5 +1,6 @@
 /* Option parsing: the input's lines are KEY=VALUE pairs given to a connector whose
- * options cover every declared type, secret included. */
+ * options cover every declared type, secret included, and which takes pushed filters
+ * (the reserved option "filters"). */
 #include "fuzz.h"
 
 static const char CONNECTOR[] =
@@ -7,7 +8,8 @@ static const char CONNECTOR[] =
     "  s = { type = 'string' }, i = { type = 'integer', default = 1 },\n"
     "  n = { type = 'number' }, b = { type = 'boolean' }, j = { type = 'json' },\n"
     "  key = { type = 'string', secret = true }, need = { type = 'string', required = 'read' } },\n"
-    "  read = function(opts, p, emit) emit{x = opts.i} end }\n";
+    "  filters = { x = { exact = { '=', 'is_null' }, inexact = { 'in', 'starts_with' } } },\n"
+    "  read = function(opts, p, emit) emit{x = opts.i + #opts.filters} end }\n";
 
 #define MAX_OPTIONS 16
 

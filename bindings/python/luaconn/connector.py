@@ -302,6 +302,14 @@ class Connector:
         self._check(lib.lc_connector_partitions(self._handle(), out))
         return _take_text(out[0]).splitlines()
 
+    def filters(self) -> dict[str, dict[str, str]]:
+        """The filters the connector takes for its options (filter pushdown):
+        {column: {operator: "exact" | "inexact"}}; {} when it declares none. Push
+        filters with the option filters=JSON list of {"column", "op", "value"}."""
+        out = ffi.new("char **")
+        self._check(lib.lc_connector_filters(self._handle(), out))
+        return json.loads(_take_text(out[0]))
+
     def read(self, partition: Any = None) -> Iterator[pa.RecordBatch]:
         """Iterates over one partition (None = the default partition, {}) as
         pyarrow.RecordBatch, imported zero-copy from the runtime."""

@@ -23,6 +23,13 @@ Spark Connect hides conf entries whose names contain "secret" from clients, so t
 the session-conf store cannot work: a missing credential's error names the routes
 that do (LUACONN_SECRETS_FILE or the api_key_env variable on the cluster).
 
+Filter pushdown (Spark 4.1+, with spark.sql.python.filterPushdown.enabled=true when
+register(spark) runs): the filters a connector declares (Connector.filters) go to it
+as the option "filters", the reader keeps them and they travel pickled with its
+options; the others, and the ones a connector applies only inexactly, stay with Spark.
+Spark refuses a reader with pushFilters while that conf is off, so readers have it only
+when it was on.
+
 Built so Spark's usual traps cannot happen: the classes are flat and hold only option
 dicts, strings and the schema (they pickle); nothing but pyspark and this package is
 imported at module level (pyarrow only inside executor methods); the runtime is
@@ -40,6 +47,7 @@ from .spark_common import (
     WRITE_TASK_OPTION, LuaconnCommitMessage, LuaconnPartition, declared_options, finish,
     open_connector, read_partition, shipped_source, task_options,
 )
+from .spark_filters import split, with_pushed
 from .spark_stream import stream_reader, stream_writer
 
 if TYPE_CHECKING:
@@ -47,6 +55,7 @@ if TYPE_CHECKING:
 
 FORMAT = "luaconn"
 SECRET_CONF_PREFIXES = ("spark.luaconn.secrets.", "spark.databricks.secrets.")
+PUSHDOWN_CONF = "spark.sql.python.filterPushdown.enabled"
 
 
 CONNECT_SECRETS = ("Spark Connect hides conf entries named *secret* from clients, so the "
@@ -57,13 +66,16 @@ CONNECT_SECRETS = ("Spark Connect hides conf entries named *secret* from clients
 def register(spark: SparkSession) -> None:
     """Registers format "luaconn" with a SparkSession (classic or Spark Connect), with
     the session's secret store (its spark.luaconn.secrets.* and
-    spark.databricks.secrets.* conf entries; not available under Connect)."""
+    spark.databricks.secrets.* conf entries; not available under Connect) and filter
+    pushdown when the session's spark.sql.python.filterPushdown.enabled is true."""
     connect = type(spark).__module__.startswith("pyspark.sql.connect")
     store = {} if connect else {name: value for name, value in spark.conf.getAll.items()
                                 if name.startswith(SECRET_CONF_PREFIXES)}
+    pushdown = str(spark.conf.get(PUSHDOWN_CONF, "false")).lower() == "true"
     # A class built here is pickled by value, so the store travels with it.
     spark.dataSource.register(type("LuaconnDataSourceWithSecrets", (LuaconnDataSource,),
-                                   {"_secret_store": store, "_connect": connect}))
+                                   {"_secret_store": store, "_connect": connect,
+                                    "_pushdown": pushdown}))
 
 
 def _secret_options(source, options):
@@ -92,6 +104,7 @@ class LuaconnDataSource(DataSource):
     register() builds carries the session's secret store with it."""
     _secret_store = {}   # register() fills it from the session conf
     _connect = False     # registered from a Spark Connect session
+    _pushdown = False    # register() saw spark.sql.python.filterPushdown.enabled=true
 
     @classmethod
     def name(cls):
@@ -107,8 +120,8 @@ class LuaconnDataSource(DataSource):
         with open_connector(self.options) as conn:
             if not conn.can_read:
                 raise errors.ContractError(f"{conn.script_name} has no read function")
-        return LuaconnReader(dict(self.options), schema,
-                             _secret_options(self, self.options))
+        reader = LuaconnPushdownReader if self._pushdown else LuaconnReader
+        return reader(dict(self.options), schema, _secret_options(self, self.options))
 
     def writer(self, schema, overwrite):
         options = dict(self.options)
@@ -153,6 +166,20 @@ class LuaconnReader(DataSourceReader):
 
     def read(self, partition):
         return read_partition(self, partition)
+
+
+class LuaconnPushdownReader(LuaconnReader):
+    """A batch read that takes Spark's filters (Spark 4.1+, pushdown enabled): the ones
+    the connector declares join its options (option "filters"), so partitions and
+    read on executors see them."""
+
+    def pushFilters(self, filters):
+        with open_connector(self.options, self.secret) as conn:
+            declared = conn.filters()
+        pushed, returned = split(filters, declared)
+        if pushed:
+            self.options = with_pushed(self.options, pushed)
+        return returned
 
 
 class LuaconnWriter(DataSourceArrowWriter):

@@ -69,6 +69,8 @@ def read_partition(reader, partition):
     expected Arrow schema, from the script version that planned the partition."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
+    if not isinstance(partition, LuaconnPartition):
+        return   # the connector planned no partition: Spark reads InputPartition(None)
     # The same conversion Spark applies to check the batches it receives.
     target = to_arrow_schema(reader.schema, timezone="UTC")
     with open_connector(reader.options, reader.secret, partition.shipped) as conn:

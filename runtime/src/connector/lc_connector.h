@@ -6,6 +6,7 @@
  * Files, from the bottom up (each calls only files listed before it):
  *   lc_infer.c                   a DDL schema inferred from sample records
  *   lc_options.c, lc_contract.c  option declarations and values; the contract check
+ *   lc_filters.c                 filter pushdown: declarations and pushed filters
  *   lc_rows.c                    Lua rows <-> Arrow batches (emit, the rows iterator)
  *   lc_records.c                 json.page: a page of JSON records into a batch in C
  *   lc_rowjson.c                 rows of an Arrow batch as JSON text (json.encode_rows)
@@ -108,6 +109,25 @@ int lc_options_validate(lc_state *st, int decl_idx, const char *const *kv, size_
 /* Lists options declared required for op (required = op) that opts lacks. */
 int lc_options_require(lua_State *L, int decl_idx, int opts_idx, const char *op, char *err,
                        size_t errlen);
+
+/* ---- lc_filters.c: filter pushdown ---------------------------------------------------- */
+
+/* The reserved option carrying pushed filters (a JSON list of {column, op, value}). */
+#define LC_FILTERS_OPTION "filters"
+/* Checks a declaration (nil, a function, or { column = { exact = {ops}, inexact =
+ * {ops} } }) at idx; err lists problems. */
+int lc_filters_check_decl(lua_State *L, int idx, char *err, size_t errlen);
+/* Evaluates the connector's declaration for its options (calling filters(opts)),
+ * checks the pushed filters (JSON text or NULL for none) against it and sets
+ * opts.filters to their list. LC_ERR_CONTRACT (a bad declaration) or LC_ERR_OPTION
+ * (a filter it does not take) with err saying why; other codes are script errors,
+ * described by the runtime's error. */
+int lc_filters_take(lc_state *st, int ref_connector, int ref_options, const char *pushed_json,
+                    char *err, size_t errlen);
+/* The declaration for the options as JSON {"column": {"op": "exact"|"inexact"}}
+ * (malloc'd into *json_out, caller frees); errors as lc_filters_take's. */
+int lc_filters_declared_json(lc_state *st, int ref_connector, int ref_options, char **json_out,
+                             char *err, size_t errlen);
 
 /* ---- lc_contract.c: the connector contract -------------------------------------------- */
 

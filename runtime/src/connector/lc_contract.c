@@ -108,6 +108,20 @@ int lc_contract_check(lua_State *L, int idx, char *err, size_t errlen) {
   char oerr[LC_ERRMSG_MAX / 2];
   if (lc_options_check_decl(L, -1, oerr, sizeof oerr) != LC_OK)
     lc_problem_add(err, errlen, "%s", oerr);
+  bool option_named_filters = false;
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, LC_FILTERS_OPTION);
+    option_named_filters = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "filters");
+  if (lc_filters_check_decl(L, -1, oerr, sizeof oerr) != LC_OK)
+    lc_problem_add(err, errlen, "%s", oerr);
+  if (!lua_isnil(L, -1) && option_named_filters)
+    lc_problem_add(err, errlen, "%s",
+                   "a connector that declares 'filters' cannot declare an option named "
+                   "'filters' (pushed filters arrive as opts.filters)");
   lua_pop(L, 1);
   return err[0] ? LC_ERR_CONTRACT : LC_OK;
 }
@@ -124,6 +138,12 @@ void lc_contract_summary(lua_State *L, int idx) {
     lua_pushliteral(L, "(computed from options)");
   }
   lua_setfield(L, out, "schema");
+  lua_getfield(L, idx, "filters");
+  if (lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "(computed from options)");
+  }
+  lua_setfield(L, out, "filters");
   lua_newtable(L);
   int n = 0;
   for (size_t i = 0; i < COUNT(FUNCTIONS); i++) {

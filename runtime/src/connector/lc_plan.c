@@ -38,6 +38,17 @@ int lc_connector_partitions(lc_connector *conn, char **json_out) {
   return rc;
 }
 
+int lc_connector_filters(lc_connector *conn, char **json_out) {
+  if (!conn || !json_out) return LC_ERR_ARGUMENT;
+  *json_out = NULL;
+  lc_error_clear(&conn->rt->error);
+  char err[LC_ERRMSG_MAX];
+  int rc = lc_filters_declared_json(conn->v.st, conn->v.ref_connector, conn->v.ref_options,
+                                    json_out, err, sizeof err);
+  if (rc == LC_ERR_CONTRACT) return lc_connector_fail(conn, rc, err);
+  return rc;
+}
+
 typedef struct finish_call {
   lc_connector *conn;
   const char *method;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "connector/lc_connector.h"
@@ -201,26 +202,53 @@ int lc_version_check(lc_runtime *rt, int kind, const char *ref, lc_module_extend
   return rc;
 }
 
+static void fail_options(lc_runtime *rt, lc_version *v, int rc, const char *err) {
+  char msg[LC_ERRMSG_MAX + 64];
+  snprintf(msg, sizeof msg, "bad options: %s", err);
+  char *clean = lc_state_redact(v->st, msg);
+  fail_at(rt, rc, v->script, clean ? clean : "bad options");
+  free(clean);
+}
+
 /* Validates the option strings against the connector table on top of the state's
- * stack, which becomes v->ref_connector. */
+ * stack, which becomes v->ref_connector. A connector that declares filters gets the
+ * reserved option "filters" (pushed filters, lc_filters.c) as opts.filters. */
 static int take_options(lc_runtime *rt, lc_version *v, const char *const *options,
                         size_t n_options) {
   lua_State *L = v->st->L;
+  lua_getfield(L, -1, "filters");
+  bool takes_filters = !lua_isnil(L, -1);
+  lua_pop(L, 1);
   v->ref_connector = luaL_ref(L, LUA_REGISTRYINDEX);
+  const char **rest = malloc((n_options ? n_options : 1) * 2 * sizeof *rest);
+  if (!rest) return lc_error_set(&rt->error, LC_ERR_NOMEM, "out of memory");
+  const char *pushed = NULL;
+  size_t n_rest = 0;
+  for (size_t i = 0; i < n_options; i++) {
+    const char *key = options[2 * i], *value = options[2 * i + 1];
+    if (takes_filters && key && strcasecmp(key, LC_FILTERS_OPTION) == 0) {
+      pushed = value;
+      continue;
+    }
+    rest[2 * n_rest] = key;
+    rest[2 * n_rest++ + 1] = value;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, v->ref_connector);
   lua_getfield(L, -1, "options");
   char err[LC_ERRMSG_MAX];
-  int rc = lc_options_validate(v->st, -1, options, n_options, err, sizeof err);
+  int rc = lc_options_validate(v->st, -1, rest, n_rest, err, sizeof err);
+  free(rest);
   if (rc == LC_OK) {
     v->ref_options = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {
-    char msg[LC_ERRMSG_MAX + 64];
-    snprintf(msg, sizeof msg, "bad options: %s", err);
-    char *clean = lc_state_redact(v->st, msg);
-    fail_at(rt, rc, v->script, clean ? clean : "bad options");
-    free(clean);
+    fail_options(rt, v, rc, err);
   }
   lua_pop(L, 2);
+  if (rc == LC_OK && takes_filters) {
+    rc = lc_filters_take(v->st, v->ref_connector, v->ref_options, pushed, err, sizeof err);
+    if (rc == LC_ERR_OPTION) fail_options(rt, v, rc, err);
+    if (rc == LC_ERR_CONTRACT) fail_at(rt, rc, v->script, err);
+  }
   return rc;
 }
 

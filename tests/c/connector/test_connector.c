@@ -404,6 +404,76 @@ START_TEST(streams_plan_ranges_from_json_offsets) {
 }
 END_TEST
 
+static const char FILTERED[] =
+    "local C = { schema = 'v BIGINT', options = { col = { type = 'string', default = 'id' } } }\n"
+    "function C.filters(opts)\n"
+    "  if opts.col == 'boom' then error('no filters for boom') end\n"
+    "  if opts.col == 'odd' then return 42 end\n"
+    "  return { [opts.col] = { exact = { '>=' }, inexact = { 'in' } } }\n"
+    "end\n"
+    "function C.read(opts, p, emit)\n"
+    "  for _, f in ipairs(opts.filters) do emit { v = f.op == 'in' and #f.value or f.value } end\n"
+    "end\n"
+    "return C\n";
+
+/* Opens FILTERED with option col and pushed filters (NULL: none); returns the status. */
+static int open_filtered(lc_runtime *rt, const char *col, const char *pushed, lc_connector **out) {
+  const char *kv[] = {"col", col, "FILTERS", pushed};
+  return lc_connector_open(rt, LC_SOURCE_INLINE, FILTERED, kv, pushed ? 2 : 1, out);
+}
+
+START_TEST(pushed_filters_are_checked_and_reach_opts) {
+  lc_runtime *rt = lc_test_runtime(NULL);
+  lc_connector *conn = NULL;
+  ck_assert_int_eq(open_filtered(rt, "key", NULL, &conn), LC_OK);
+  char *declared = NULL;
+  ck_assert_int_eq(lc_connector_filters(conn, &declared), LC_OK);
+  /* {"key": {">=": "exact", "in": "inexact"}}, keys in any order */
+  ck_assert_ptr_nonnull(strstr(declared, "{\"key\":{"));
+  ck_assert_ptr_nonnull(strstr(declared, "\">=\":\"exact\""));
+  ck_assert_ptr_nonnull(strstr(declared, "\"in\":\"inexact\""));
+  lc_free(declared);
+  lc_connector_free(conn);
+  /* Pushed filters arrive in order as opts.filters. */
+  ck_assert_int_eq(open_filtered(rt, "key",
+                                 "[{\"column\":\"key\",\"op\":\">=\",\"value\":7},"
+                                 "{\"column\":\"key\",\"op\":\"in\",\"value\":[1,2,3]}]",
+                                 &conn),
+                   LC_OK);
+  ck_assert_int_eq(lc_read_begin(conn, NULL), LC_OK);
+  struct ArrowSchema s;
+  struct ArrowArray a;
+  ck_assert_int_eq(lc_read_next(conn, &s, &a), LC_OK);
+  ck_assert_int_eq(a.length, 2);
+  const int64_t *values = a.children[0]->buffers[1];
+  ck_assert_int_eq(values[0], 7);
+  ck_assert_int_eq(values[1], 3);
+  s.release(&s);
+  a.release(&a);
+  ck_assert_int_eq(lc_read_next(conn, &s, &a), LC_DONE);
+  lc_connector_free(conn);
+  /* Every bad filter is named; the declaration's errors are the script's. */
+  ck_assert_int_eq(open_filtered(rt, "key",
+                                 "[{\"column\":\"id\",\"op\":\">=\",\"value\":1},"
+                                 "{\"column\":\"key\",\"op\":\"<\",\"value\":1}, 5]",
+                                 &conn),
+                   LC_ERR_OPTION);
+  const char *msg = lc_runtime_error(rt)->message;
+  ck_assert_ptr_nonnull(strstr(msg, "option 'filters', filter 1: column 'id' takes no filters"));
+  ck_assert_ptr_nonnull(strstr(msg, "filter 2: column 'key' takes no '<' filter"));
+  ck_assert_ptr_nonnull(strstr(msg, "filter 3: must be an object"));
+  ck_assert_int_eq(open_filtered(rt, "key", "{\"nested\": [[[[", &conn), LC_ERR_OPTION);
+  ck_assert_ptr_nonnull(
+      strstr(lc_runtime_error(rt)->message, "option 'filters' is not valid JSON"));
+  ck_assert_int_eq(open_filtered(rt, "odd", NULL, &conn), LC_ERR_CONTRACT);
+  ck_assert_ptr_nonnull(
+      strstr(lc_runtime_error(rt)->message, "filters(opts) must return a table, got number"));
+  ck_assert_int_ne(open_filtered(rt, "boom", NULL, &conn), LC_OK);
+  ck_assert_int_eq(lc_runtime_error(rt)->line, 3);
+  lc_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(every_status_has_a_name) {
   for (int code = LC_ERR_STATE; code <= LC_DONE; code++)
     ck_assert_msg(strcmp(lc_status_string(code), "unknown status") != 0, "status %d has no name",
@@ -429,6 +499,7 @@ int main(void) {
   tcase_add_test(tc, helpers_load_from_the_lua_root);
   tcase_add_test(tc, every_status_has_a_name);
   tcase_add_test(tc, streams_plan_ranges_from_json_offsets);
+  tcase_add_test(tc, pushed_filters_are_checked_and_reach_opts);
   suite_add_tcase(s, tc);
   return lc_test_run(s);
 }
