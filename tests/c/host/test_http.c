@@ -311,7 +311,7 @@ START_TEST(malformed_json_names_the_url) {
       LC_ERR_HTTP);
   snprintf(expected, sizeof expected,
            "GET %s/items?malformed=1: response is not valid JSON: "
-           "Expected value but found T_END at character 19",
+           "unexpected end of data at character 19",
            server.base_url);
   ck_assert_str_eq(msg, expected);
 }
