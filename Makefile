@@ -16,20 +16,25 @@ VERSION_H = $(BUILD)/include/luaconn_version.h
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 # -MMD -MP: each object depends on exactly the headers it includes.
+VENDORED_DIRS = $(LC_VENDORED:%=runtime/third_party/%)
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -MMD -MP -Iruntime/include -I$(BUILD)/include -Iruntime/src \
-             $(shell pkg-config --cflags $(LC_PKG_CONFIG) 2>/dev/null)
+             $(VENDORED_DIRS:%=-I%) $(shell pkg-config --cflags $(LC_PKG_CONFIG) 2>/dev/null)
 LIBS     = $(shell pkg-config --libs $(LC_PKG_CONFIG) 2>/dev/null) $(LC_LIBS)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-LIB_SRC  = $(foreach layer,$(LC_LAYERS),$(wildcard runtime/src/$(layer)/lc_*.c))
+LAYER_SRC = $(foreach layer,$(LC_LAYERS),$(wildcard runtime/src/$(layer)/lc_*.c))
+VENDORED_SRC = $(foreach name,$(LC_VENDORED),runtime/third_party/$(name)/$(name).c)
+LIB_SRC  = $(LAYER_SRC) $(VENDORED_SRC)
 CLI_SRC  = $(wildcard runtime/cli/*.c)
-LIB_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/obj/%.o)
-SAN_OBJ  = $(LIB_SRC:runtime/src/%.c=$(BUILD)/san/%.o)
+# Objects under DIR of the runtime's sources: $(call lib_objects,DIR)
+lib_objects = $(LAYER_SRC:runtime/src/%.c=$(1)/%.o) $(VENDORED_SRC:runtime/%.c=$(1)/%.o)
+LIB_OBJ  = $(call lib_objects,$(BUILD)/obj)
+SAN_OBJ  = $(call lib_objects,$(BUILD)/san)
 CLI_OBJ  = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/obj/cli/%.o)
 CLI_SAN_OBJ = $(CLI_SRC:runtime/cli/%.c=$(BUILD)/san/cli/%.o)
 C_TEST_SRC = $(wildcard tests/c/*/test_*.c)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(C_TEST_SRC))
-HEADERS  = $(wildcard runtime/include/*.h runtime/src/*/*.h runtime/cli/*.h)
+HEADERS  = $(wildcard runtime/include/*.h runtime/src/*/*.h runtime/cli/*.h runtime/third_party/*/*.h)
 
 .PHONY: all bootstrap python test test-c test-python fuzz check-layers format format-check demo bench \
         install uninstall clean
@@ -54,6 +59,15 @@ $(BUILD)/obj/%.o: runtime/src/%.c | $(VERSION_H)
 $(BUILD)/san/%.o: runtime/src/%.c | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LC_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# Vendored libraries: their own code, so their own warnings stay theirs.
+$(BUILD)/obj/third_party/%.o: runtime/third_party/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LC_CFLAGS) -w -fPIC -c $< -o $@
+
+$(BUILD)/san/third_party/%.o: runtime/third_party/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LC_CFLAGS) $(SAN_FLAGS) -w -c $< -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -97,17 +111,22 @@ test: bootstrap check-layers format-check all $(C_TESTS)
 # coverage, ASan and UBSan; each starts from its seed corpus in tests/fuzz/corpus/NAME
 # and runs FUZZ_SECONDS (make test: 5). New inputs go to build/fuzz/corpus-NAME,
 # crashes to build/fuzz/ (the harness aborts on a finding; fuzz_page on any difference
-# between the C and Lua row paths).
+# between the C and Lua row paths, fuzz_json when json.encode of a decoded value does
+# not decode back to an equal value).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJ      = $(LIB_SRC:runtime/src/%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_OBJ      = $(call lib_objects,$(BUILD)/fuzzobj)
 FUZZ_TARGETS  = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .SECONDARY: $(FUZZ_OBJ)
 $(BUILD)/fuzzobj/%.o: runtime/src/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CFLAGS) $(LC_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzzobj/third_party/%.o: runtime/third_party/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(LC_CFLAGS) $(FUZZ_FLAGS) -w -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
 	@mkdir -p $(@D)
@@ -166,7 +185,7 @@ BENCH_ONLY ?=
 
 $(BUILD)/bench-ceiling: bench/ceiling.c
 	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags luajit) -o $@ $< \
-	    $(shell pkg-config --libs luajit) $(LC_LIBS)
+	    $(shell pkg-config --libs luajit) -llua5.1-cjson $(LC_LIBS)
 
 $(BUILD)/bench-mq-consumer: bench/mq_consumer.c
 	$(CC) -std=gnu11 $(WARN) -O2 $(shell pkg-config --cflags librabbitmq) -o $@ $< \
@@ -202,12 +221,11 @@ clean:
 	rm -rf $(BUILD)
 
 # make wheel: dist/luaconn-<version>-cp39-abi3-manylinux_2_N_x86_64.whl, self-contained
-# (README "Installing on a cluster"). LuaJIT, lua-cjson and rabbitmq-c are rebuilt as PIC
+# (README "Installing on a cluster"). LuaJIT and rabbitmq-c are rebuilt as PIC
 # archives from Debian's source packages once (build/deps); the wheel is rebuilt only
 # when something it carries changed.
 DEPS_DIR  = $(BUILD)/deps
-DEPS_LIBS = $(addprefix $(DEPS_DIR)/prefix/lib/,$(LC_STATIC_ARCHIVES)) \
-            $(shell pkg-config --variable=libdir yajl 2>/dev/null)/libyajl_s.a
+DEPS_LIBS = $(addprefix $(DEPS_DIR)/prefix/lib/,$(LC_STATIC_ARCHIVES))
 
 .PHONY: wheel deps
 wheel: $(BUILD)/wheel/path

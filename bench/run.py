@@ -105,6 +105,12 @@ def worker_peak_mb():
 
 # ---- machine ------------------------------------------------------------------------
 
+def yyjson_version():
+    """The vendored yyjson's release, from its header."""
+    header = (ROOT / "runtime" / "third_party" / "yyjson" / "yyjson.h").read_text()
+    return re.search(r'#define YYJSON_VERSION_STRING "([^"]+)"', header).group(1)
+
+
 def _version(cmd, pattern=r"([\d][\w.~+-]*)"):
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
@@ -136,7 +142,8 @@ def machine():
         "CPU": f"{cpu}, {os.cpu_count()} cores", "memory": f"{mem_gb:.1f} GiB",
         "OS": f"{platform.system()} {platform.release()}",
         "versions": (f"luaconn {py('luaconn')}, LuaJIT {deb('libluajit-5.1-2')}, "
-                     f"lua-cjson {deb('lua-cjson')}, yajl {deb('libyajl2')}, libcurl {deb('libcurl4')}, "
+                     f"yyjson {yyjson_version()} (vendored), lua-cjson {deb('lua-cjson')} (ceiling), "
+                     f"libcurl {deb('libcurl4')}, "
                      f"Python {platform.python_version()}, pyspark {py('pyspark')}, "
                      f"pyarrow {py('pyarrow')}, requests {py('requests')}, pika {py('pika')}, "
                      f"Java {java}, "

@@ -6,8 +6,7 @@ set -euo pipefail
 DEBIAN_PACKAGES=(
   build-essential pkg-config
   libluajit-5.1-dev luajit
-  lua-cjson-dev
-  libyajl-dev              # json.page: records parsed straight into Arrow batches
+  lua-cjson-dev            # make bench: the ceiling's reference decoder (bench/ceiling.c)
   libcurl4-openssl-dev
   librabbitmq-dev
   rabbitmq-server
@@ -17,7 +16,7 @@ DEBIAN_PACKAGES=(
   valgrind
   openjdk-17-jdk-headless
   nginx-light wrk          # make bench: the benchmark's static server and its load tool
-  dpkg-dev cmake libssl-dev  # make wheel: PIC builds of LuaJIT, lua-cjson, rabbitmq-c
+  dpkg-dev cmake libssl-dev  # make wheel: PIC builds of LuaJIT and rabbitmq-c
 )
 
 # Pinned: the newest that installs here (see README "Versions").

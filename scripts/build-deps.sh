@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds position-independent static archives of LuaJIT, lua-cjson and rabbitmq-c from
+# Builds position-independent static archives of LuaJIT and rabbitmq-c from
 # Debian's source packages, for the self-contained wheel (Debian's own .a files are not
 # PIC, so they cannot go into a Python extension). Usage: build-deps.sh OUTDIR
 # Writes OUTDIR/prefix/{include,lib} and OUTDIR/licenses/; a rerun with the same source
@@ -10,7 +10,7 @@ set -euo pipefail
 OUT=$(mkdir -p "$1" && cd "$1" && pwd)
 PREFIX=$OUT/prefix
 APT=$OUT/apt
-SOURCES=(luajit lua-cjson librabbitmq)
+SOURCES=(luajit librabbitmq)
 
 apt_opts=(-q -o "Dir::Etc::SourceList=$APT/deb-src.sources" -o Dir::Etc::SourceParts=/dev/null
           -o "Dir::State::Lists=$APT/lists" -o Dir::Cache=$APT/cache -o APT::Sandbox::User=root)
@@ -21,7 +21,7 @@ sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > "$
 # The versions the -dev packages on this machine were built from, and this script: the
 # stamp of a build.
 versions=$(dpkg-query -W -f='${source:Package} ${source:Version}\n' \
-             libluajit-5.1-dev lua-cjson-dev librabbitmq-dev | sort -u)
+             libluajit-5.1-dev librabbitmq-dev | sort -u)
 stamp="$versions
 $(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
 if [[ -f $OUT/stamp && "$(cat "$OUT/stamp")" == "$stamp" ]]; then
@@ -70,13 +70,6 @@ make -s -C luajit/src -j"$JOBS" libluajit.a BUILDMODE=static CFLAGS="$PIC" XCFLA
 cp luajit/src/libluajit.a "$PREFIX/lib/libluajit-5.1.a"
 mkdir -p "$PREFIX/include/luajit-2.1"
 cp luajit/src/{lua.h,lualib.h,lauxlib.h,luaconf.h,lua.hpp,luajit.h} "$PREFIX/include/luajit-2.1/"
-
-# lua-cjson: three C files, compiled against that LuaJIT. Debian builds it against Lua
-# 5.1's headers; LuaJIT 2.1's already declare luaL_setfuncs, so cjson's fallback goes.
-sed -i 's/^#if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM < 502$/#if 0/' lua-cjson/lua_cjson.c
-(cd lua-cjson && for f in lua_cjson strbuf fpconv; do
-   cc $PIC -I"$PREFIX/include/luajit-2.1" -c $f.c -o $f.o; done &&
- ar rcs "$PREFIX/lib/liblua5.1-cjson.a" lua_cjson.o strbuf.o fpconv.o)
 
 # rabbitmq-c with OpenSSL (which stays shared, like libcurl's TLS stack).
 cmake -S librabbitmq -B librabbitmq/build -DCMAKE_BUILD_TYPE=Release \

@@ -25,7 +25,10 @@ mkdir -p "$licenses"
 cp "$BUILD/deps/licenses"/*.copyright "$licenses/"
 # Which Debian source packages (security updates included) the archives were built from.
 head -n -1 "$BUILD/deps/stamp" > "$licenses/SOURCES"
-cp "$(dpkg -L libyajl2 | grep '/copyright$')" "$licenses/yajl.copyright"
+# Libraries vendored as source (runtime/third_party/NAME) carry their own licence.
+for vendored in runtime/third_party/*/; do
+  cp "$vendored/LICENSE" "$licenses/$(basename "$vendored").copyright"
+done
 for vendored in "$root"/luaconn.libs/*.so*; do
   soname=$(basename "$vendored" | sed -E 's/-[0-9a-f]{8}\././')
   pkg=$(dpkg -S "*/$soname" 2>/dev/null | head -n1 | cut -d: -f1)

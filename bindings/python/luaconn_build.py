@@ -1,4 +1,5 @@
-"""cffi build script: compiles the C runtime (runtime/src/<layer>/*.c) into luaconn._luaconn.
+"""cffi build script: compiles the C runtime (runtime/src/<layer>/*.c and the libraries
+vendored under runtime/third_party) into luaconn._luaconn.
 
 What to compile and link comes from runtime/build.mk, the description the Makefile
 includes too, so both builds use the same sources, flags and libraries. The
@@ -51,12 +52,12 @@ def build_settings(build_mk):
 
 
 def stage_runtime(root):
-    """Copies runtime/include and runtime/src under build/ (mtimes kept, so rebuilds stay
+    """Copies runtime/include, runtime/src and runtime/third_party under build/ (mtimes kept, so rebuilds stay
     incremental) and writes luaconn_version.h from VERSION there: setuptools wants
     source paths relative to this directory and inside it.
     Returns the staged runtime directory, relative to this directory."""
     staged = Path("build") / "runtime"
-    for sub in ("include", "src"):
+    for sub in ("include", "src", "third_party"):
         dest = HERE / staged / sub
         if dest.exists():
             shutil.rmtree(dest)
@@ -92,12 +93,9 @@ def link_options(settings):
         return (_pkg_config("--cflags", settings["LC_PKG_CONFIG"]),
                 _pkg_config("--libs", settings["LC_PKG_CONFIG"]) + settings["LC_LIBS"], [])
     prefix = Path(static)
-    yajl = _pkg_config("--variable=libdir", ["yajl"])[0]
-    return ([f"-I{prefix / 'include' / 'luajit-2.1'}", f"-I{prefix / 'include'}"]
-            + _pkg_config("--cflags", ["yajl"]),
+    return ([f"-I{prefix / 'include' / 'luajit-2.1'}", f"-I{prefix / 'include'}"],
             _pkg_config("--libs", settings["LC_STATIC_PKG_CONFIG"]) + settings["LC_STATIC_LIBS"],
-            [str(prefix / "lib" / a) for a in settings["LC_STATIC_ARCHIVES"]]
-            + [f"{yajl}/libyajl_s.a"])
+            [str(prefix / "lib" / a) for a in settings["LC_STATIC_ARCHIVES"]])
 
 
 def ffibuilder():
@@ -106,8 +104,11 @@ def ffibuilder():
     settings = build_settings(root / "runtime" / "build.mk")
     header = runtime / "include" / "luaconn.h"
     cflags, libs, archives = link_options(settings)
-    sources = [p for layer in settings["LC_LAYERS"]
-               for p in sorted((HERE / runtime / "src" / layer).glob("lc_*.c"))]
+    sources = ([p for layer in settings["LC_LAYERS"]
+                for p in sorted((HERE / runtime / "src" / layer).glob("lc_*.c"))]
+               + [HERE / runtime / "third_party" / name / f"{name}.c"
+                  for name in settings.get("LC_VENDORED", [])])
+    vendored = [str(runtime / "third_party" / name) for name in settings.get("LC_VENDORED", [])]
     builder = cffi.FFI()
     builder.cdef(cdef_text(HERE / header))
     # Lua log lines are routed to Python's logging module through this callback.
@@ -116,14 +117,15 @@ def ffibuilder():
         "luaconn._luaconn",
         '#include "luaconn.h"',
         sources=[str(p.relative_to(HERE)) for p in sources],
-        include_dirs=[str(runtime / "include"), str(runtime / "src")]
+        include_dirs=[str(runtime / "include"), str(runtime / "src")] + vendored
                      + [f[2:] for f in cflags if f.startswith("-I")],
         libraries=[f[2:] for f in libs if f.startswith("-l")],
         library_dirs=[f[2:] for f in libs if f.startswith("-L")],
         extra_objects=archives,
         extra_link_args=settings["LC_STATIC_LDFLAGS"] if archives else [],
         extra_compile_args=settings["LC_CFLAGS"],
-        depends=[str(header)] + [str(p) for p in sorted((runtime / "src").glob("*/*.h"))],
+        depends=[str(header)] + [str(p) for p in sorted((runtime / "src").glob("*/*.h"))]
+                + [str(p) for p in sorted((runtime / "third_party").glob("*/*.h"))],
     )
     return builder
 

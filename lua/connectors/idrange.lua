@@ -2,8 +2,8 @@
 -- /stats for the smallest and largest id and splits [min, max] into near-equal
 -- half-open ranges; read() pages through /records?id_gte=..&id_lt=.. by id.
 -- Pushed id filters (=, <, <=, >, >=, in) narrow [min, max] before it is split.
-local json = require "json"
 local auth = require "luaconn.auth"
+local paginate = require "luaconn.paginate"
 local ranges = require "luaconn.ranges"
 local filters = require "luaconn.filters"
 
@@ -20,6 +20,8 @@ local C = {
     gte_param = { type = "string", default = "id_gte" },
     lt_param = { type = "string", default = "id_lt" },
     page_size = { type = "integer", default = 1000, description = "records asked for per request" },
+    concurrency = { type = "integer", default = paginate.DEFAULT_CONCURRENCY,
+      description = "requests kept in flight per partition (rows still come in id order)" },
     schema = { type = "string", default = "id BIGINT, value STRING" },
   },
 }
@@ -40,18 +42,14 @@ function C.partitions(opts)
   return ranges.split(math.max(min, low), math.min(max, high), opts.partitions)
 end
 
--- Keyset pages inside the range: each request starts after the last id received,
--- so a server that caps its page size below page_size loses nothing.
+-- Keyset pages inside the range (paginate.id_range): each page starts after the last
+-- id received, so a server that caps its page size below page_size loses nothing.
 function C.read(opts, partition, emit)
-  local fetch, from = auth.fetcher(opts), partition.id_gte
-  while from < partition.id_lt do
-    local _, response = fetch(opts.url .. opts.records_path,
-      { [opts.gte_param] = from, [opts.lt_param] = partition.id_lt, limit = opts.page_size }, true)
-    local page = json.page(response.body, "", "GET " .. response.url)
-    repeat emit(page) until page:done()   -- the records go into the batch in C
-    if not page:count() or page:count() == 0 then return end
-    from = page:last()[opts.id_field] + 1
-  end
+  local fetch, start = auth.fetcher(opts)
+  paginate.id_range({ url = opts.url .. opts.records_path, fetch = fetch, start = start,
+    id_gte = partition.id_gte, id_lt = partition.id_lt, id_field = opts.id_field,
+    gte_param = opts.gte_param, lt_param = opts.lt_param, page_size = opts.page_size,
+    concurrency = opts.concurrency }, emit)
 end
 
 return C

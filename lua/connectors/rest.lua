@@ -13,6 +13,8 @@ local C = {
     paginator = { type = "string", default = "cursor",
       description = "cursor, last_record, offset, page, link or next_url" },
     page_size = { type = "integer", default = 100 },
+    concurrency = { type = "integer", default = paginate.DEFAULT_CONCURRENCY,
+      description = "offset and page: requests kept in flight (rows still come in page order; rate_limit still spaces them)" },
     page_size_param = { type = "string",
       description = "parameter page_size is sent as (default: limit; per_page for page; none for link and next_url)" },
     results_field = { type = "string",
@@ -46,7 +48,8 @@ end
 
 function C.read(opts, partition, emit)
   local params = filters.parse_params(opts.filter_params, "filter_params")
-  local spec = { fetch = auth.fetcher(opts), query = filters.query(opts.filters, params) }
+  local spec = { query = filters.query(opts.filters, params) }
+  spec.fetch, spec.start = auth.fetcher(opts)
   for name, value in pairs(opts) do spec[name] = spec[name] or value end
   paginate.run(opts.paginator, spec, emit)
 end

@@ -4,8 +4,9 @@
 --
 --   local auth = require "luaconn.auth"
 --   options = auth.with_options { url = {...} }   -- plus the shared HTTP options
---   local fetch = auth.fetcher(opts)      -- fetch(url, query, raw, body) -> decoded body, response
---   local send = auth.sender(opts)        -- send(http.request options) -> response
+--   local fetch, start = auth.fetcher(opts) -- fetch(url, query, raw, body) -> decoded body, response;
+--                                          -- start(...) -> pending, pending:wait() -> the same
+--   local send, start = auth.sender(opts)  -- send(http.request options) -> response
 local http = require "http"
 local env = require "env"
 local log = require "log"
@@ -123,17 +124,38 @@ local function basic(opts, secret)
   return "Basic " .. M.base64((opts.username or "") .. ":" .. secret)
 end
 
--- A function send(request) -> response: http.request(request) with opts' credentials
--- added (they win over the request's own headers and query) and the shared HTTP
--- options applied (client.configure). With auth=oauth2 a 401 fetches a new token
--- and retries once. Writes use it as reads do.
+-- A request in flight with credentials (see sender): pending:wait() -> response,
+-- pending:cancel().
+local Pending = {}
+Pending.__index = Pending
+
+function Pending:wait()
+  local response = self.handle:wait()
+  if response.status == 401 and self.refresh then
+    local r = self.request
+    log.info("%s %s: HTTP 401; fetching a new OAuth2 token and retrying once", r.method or "GET", r.url)
+    r.headers.Authorization = "Bearer " .. self.refresh()
+    r.ok = self.ok
+    response = http.request(r)
+  end
+  return response
+end
+
+function Pending:cancel() self.handle:cancel() end
+
+-- Two functions: send(request) -> response, http.request(request) with opts'
+-- credentials added (they win over the request's own headers and query) and the
+-- shared HTTP options applied (client.configure), and start(request) -> pending,
+-- the same request started without waiting (http.start): pending:wait() -> response,
+-- pending:cancel(). With auth=oauth2 a 401 fetches a new token and retries once.
+-- Writes use send as reads do.
 function M.sender(opts)
   client.configure(opts)
   local kind = opts.auth
   if not M.KINDS[kind] then
     error(("option 'auth' must be none, bearer, header, query, basic or oauth2, not '%s'"):format(kind), 0)
   end
-  if kind == "none" then return http.request end
+  if kind == "none" then return http.request, http.start end
   local secret = M.resolve(opts)
   log.secret(secret)
   local headers, extra_query = {}, {}
@@ -143,7 +165,8 @@ function M.sender(opts)
   elseif kind == "basic" then headers.Authorization = basic(opts, secret)
   elseif not present(opts.token_url) then error("auth=oauth2 needs option 'token_url'", 0)
   end
-  return function(request)
+  local refresh = kind == "oauth2" and function() return oauth2_token(opts, secret, true) end
+  local function start(request)
     local r = {}
     for k, v in pairs(request) do r[k] = v end
     r.query, r.headers = {}, {}
@@ -153,19 +176,15 @@ function M.sender(opts)
     if kind == "oauth2" then headers.Authorization = "Bearer " .. oauth2_token(opts, secret) end
     for k, v in pairs(headers) do r.headers[k] = v end
     if kind == "oauth2" then r.ok = { 401 } end
-    local response = http.request(r)
-    if response.status == 401 and kind == "oauth2" then
-      log.info("%s %s: HTTP 401; fetching a new OAuth2 token and retrying once", r.method or "GET", r.url)
-      r.headers.Authorization = "Bearer " .. oauth2_token(opts, secret, true)
-      r.ok = request.ok
-      response = http.request(r)
-    end
-    return response
+    return setmetatable({ handle = http.start(r), request = r, refresh = refresh, ok = request.ok },
+      Pending)
   end
+  return function(request) return start(request):wait() end, start
 end
 
--- A function fetch(url, query, raw, body) -> decoded JSON body (nil when raw),
--- response: client.fetch with opts' credentials (see sender).
+-- Two functions: fetch(url, query, raw, body) -> decoded JSON body (nil when raw),
+-- response, and start(url, query, raw, body) -> pending (pending:wait() returns what
+-- fetch does): client.fetch and client.start with opts' credentials (see sender).
 function M.fetcher(opts)
   return client.fetcher(M.sender(opts))
 end

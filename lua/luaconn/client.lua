@@ -43,20 +43,42 @@ function M.statuses(text)
   return list
 end
 
--- The fetch function luaconn.paginate takes, sending with send (http.request or
--- luaconn.auth's sender): fetch(url, query, raw, body) -> decoded JSON body (nil when
--- raw), response. GET, or POST with body (a table) as JSON.
-function M.fetcher(send)
-  return function(url, query, raw, body)
-    local method = body and "POST" or "GET"
-    local response = send { method = method, url = url, query = query, json = body }
+-- A page fetch in flight: pending:wait() -> decoded JSON body (nil when raw),
+-- response; pending:cancel().
+local Fetching = {}
+Fetching.__index = Fetching
+
+function Fetching:wait()
+  local response = self.pending:wait()
+  if self.raw then return nil, response end
+  return http.decode_json(response, self.method), response
+end
+
+function Fetching:cancel() self.pending:cancel() end
+
+-- The fetch functions luaconn.paginate takes, sending with send and start
+-- (http.request and http.start, or luaconn.auth's sender): fetch(url, query, raw,
+-- body) -> decoded JSON body (nil when raw), response, and start(url, query, raw,
+-- body) -> pending, the same request in flight (pending:wait() returns what fetch
+-- does). GET, or POST with body (a table) as JSON.
+function M.fetcher(send, start)
+  local function request(url, query, body)
+    return { method = body and "POST" or "GET", url = url, query = query, json = body }
+  end
+  local function fetch(url, query, raw, body)
+    local r = request(url, query, body)
+    local response = send(r)
     if raw then return nil, response end
-    return http.decode_json(response, method), response
+    return http.decode_json(response, r.method), response
+  end
+  return fetch, start and function(url, query, raw, body)
+    local r = request(url, query, body)
+    return setmetatable({ pending = start(r), raw = raw, method = r.method }, Fetching)
   end
 end
 
--- The plain fetch (no credentials).
-M.fetch = M.fetcher(http.request)
+-- The plain fetch and start (no credentials).
+M.fetch, M.start = M.fetcher(http.request, http.start)
 
 -- Applies the shared options (any of them; absent ones keep their setting) to the
 -- http module before requests are made: the retry policy, timeout, headers, rate limit.

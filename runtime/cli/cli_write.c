@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
+#include <yyjson.h>
 
 #include "cli.h"
 #include "cli_buf.h"
@@ -103,11 +103,11 @@ static int cli_write_rows(cli_context *ctx, lc_connector *conn, int64_t *rows_wr
  * a connector's message may say how many rows the target rejected
  * ({"rows": N, "rejected": R}, luaconn.delivery's). */
 static int64_t cli_message_count(const char *message, const char *name) {
-  yajl_val doc = message ? yajl_tree_parse(message, NULL, 0) : NULL;
-  const char *path[] = {name, NULL};
-  yajl_val v = doc ? yajl_tree_get(doc, path, yajl_t_number) : NULL;
-  int64_t n = v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : -1;
-  yajl_tree_free(doc);
+  yyjson_doc *doc = message ? yyjson_read(message, strlen(message), 0) : NULL;
+  yyjson_val *v = yyjson_obj_get(yyjson_doc_get_root(doc), name);
+  bool fits = yyjson_is_sint(v) || (yyjson_is_uint(v) && yyjson_get_uint(v) <= INT64_MAX);
+  int64_t n = fits ? yyjson_get_sint(v) : -1;
+  yyjson_doc_free(doc);
   return n;
 }
 

@@ -82,7 +82,7 @@ def test_too_many_redirects_fail(cli, lua_script, api_server):
 # ---- redaction: the encoded forms a secret takes on its way out --------------------
 
 ENCODED = "ab%2Bcd%2Fef%3Dgh%26ij%20k"   # SECRET as a URL query carries it
-JSON_ESCAPED = "ab+cd\\/ef=gh&ij k"       # SECRET inside cjson's text
+JSON_ESCAPED = "ab+cd\\/ef=gh&ij k"       # SECRET inside json.encode's text
 
 
 def assert_hidden(text):

@@ -115,6 +115,10 @@ int lc_connector_set_schema(lc_connector *conn, const char *ddl) {
 
 void lc_connector_end_read(lc_connector *conn) {
   lc_read_session *r = &conn->read;
+  /* A read that ended (done, failed or abandoned) leaves no request behind: pages
+   * fetched ahead would otherwise go on, and retry, while later calls wait. */
+  if (r->ref_co != LUA_NOREF && conn->v.st)
+    lc_http_abandon_all(conn->v.st->L, "abandoned when its read ended");
   if (r->ref_co != LUA_NOREF && conn->v.st) luaL_unref(conn->v.st->L, LUA_REGISTRYINDEX, r->ref_co);
   r->ref_co = LUA_NOREF;
   r->co = NULL;
@@ -126,6 +130,8 @@ void lc_connector_end_read(lc_connector *conn) {
 
 void lc_connector_end_write(lc_connector *conn) {
   lc_write_session *w = &conn->write;
+  if (w->ref_co != LUA_NOREF && conn->v.st)
+    lc_http_abandon_all(conn->v.st->L, "abandoned when its write ended");
   if (w->ref_co != LUA_NOREF && conn->v.st) luaL_unref(conn->v.st->L, LUA_REGISTRYINDEX, w->ref_co);
   lc_rowjson_free(w->json);
   *w = (lc_write_session){.ref_co = LUA_NOREF};

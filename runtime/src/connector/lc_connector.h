@@ -22,14 +22,14 @@
 #include "arrow/lc_arrow.h"
 #include "host/lc_host.h"
 
-#include <yajl/yajl_tree.h>
+#include <yyjson.h>
 
 /* ---- lc_infer.c: a DDL schema inferred from sample records -------------------------- */
 
 typedef struct lc_infer lc_infer;
 lc_infer *lc_infer_new(void); /* NULL when out of memory */
 void lc_infer_free(lc_infer *in);
-void lc_infer_tree(lc_infer *in, yajl_val record);
+void lc_infer_tree(lc_infer *in, yyjson_val *record); /* numbers read as raw text */
 void lc_infer_lua(lc_infer *in, lua_State *L, int idx);
 int64_t lc_infer_records(const lc_infer *in);
 /* "name TYPE, ..." (malloc'd, caller frees; NULL when out of memory). */
@@ -93,7 +93,8 @@ int lc_rowjson_add(lc_rowjson *r, lua_State *L, const struct ArrowSchema *schema
 int64_t lc_rowjson_rows(const lc_rowjson *r);
 /* A new batch arrived (its schema may sit where the last one did): learn it anew. */
 void lc_rowjson_new_batch(lc_rowjson *r);
-/* Pushes "[row,...]" of the rows added (at least one) and starts empty. */
+/* Pushes "[row,...]" of the rows added (at least one) and starts empty; raises when
+ * out of memory. */
 void lc_rowjson_push(lc_rowjson *r, lua_State *L);
 
 /* ---- lc_options.c: option declarations and values ------------------------------------ */

@@ -6,9 +6,10 @@
  * ISO-8601 date-times TIMESTAMP (a date among them stays one: its midnight), other
  * strings STRING, arrays ARRAY<element>, objects STRUCT<fields in first-seen order>.
  * Values that disagree otherwise make STRING; a field only ever null is STRING.
- * Records come as yajl trees (a page's records, keys in page order) or Lua tables
+ * Records come as yyjson values (a page's records, keys in page order) or Lua tables
  * (rows a script emits, keys sorted: Lua tables have no order).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,33 +119,51 @@ static infer_node *field(lc_infer *in, infer_node *n, const char *name, size_t l
   return f;
 }
 
-/* ---- observing yajl trees --------------------------------------------------------------- */
+/* ---- observing yyjson values -------------------------------------------------------------- */
 
-static void observe_tree(lc_infer *in, infer_node *n, yajl_val v) {
-  if (!n || !v || YAJL_IS_NULL(v)) return;
-  if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-    n->kind = join(n->kind, K_BOOLEAN);
-  } else if (YAJL_IS_NUMBER(v)) {
-    n->kind = join(n->kind, YAJL_IS_INTEGER(v) ? K_BIGINT : K_DOUBLE);
-  } else if (YAJL_IS_STRING(v)) {
-    const char *s = YAJL_GET_STRING(v);
-    n->kind = join(n->kind, string_kind(s, strlen(s)));
-  } else if (YAJL_IS_ARRAY(v)) {
+/* True for a number's text that is an integer in int64's range (a BIGINT). */
+static bool integral_text(const char *text, size_t len) {
+  if (strcspn(text, ".eE") < len) return false;
+  errno = 0;
+  strtoll(text, NULL, 10);
+  return errno == 0;
+}
+
+/* Past 64 levels (as for Lua values) a value adds nothing to the schema. */
+static void observe_value(lc_infer *in, infer_node *n, yyjson_val *v, int depth) {
+  if (!n || depth > 64) return;
+  switch (yyjson_get_type(v)) {
+  case YYJSON_TYPE_BOOL: n->kind = join(n->kind, K_BOOLEAN); break;
+  case YYJSON_TYPE_RAW:
+    n->kind =
+        join(n->kind, integral_text(yyjson_get_raw(v), yyjson_get_len(v)) ? K_BIGINT : K_DOUBLE);
+    break;
+  case YYJSON_TYPE_NUM: n->kind = join(n->kind, yyjson_is_real(v) ? K_DOUBLE : K_BIGINT); break;
+  case YYJSON_TYPE_STR:
+    n->kind = join(n->kind, string_kind(yyjson_get_str(v), yyjson_get_len(v)));
+    break;
+  case YYJSON_TYPE_ARR: {
     n->kind = join(n->kind, K_ARRAY);
-    for (size_t i = 0; i < v->u.array.len; i++)
-      observe_tree(in, child(in, &n->element), v->u.array.values[i]);
-  } else if (YAJL_IS_OBJECT(v)) {
+    yyjson_arr_iter it = yyjson_arr_iter_with(v);
+    for (yyjson_val *e; (e = yyjson_arr_iter_next(&it));)
+      observe_value(in, child(in, &n->element), e, depth + 1);
+    break;
+  }
+  case YYJSON_TYPE_OBJ: {
     n->kind = join(n->kind, K_STRUCT);
-    for (size_t i = 0; i < v->u.object.len; i++) {
-      const char *key = v->u.object.keys[i];
-      observe_tree(in, field(in, n, key, strlen(key)), v->u.object.values[i]);
-    }
+    yyjson_obj_iter it = yyjson_obj_iter_with(v);
+    for (yyjson_val *k; (k = yyjson_obj_iter_next(&it));)
+      observe_value(in, field(in, n, yyjson_get_str(k), yyjson_get_len(k)),
+                    yyjson_obj_iter_get_val(k), depth + 1);
+    break;
+  }
+  default: break; /* null */
   }
 }
 
-void lc_infer_tree(lc_infer *in, yajl_val record) {
+void lc_infer_tree(lc_infer *in, yyjson_val *record) {
   in->records++;
-  if (YAJL_IS_OBJECT(record)) observe_tree(in, &in->root, record);
+  if (yyjson_is_obj(record)) observe_value(in, &in->root, record, 0);
 }
 
 /* ---- observing Lua values ------------------------------------------------------------------ */

@@ -2,13 +2,15 @@
  * lc_records.c: a page of JSON records straight into the batch builder.
  *
  * json.page(text, path [, what]) wraps a page of an API; the read's emit(page)
- * appends the records it holds (the array at path; "" is the whole document). yajl
- * parses the text once, as events: each record's values are staged and appended in
- * C, with no Lua table per record, which is where a connector read spends most of
- * its time otherwise. Whatever the C path would not read exactly as the Lua path
- * does (a nested column, a value of another type, a record that is not an object,
- * a duplicate key, text yajl rejects) hands the rest of the page to the Lua path:
- * lua-cjson decodes the page and each remaining record goes through
+ * appends the records it holds (the array at path; "" is the whole document). yyjson
+ * parses the text once into a document (strict JSON, valid UTF-8, numbers kept as
+ * their text, its memory counted by the state's cap); each record's values are
+ * staged as pointers into it and appended in C, with no allocation and no Lua table
+ * per record, which is where a connector read spends most of its time otherwise.
+ * Whatever the C path would not read exactly as the Lua path does (a nested column,
+ * a value of another type, a record that is not an object, a duplicate key, text
+ * yyjson rejects) hands the rest of the page to the Lua path:
+ * json.decode's reader decodes the page and each remaining record goes through
  * lc_rows_append, which words any error. So no result depends on the path taken.
  *
  * A page may be shaped (json.page's fourth argument, {flatten = "attributes", rename =
@@ -16,46 +18,32 @@
  * (a key the record has already wins), then keys are renamed. The C path does it
  * while parsing; the Lua path (and json.shape) on the decoded record, the same way.
  */
-#define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 #include "connector/lc_connector.h"
 
 #define LC_PAGE_MT "luaconn.page"
-#define LC_PAGE_CHUNK 16384 /* bytes handed to yajl per call */
 
 typedef enum page_mode { PAGE_FAST, PAGE_SLOW, PAGE_DONE } page_mode;
 
 typedef struct page_column {
   const char *name; /* borrowed from the builder */
   size_t name_len;
-  ptrdiff_t copied_at; /* where the staged text starts in scratch, -1 when it
-                             * points into the page itself */
 } page_column;
 
 typedef struct lc_page {
   page_mode mode;
   const char *text; /* the page, kept alive by the userdata's env table */
   size_t len;
-  size_t fed;         /* bytes handed to yajl so far */
-  size_t chunk_base;  /* offset of the chunk yajl is parsing */
-  yajl_handle parser; /* PAGE_FAST only; owned */
-  char *what;         /* "GET <url>" for errors; owned */
-  char *path;         /* the records path, its dots turned into NULs; owned */
-  char **parts;       /* its parts, pointing into path; owned */
+  yyjson_doc *doc; /* the parsed page, PAGE_FAST only; owned */
+  yyjson_val *records;
+  yyjson_arr_iter next; /* the records after the last one appended */
+  yyjson_val *last;     /* the last record the C path appended */
+  char *what;           /* "GET <url>" for errors; owned */
+  char *path;           /* the records path, its dots turned into NULs; owned */
+  char **parts;         /* its parts, pointing into path; owned */
   size_t n_parts;
-  /* where the events are */
-  size_t depth;     /* containers open */
-  size_t on_path;   /* containers 1..on_path are the maps along the path */
-  bool key_on_path; /* the current key of map on_path is the next path part */
-  bool in_records;
-  bool records_seen;
-  bool resuming;               /* the next '[' is the stand-in for the records array */
-  bool paused;                 /* the batch filled up: parsing resumes after last_end */
-  size_t span_start, span_end; /* the records array's bytes */
-  size_t last_start, last_end; /* the last record the C path appended */
   /* the record being read */
   lc_rows *rows;    /* borrowed from the read that emits the page */
   lc_builder *b;    /* its builder */
@@ -63,11 +51,7 @@ typedef struct lc_page {
   size_t max_bytes;
   size_t n_columns;
   page_column *columns; /* owned */
-  lc_scalar *staged;    /* the record's value per column; owned */
-  int column;           /* column of the current key, -1 when none */
-  char *scratch;        /* the record's texts; owned */
-  size_t scratch_len, scratch_cap;
-  bool out_of_memory;
+  lc_scalar *staged;    /* the record's value per column, pointing into doc; owned */
   /* progress */
   int64_t count;      /* records appended */
   int64_t count_in_c; /* of which by the C path */
@@ -78,225 +62,86 @@ typedef struct lc_page {
   size_t flatten_len;
   size_t n_renames;
   const char **rename_from, **rename_to; /* owned arrays of strings the shape keeps */
-  bool flat_next;                        /* the record's current key is `flatten` */
-  bool in_flat;                          /* inside the record's `flatten` object */
 } lc_page;
 
 static lc_page *page_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, LC_PAGE_MT); }
 
-static void page_stop_parser(lc_page *p) {
-  if (p->parser) yajl_free(p->parser);
-  p->parser = NULL;
+static void page_free_doc(lc_page *p) {
+  if (p->doc) yyjson_doc_free(p->doc);
+  p->doc = NULL;
+  p->records = p->last = NULL;
 }
 
-/* ---- staging one record ------------------------------------------------------------ */
+/* ---- one record ----------------------------------------------------------------------- */
 
-static int stage(lc_page *p, lc_scalar_kind kind, const char *text, size_t len) {
-  if (p->column < 0) return 1;
-  p->staged[p->column] = (lc_scalar){.kind = kind, .text = text, .len = len};
-  /* Most values lie in the page as they are; only those yajl unescaped or
-   * buffered (across a chunk's end) live in its buffers and are copied. */
-  if (!text || (text >= p->text && text + len <= p->text + p->len)) {
-    p->columns[p->column].copied_at = -1;
-    return 1;
-  }
-  if (p->scratch_len + len > p->scratch_cap) {
-    size_t cap = p->scratch_cap ? p->scratch_cap : 256;
-    while (cap < p->scratch_len + len) cap *= 2;
-    char *grown = realloc(p->scratch, cap);
-    if (!grown) {
-      p->out_of_memory = true;
-      return 0;
-    }
-    p->scratch = grown;
-    p->scratch_cap = cap;
-  }
-  if (len) memcpy(p->scratch + p->scratch_len, text, len);
-  p->columns[p->column].copied_at = (ptrdiff_t)p->scratch_len;
-  p->scratch_len += len;
-  return 1;
-}
-
-static void begin_record(lc_page *p) {
-  /* copied_at too: an absent column must not point into scratch (calloc left 0). */
-  for (size_t i = 0; i < p->n_columns; i++) {
-    p->staged[i].kind = LC_SCALAR_ABSENT;
-    p->columns[i].copied_at = -1;
-  }
-  p->scratch_len = 0;
-  p->column = -1;
-}
-
-/* The row count exactly, the (approximate) byte size every 64 rows. */
+/* The batch's row count exactly, the (approximate) byte size every 64 rows. */
 static bool batch_full(const lc_builder *b, int64_t max_rows, size_t max_bytes) {
   int64_t rows = lc_builder_rows(b);
   return rows >= max_rows || ((rows & 63) == 0 && lc_builder_full(b, max_rows, max_bytes));
 }
 
-static size_t position(lc_page *p) { return p->chunk_base + yajl_get_bytes_consumed(p->parser); }
+static bool key_is(yyjson_val *key, const char *name, size_t len) {
+  return yyjson_get_len(key) == len && memcmp(yyjson_get_str(key), name, len) == 0;
+}
 
-/* Appends the staged record; 0 stops parsing: the Lua path must take over, or the
- * batch is full (paused: parsing starts again after this record). */
-static int end_record(lc_page *p) {
+/* Stages the field key: value of a record; false when the Lua path must read the
+ * record (a nested value for a column, or a column given twice: json.decode keeps the last). */
+static bool stage_field(lc_page *p, yyjson_val *key, yyjson_val *value) {
+  const char *name = yyjson_get_str(key);
+  size_t len = yyjson_get_len(key);
+  for (size_t i = 0; i < p->n_renames; i++) {
+    if (key_is(key, p->rename_from[i], strlen(p->rename_from[i]))) {
+      name = p->rename_to[i];
+      len = strlen(name);
+      break;
+    }
+  }
   for (size_t i = 0; i < p->n_columns; i++) {
-    if (p->columns[i].copied_at >= 0) p->staged[i].text = p->scratch + p->columns[i].copied_at;
-    if (p->staged[i].kind != LC_SCALAR_ABSENT) lc_rows_mark_seen(p->rows, i);
-  }
-  int rc = lc_builder_append_scalars(p->b, p->staged);
-  if (rc == LC_ERR_NOMEM) p->out_of_memory = true;
-  if (rc != LC_OK) return 0;
-  p->count++;
-  p->count_in_c++;
-  p->last_end = position(p);
-  if (!batch_full(p->b, p->max_rows, p->max_bytes)) return 1;
-  p->paused = true;
-  return 0;
-}
-
-/* ---- yajl events ------------------------------------------------------------------- */
-
-/* A value begins (a scalar when !container). Returns 0 to stop parsing (the Lua
- * path takes over). */
-static int value_begins(lc_page *p, bool container, bool is_array) {
-  size_t records_depth = p->n_parts + 1;
-  if (p->in_records) {
-    bool field = p->depth == records_depth + 1 || (p->in_flat && p->depth == records_depth + 2);
-    if (p->depth == records_depth) { /* an element of the records array */
-      if (!container || is_array) return 0;
-      begin_record(p);
-      p->in_flat = p->flat_next = false;
-      p->last_start = position(p) - 1;
-    } else if (p->depth == records_depth + 1 && p->flat_next) {
-      p->flat_next = false; /* its fields are the record's (an object) */
-      p->in_flat = container && !is_array;
-    } else if (field && container && p->column >= 0) {
-      return 0; /* a nested value for a column */
+    if (p->columns[i].name_len != len || memcmp(p->columns[i].name, name, len) != 0) continue;
+    lc_scalar *s = &p->staged[i];
+    if (s->kind != LC_SCALAR_ABSENT) return false;
+    switch (yyjson_get_type(value)) {
+    case YYJSON_TYPE_NULL: *s = (lc_scalar){.kind = LC_SCALAR_NULL}; break;
+    case YYJSON_TYPE_BOOL:
+      s->kind = yyjson_get_bool(value) ? LC_SCALAR_TRUE : LC_SCALAR_FALSE;
+      break;
+    case YYJSON_TYPE_RAW:
+      *s = (lc_scalar){
+          .kind = LC_SCALAR_NUMBER, .text = yyjson_get_raw(value), .len = yyjson_get_len(value)};
+      break;
+    case YYJSON_TYPE_STR:
+      *s = (lc_scalar){
+          .kind = LC_SCALAR_STRING, .text = yyjson_get_str(value), .len = yyjson_get_len(value)};
+      break;
+    default: return false;
     }
-    if (container) p->depth++;
-    return 1;
+    return true;
   }
-  bool reached = p->on_path == p->depth && (p->depth == 0 || p->key_on_path);
-  if (reached && p->depth == p->n_parts) {
-    if (!is_array || p->records_seen) return 0;
-    if (!p->resuming) {
-      size_t at = position(p);
-      if (at == 0 || p->text[at - 1] != '[') return 0;
-      p->span_start = at - 1;
+  return true;
+}
+
+/* Stages record rec (shaped); false when the Lua path must read it. */
+static bool stage_record(lc_page *p, yyjson_val *rec) {
+  if (!yyjson_is_obj(rec)) return false;
+  for (size_t i = 0; i < p->n_columns; i++) p->staged[i].kind = LC_SCALAR_ABSENT;
+  yyjson_obj_iter it = yyjson_obj_iter_with(rec);
+  for (yyjson_val *key; (key = yyjson_obj_iter_next(&it));) {
+    yyjson_val *value = yyjson_obj_iter_get_val(key);
+    if (p->flatten && key_is(key, p->flatten, p->flatten_len)) {
+      /* Its fields are the record's when it is an object; otherwise it is dropped. */
+      yyjson_obj_iter inner = yyjson_obj_iter_with(value);
+      for (yyjson_val *k; yyjson_is_obj(value) && (k = yyjson_obj_iter_next(&inner));)
+        if (!stage_field(p, k, yyjson_obj_iter_get_val(k))) return false;
+    } else if (!stage_field(p, key, value)) {
+      return false;
     }
-    p->resuming = false;
-    p->records_seen = p->in_records = true;
-  } else if (reached && container && !is_array) {
-    p->on_path = p->depth + 1;
-    p->key_on_path = false;
   }
-  if (container) p->depth++;
-  return 1;
+  return true;
 }
-
-static int container_ends(lc_page *p) {
-  size_t records_depth = p->n_parts + 1;
-  if (p->in_records && p->in_flat && p->depth == records_depth + 2) {
-    p->in_flat = false;
-    p->column = -1;
-    p->depth--;
-    return 1;
-  }
-  if (p->in_records && p->depth == records_depth + 1) {
-    p->depth--;
-    return end_record(p);
-  }
-  if (p->in_records && p->depth == records_depth) {
-    size_t at = position(p);
-    if (at == 0 || p->text[at - 1] != ']') return 0;
-    p->in_records = false;
-    p->span_end = at;
-  }
-  if (p->on_path == p->depth && p->depth > 0) {
-    p->on_path--;
-    p->key_on_path = false;
-  }
-  p->depth--;
-  return 1;
-}
-
-static bool in_record(const lc_page *p) {
-  return p->in_records &&
-         (p->depth == p->n_parts + 2 || (p->in_flat && p->depth == p->n_parts + 3));
-}
-
-static int on_null(void *ctx) {
-  lc_page *p = ctx;
-  if (!value_begins(p, false, false)) return 0;
-  return in_record(p) ? stage(p, LC_SCALAR_NULL, NULL, 0) : 1;
-}
-
-static int on_boolean(void *ctx, int value) {
-  lc_page *p = ctx;
-  if (!value_begins(p, false, false)) return 0;
-  return in_record(p) ? stage(p, value ? LC_SCALAR_TRUE : LC_SCALAR_FALSE, NULL, 0) : 1;
-}
-
-static int on_number(void *ctx, const char *text, size_t len) {
-  lc_page *p = ctx;
-  if (!value_begins(p, false, false)) return 0;
-  return in_record(p) ? stage(p, LC_SCALAR_NUMBER, text, len) : 1;
-}
-
-static int on_string(void *ctx, const unsigned char *text, size_t len) {
-  lc_page *p = ctx;
-  if (!value_begins(p, false, false)) return 0;
-  return in_record(p) ? stage(p, LC_SCALAR_STRING, (const char *)text, len) : 1;
-}
-
-static int on_start_map(void *ctx) { return value_begins(ctx, true, false); }
-static int on_start_array(void *ctx) { return value_begins(ctx, true, true); }
-static int on_end(void *ctx) { return container_ends(ctx); }
-
-static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
-  lc_page *p = ctx;
-  if (in_record(p)) {
-    p->column = -1;
-    if (p->flatten && !p->in_flat && len == p->flatten_len && memcmp(key, p->flatten, len) == 0) {
-      p->flat_next = true;
-      return 1;
-    }
-    for (size_t i = 0; i < p->n_renames; i++) {
-      if (strlen(p->rename_from[i]) == len && memcmp(p->rename_from[i], key, len) == 0) {
-        key = (const unsigned char *)p->rename_to[i];
-        len = strlen(p->rename_to[i]);
-        break;
-      }
-    }
-    for (size_t i = 0; i < p->n_columns; i++) {
-      if (p->columns[i].name_len == len && memcmp(p->columns[i].name, key, len) == 0) {
-        /* lua-cjson keeps the last of duplicate keys; the Lua path does that. */
-        if (p->staged[i].kind != LC_SCALAR_ABSENT) return 0;
-        p->column = (int)i;
-        break;
-      }
-    }
-  } else if (!p->in_records && p->on_path == p->depth && p->depth > 0) {
-    const char *part = p->parts[p->depth - 1];
-    p->key_on_path = strlen(part) == len && memcmp(part, key, len) == 0;
-  }
-  return 1;
-}
-
-static const yajl_callbacks page_events = {
-    .yajl_null = on_null,
-    .yajl_boolean = on_boolean,
-    .yajl_number = on_number,
-    .yajl_string = on_string,
-    .yajl_start_map = on_start_map,
-    .yajl_map_key = on_map_key,
-    .yajl_end_map = on_end,
-    .yajl_start_array = on_start_array,
-    .yajl_end_array = on_end,
-};
 
 /* ---- the two paths ----------------------------------------------------------------- */
 
-/* Decodes text with lua-cjson and pushes it; raises "<what>: response is not valid
+/* Decodes text with json.decode and pushes it; raises "<what>: response is not valid
  * JSON: ..." (http.get_json's words and code) when it is not. */
 static void push_decoded(lua_State *L, lc_page *p, const char *text, size_t len) {
   char err[256];
@@ -312,30 +157,40 @@ static void page_keep(lua_State *L, int idx, const char *name) {
   lua_pop(L, 1);
 }
 
-/* The C path parsed the whole page: the document is what is left of it with the
- * records array emptied, decoded by lua-cjson like any other. */
-static void finish_fast(lua_State *L, int idx, lc_page *p) {
-  page_stop_parser(p);
-  if (p->n_parts == 0) {
-    lua_newtable(L);
-  } else {
-    lua_pushlstring(L, p->text, p->span_start);
-    lua_pushliteral(L, "[]");
-    lua_pushlstring(L, p->text + p->span_end, p->len - p->span_end);
-    lua_concat(L, 3);
-    size_t len;
-    const char *rest = lua_tolstring(L, -1, &len);
-    push_decoded(L, p, rest, len);
-    lua_remove(L, -2);
+/* Pushes v as json.decode would (the array skip as an empty table); a page nesting
+ * deeper than json.decode reads is refused in its words. */
+static void push_from_doc(lua_State *L, lc_page *p, yyjson_val *v, yyjson_val *skip) {
+  if (lc_json_push_value(L, v, skip)) return;
+  push_decoded(L, p, p->text, p->len); /* raises */
+  luaL_error(L, "%s: a page nests too deeply", p->what);
+}
+
+/* Keeps the last record the C path appended, decoded (page:last()), and lets the
+ * document go. */
+static void page_release(lua_State *L, int idx, lc_page *p) {
+  if (p->last) {
+    push_from_doc(L, p, p->last, NULL);
+    page_keep(L, idx, "last");
   }
+  page_free_doc(p);
+}
+
+/* The C path read every record: the document is the page with its records array
+ * emptied. */
+static void finish_fast(lua_State *L, int idx, lc_page *p) {
+  if (p->n_parts == 0)
+    lua_newtable(L);
+  else
+    push_from_doc(L, p, yyjson_doc_get_root(p->doc), p->records);
   page_keep(L, idx, "doc");
+  page_release(L, idx, p);
   p->has_records = true;
   p->mode = PAGE_DONE;
 }
 
 /* Hands the records after the first p->count to the Lua path. */
 static void go_slow(lua_State *L, int idx, lc_page *p) {
-  page_stop_parser(p);
+  page_release(L, idx, p);
   p->mode = PAGE_SLOW;
   push_decoded(L, p, p->text, p->len);
   lua_pushvalue(L, -1);
@@ -350,55 +205,64 @@ static void go_slow(lua_State *L, int idx, lc_page *p) {
   if (!p->has_records) p->mode = PAGE_DONE;
 }
 
-/* lc_builder_append_scalars checks UTF-8 more strictly than yajl (overlong forms,
- * surrogates), so yajl need not check it too. */
-static yajl_handle page_parser(lc_page *p) {
-  yajl_handle parser = yajl_alloc(&page_events, NULL, p);
-  if (parser) yajl_config(parser, yajl_dont_validate_strings, 1);
-  return parser;
+/* The member `name` of object o; NULL when o has none, or more than one (json.decode
+ * keeps the last, the Lua path decides). */
+static yyjson_val *only_member(yyjson_val *o, const char *name) {
+  yyjson_val *found = NULL;
+  yyjson_obj_iter it = yyjson_obj_iter_with(o);
+  for (yyjson_val *key; (key = yyjson_obj_iter_next(&it));) {
+    if (!key_is(key, name, strlen(name))) continue;
+    if (found) return NULL;
+    found = yyjson_obj_iter_get_val(key);
+  }
+  return found;
 }
 
-/* A parser that goes on with the records after p->last_end: it is given "[" for
- * the array it resumes, then the text after the record's comma; it stops at the
- * array's end (what follows was checked by the first parser and is decoded by
- * lua-cjson with the rest of the document). */
-static bool resume(lc_page *p) {
-  size_t at = p->last_end;
-  while (at < p->len && p->text[at] && strchr(" \t\r\n", p->text[at])) at++;
-  if (at < p->len && p->text[at] == ',') at++;
-  p->paused = false;
-  if (!(p->parser = page_parser(p))) return false;
-  yajl_config(p->parser, yajl_allow_trailing_garbage, 1);
-  p->fed = at;
-  p->depth = p->on_path = p->n_parts;
-  p->key_on_path = p->resuming = true;
-  p->in_records = p->records_seen = false;
-  p->chunk_base = 0;
-  return yajl_parse(p->parser, (const unsigned char *)"[", 1) == yajl_status_ok;
+/* Parses the page (strict JSON, valid UTF-8, numbers kept as their text) and finds
+ * its records array; false when it has none the C path can read (the Lua path
+ * decodes the page and words any error). */
+static bool page_parse(lua_State *L, lc_page *p) {
+  if (p->doc) return p->records != NULL;
+  yyjson_alc alc = lc_json_allocator(L);
+  yyjson_read_err err;
+  p->doc = yyjson_read_opts((char *)p->text, p->len, YYJSON_READ_NUMBER_AS_RAW, &alc, &err);
+  if (!p->doc && err.code == YYJSON_READ_ERROR_MEMORY_ALLOCATION)
+    luaL_error(L, "%s: out of memory reading a page of records", p->what);
+  yyjson_val *v = p->doc ? yyjson_doc_get_root(p->doc) : NULL;
+  for (size_t i = 0; v && i < p->n_parts; i++)
+    v = yyjson_is_obj(v) ? only_member(v, p->parts[i]) : NULL;
+  if (!yyjson_is_arr(v)) return false;
+  p->records = v;
+  p->next = yyjson_arr_iter_with(v);
+  return true;
 }
 
-/* Parses chunks until the page ends, the batch is full (end_record pauses), or the
- * Lua path must go on. */
+/* Appends records until the page ends, the batch is full, or a record needs the Lua
+ * path. */
 static void fill_fast(lua_State *L, int idx, lc_page *p) {
-  if (p->paused && !resume(p)) {
-    if (!p->parser) luaL_error(L, "%s: out of memory reading a page of records", p->what);
+  if (!page_parse(L, p)) {
     go_slow(L, idx, p);
     return;
   }
-  while (p->mode == PAGE_FAST && !p->paused) {
-    size_t n = p->len - p->fed < LC_PAGE_CHUNK ? p->len - p->fed : LC_PAGE_CHUNK;
-    p->chunk_base = p->fed;
-    yajl_status status = n ? yajl_parse(p->parser, (const unsigned char *)p->text + p->fed, n)
-                           : yajl_complete_parse(p->parser);
-    p->fed += n;
-    if (p->out_of_memory) luaL_error(L, "%s: out of memory reading a page of records", p->what);
-    if (p->paused)
-      page_stop_parser(p);
-    else if (status != yajl_status_ok || (n == 0 && !p->records_seen))
+  for (yyjson_val *rec; (rec = yyjson_arr_iter_next(&p->next));) {
+    if (!stage_record(p, rec)) {
       go_slow(L, idx, p);
-    else if (n == 0)
-      finish_fast(L, idx, p);
+      return;
+    }
+    for (size_t i = 0; i < p->n_columns; i++)
+      if (p->staged[i].kind != LC_SCALAR_ABSENT) lc_rows_mark_seen(p->rows, i);
+    int rc = lc_builder_append_scalars(p->b, p->staged);
+    if (rc == LC_ERR_NOMEM) luaL_error(L, "%s: out of memory reading a page of records", p->what);
+    if (rc != LC_OK) { /* the Lua path words the error */
+      go_slow(L, idx, p);
+      return;
+    }
+    p->count++;
+    p->count_in_c++;
+    p->last = rec;
+    if (batch_full(p->b, p->max_rows, p->max_bytes)) return;
   }
+  finish_fast(L, idx, p);
 }
 
 /* Shapes the decoded record at rec in place as the C path reads it: the fields of
@@ -505,36 +369,13 @@ void lc_page_sample(lua_State *L, int idx, lc_infer *in) {
     p->mode = PAGE_DONE;
     return;
   }
-  yajl_val tree = yajl_tree_parse(p->text, NULL, 0);
-  yajl_val records =
-      tree && p->n_parts ? yajl_tree_get(tree, (const char **)p->parts, yajl_t_array) : tree;
-  for (size_t i = 0; records && YAJL_IS_ARRAY(records) && i < records->u.array.len; i++)
-    lc_infer_tree(in, records->u.array.values[i]);
-  yajl_tree_free(tree);
+  if (page_parse(L, p)) {
+    yyjson_arr_iter it = yyjson_arr_iter_with(p->records);
+    for (yyjson_val *rec; (rec = yyjson_arr_iter_next(&it));) lc_infer_tree(in, rec);
+  }
+  page_free_doc(p);
   p->count = p->slow_total;
   p->mode = PAGE_DONE;
-}
-
-/* True when the escape at p (a backslash) is \uD800-\uDBFF (high) or \uDC00-\uDFFF. */
-static bool surrogate_at(const char *p, const char *end, bool high) {
-  return end - p >= 6 && p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') && p[3] &&
-         strchr(high ? "89abAB" : "cdefCDEF", p[3]);
-}
-
-/* True when text holds a surrogate escape that is not a high one followed by a low
- * one: yajl turns such escapes into '?' or into another character, where lua-cjson
- * refuses them, so such pages take the Lua path. */
-static bool has_broken_surrogate(const char *text, size_t len) {
-  const char *end = text + len;
-  for (const char *p = text; (p = memmem(p, (size_t)(end - p), "\\u", 2));) {
-    if (surrogate_at(p, end, true) && surrogate_at(p + 6, end, false))
-      p += 12;
-    else if (surrogate_at(p, end, true) || surrogate_at(p, end, false))
-      return true;
-    else
-      p += 2;
-  }
-  return false;
 }
 
 bool lc_page_is(lua_State *L, int idx) { return luaL_testudata(L, idx, LC_PAGE_MT) != NULL; }
@@ -556,7 +397,7 @@ void lc_page_fill(lua_State *L, int idx, lc_rows *r, int64_t *rows, int64_t max_
     p->rows = r;
     p->b = b;
     /* Nested columns need Lua values: the whole page takes the Lua path. */
-    if (!lc_builder_flat(b) || has_broken_surrogate(p->text, p->len)) go_slow(L, idx, p);
+    if (!lc_builder_flat(b)) go_slow(L, idx, p);
   }
   p->max_rows = max_rows;
   p->max_bytes = max_bytes;
@@ -572,7 +413,7 @@ void lc_page_fill(lua_State *L, int idx, lc_rows *r, int64_t *rows, int64_t max_
 
 static int page_gc(lua_State *L) {
   lc_page *p = page_check(L, 1);
-  page_stop_parser(p);
+  page_free_doc(p);
   free(p->path);
   free(p->parts);
   free(p->what);
@@ -580,7 +421,6 @@ static int page_gc(lua_State *L) {
   free(p->rename_to);
   free(p->staged);
   free(p->columns);
-  free(p->scratch);
   *p = (lc_page){.mode = PAGE_DONE};
   return 0;
 }
@@ -617,8 +457,11 @@ static int page_last(lua_State *L) {
     lua_getfenv(L, 1);
     lua_getfield(L, -1, "records");
     lua_rawgeti(L, -1, (int)p->count);
+  } else if (p->doc) { /* a paused page */
+    push_from_doc(L, p, p->last, NULL);
   } else {
-    push_decoded(L, p, p->text + p->last_start, p->last_end - p->last_start);
+    lua_getfenv(L, 1);
+    lua_getfield(L, -1, "last");
   }
   return 1;
 }
@@ -684,7 +527,7 @@ static int page_new(lua_State *L) {
   const char *path = luaL_optstring(L, 2, "");
   const char *what = luaL_optstring(L, 3, "JSON page");
   lc_page *p = lua_newuserdata(L, sizeof *p);
-  *p = (lc_page){.mode = PAGE_FAST, .text = text, .len = len, .column = -1};
+  *p = (lc_page){.mode = PAGE_FAST, .text = text, .len = len};
   luaL_getmetatable(L, LC_PAGE_MT);
   lua_setmetatable(L, -2);
   lua_createtable(L, 0, 4);
@@ -706,8 +549,6 @@ static int page_new(lua_State *L) {
     p->mode = PAGE_DONE;
     return 1;
   }
-  p->parser = page_parser(p);
-  if (!p->parser) return luaL_error(L, "json.page: out of memory");
   return 1;
 }
 

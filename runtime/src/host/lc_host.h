@@ -20,6 +20,9 @@ int lc_open_hash(lua_State *L);    /* lc_hash.c */
 /* The CA bundle TLS peers are verified against when no ca_file is given (NULL: none
  * found); *origin says where it came from ("SSL_CERT_FILE", "system bundle"...). */
 const char *lc_tls_default_ca(const char **origin); /* lc_http.c */
+/* Stops every HTTP transfer of L's state still in flight (why: what waiting for one
+ * then raises), so none goes on retrying into later calls. lc_http.c */
+void lc_http_abandon_all(lua_State *L, const char *why);
 
 /* Every host module, for lc_sandbox_open (lc_modules.c). */
 extern const lc_module lc_host_modules[];

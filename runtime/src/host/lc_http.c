@@ -1,20 +1,25 @@
-/* lc_http.c: the "http" host module on libcurl.
+/* lc_http.c: the "http" host module on libcurl's multi interface.
  *
- * One curl easy handle per lua_State (in the state's lc_http singleton) so connections stay
- * alive between requests; curl_easy_reset before each request clears options but
- * keeps the connection cache. Response bodies land in a buffer reused across
- * requests and reach Lua as one string. Transient failures (connection errors,
- * timeouts, 408/429/5xx gateway statuses) are retried with exponential backoff that
- * honours Retry-After, inside the call's time budget. http.configure{rate_limit = N}
- * spaces every request (retries included) at least 1/N s apart, by sleeping.
+ * Every request is a transfer (an lc_http_transfer in a userdata: http.start's
+ * handle; http.request and friends start one and wait for it), with its own easy
+ * handle, header lists and response buffers, driven by the state's one multi handle,
+ * whose connection cache keeps connections alive between requests. Several transfers
+ * may be in flight; whichever of them a script waits for, all move on. Transient
+ * failures (connection errors, timeouts, 408/429/5xx gateway statuses) are retried
+ * with exponential backoff that honours Retry-After, inside the call's time budget;
+ * a transfer waiting for its retry does not hold up the others.
+ * http.configure{rate_limit = N} spaces every attempt's start at least 1/N s apart.
+ * Waiting never blocks past the call's deadline: the time limit ends a wait with
+ * every transfer still in flight abandoned.
  *
  * Record and replay (lc_config.http_record / http_replay): each request's final
  * response is stored as DIR/<hash of method, URL and body>.json, secrets redacted,
- * or answered from there without a network; a request not in the recording fails.
+ * when its handle is waited for, or answered from there at start without a network;
+ * a request not in the recording fails.
  *
- * Memory a request allocates in C (its header list, its encoded JSON body) hangs
- * off the per-state data until the next request or the state closes, so a Lua error
- * raised mid-request leaks nothing.
+ * Memory a request allocates in C (its header lists, its body, the response) belongs
+ * to its userdata, freed by its __gc, so a Lua error raised mid-request leaks nothing;
+ * response bodies in flight count against the state's memory cap together.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
@@ -61,34 +66,10 @@ typedef struct lc_http_settings {
 static const lc_http_settings LC_HTTP_DEFAULTS = {
     30, 10, 3, 0.5, 30, {408, 429, 500, 502, 503, 504}, 6};
 
-/* Per-state data: a userdata the state holds (lc_state_singleton), freed by __gc. */
-typedef struct lc_http {
-  CURL *curl;
-  lc_http_buffer body; /* last response's body */
-  lc_http_buffer head; /* last response's header block */
-  size_t body_limit;   /* the state's memory cap; 0 = none */
-  bool body_too_large;
-  struct curl_slist *request_headers; /* the current request's */
-  struct curl_slist *hop_headers;     /* request_headers without credentials: what a
-                                          redirect to another origin carries */
-  char *request_json;                 /* the current request's encoded json body */
-  lc_http_settings defaults;          /* set by http.configure */
-  double min_interval;                /* seconds between requests (rate_limit); 0 = none */
-  double last_request;                /* lc_now() when the last request started */
-  double not_before;                  /* lc_now() before which no request starts: a
-                                          rate limit the server said is used up */
-  char *replayed_url;                 /* the last response's URL when replayed; owned */
-  size_t secrets_recorded;            /* the state's secret count when the recording
-                                          was last written */
-  char *ca_file;                      /* CA bundle HTTPS peers are verified against */
-  bool insecure;                      /* http.configure{verify = false} */
-  char error[CURL_ERROR_SIZE];
-} lc_http;
-
 typedef struct lc_http_request {
   char method[LC_HTTP_METHOD_MAX];
-  const char *url;  /* with the query appended; a string on the Lua stack */
-  const char *body; /* NULL = no body */
+  const char *url;  /* with the query appended; the transfer's copy */
+  const char *body; /* NULL = no body; the transfer's copy */
   size_t body_len;
   lc_http_settings settings;
   bool any_status;                  /* ok = "any": hand back non-2xx responses */
@@ -101,24 +82,137 @@ typedef struct lc_http_outcome {
   long status;
   int attempts;
   double refused_wait; /* > 0: a retry was due after this many seconds, past the budget */
+  double limit_reset;  /* > 0: the server's rate limit resets this far ahead, past the
+                          budget, so no attempt was made */
 } lc_http_outcome;
+
+typedef enum lc_http_phase {
+  LC_HTTP_WAITING, /* for its first attempt or a retry to be due */
+  LC_HTTP_RUNNING, /* in the multi handle */
+  LC_HTTP_DONE,    /* out holds the outcome, or `stopped` says why there is none */
+  LC_HTTP_TAKEN    /* its response went to Lua and its memory is freed */
+} lc_http_phase;
+
+struct lc_http;
+
+/* One request from start to response: http.start's handle (a userdata). */
+typedef struct lc_http_transfer {
+  struct lc_http *h; /* the state's http data; NULL once the state closes */
+  lc_state *st;
+  struct lc_http_transfer *prev, *next; /* h's transfers, oldest first */
+  CURL *curl;                           /* owned */
+  lc_http_request req;
+  char *url;                          /* req.url; owned */
+  char *body;                         /* req.body; owned */
+  struct curl_slist *request_headers; /* owned */
+  struct curl_slist *hop_headers;     /* request_headers without credentials: what a
+                                          redirect to another origin carries; owned */
+  lc_http_buffer response;            /* the body; owned */
+  lc_http_buffer head;                /* the last response's header block; owned */
+  bool body_too_large;
+  char *replayed_url;  /* the response's URL when replayed; owned */
+  const char *stopped; /* why it ended without an outcome (cancelled, abandoned) */
+  lc_http_phase phase;
+  double ready_at;                 /* lc_now() before which the next attempt waits */
+  double attempt_start;            /* lc_now() when the current attempt started */
+  char origin[LC_HTTP_ORIGIN_MAX]; /* where the request was made to */
+  bool stripped;                   /* credentials are off: a redirect left the origin */
+  long hops;                       /* redirects followed in this attempt */
+  lc_http_outcome out;
+  char error[CURL_ERROR_SIZE];
+} lc_http_transfer;
+
+/* Per-state data: a userdata the state holds (lc_state_singleton), freed by __gc. */
+typedef struct lc_http {
+  CURLM *multi;
+  lc_http_transfer *first, *last; /* every transfer whose handle is alive */
+  size_t buffered;                /* bytes of response bodies the transfers hold */
+  lc_http_settings defaults;      /* set by http.configure */
+  double min_interval;            /* seconds between attempts (rate_limit); 0 = none */
+  double last_request;            /* lc_now() when the last attempt started */
+  double not_before;              /* lc_now() before which no attempt starts: a
+                                     rate limit the server said is used up */
+  size_t secrets_recorded;        /* the state's secret count when the recording
+                                     was last written */
+  char *ca_file;                  /* CA bundle HTTPS peers are verified against */
+  bool insecure;                  /* http.configure{verify = false} */
+} lc_http;
 
 static char lc_http_headers_key; /* registry: default headers from http.configure */
 
-/* ---- per-state data --------------------------------------------------------- */
+#define LC_HTTP_TRANSFER_MT "luaconn.http.transfer"
+
+/* ---- per-state data and transfers --------------------------------------------- */
 
 static char lc_http_key; /* registry: the state's lc_http */
 
+/* Empties t's response body, giving its bytes back to the state's count. */
+static void lc_http_clear_response(lc_http_transfer *t) {
+  if (t->h) t->h->buffered -= t->response.len;
+  t->response.len = 0;
+  if (t->response.data) t->response.data[0] = '\0';
+}
+
+/* Takes t out of the multi handle when it is in flight. */
+static void lc_http_detach(lc_http_transfer *t) {
+  if (t->phase == LC_HTTP_RUNNING && t->h) curl_multi_remove_handle(t->h->multi, t->curl);
+  if (t->phase == LC_HTTP_RUNNING || t->phase == LC_HTTP_WAITING) t->phase = LC_HTTP_DONE;
+}
+
+/* Ends t without an outcome (why: "cancelled"...): out of the multi handle, its
+ * response dropped. Waiting for it then raises. */
+static void lc_http_stop(lc_http_transfer *t, const char *why) {
+  if (t->phase != LC_HTTP_WAITING && t->phase != LC_HTTP_RUNNING) return;
+  lc_http_detach(t);
+  t->stopped = why;
+  lc_http_clear_response(t);
+}
+
+/* Frees everything t owns and unlinks it from the state's list; t stays a valid,
+ * spent transfer (phase TAKEN). */
+static void lc_http_release(lc_http_transfer *t) {
+  lc_http_detach(t);
+  lc_http_clear_response(t);
+  lc_http *h = t->h;
+  if (h) {
+    if (t->prev)
+      t->prev->next = t->next;
+    else if (h->first == t)
+      h->first = t->next;
+    if (t->next)
+      t->next->prev = t->prev;
+    else if (h->last == t)
+      h->last = t->prev;
+  }
+  if (t->curl) curl_easy_cleanup(t->curl);
+  curl_slist_free_all(t->request_headers);
+  curl_slist_free_all(t->hop_headers);
+  free(t->url);
+  free(t->body);
+  free(t->response.data);
+  free(t->head.data);
+  free(t->replayed_url);
+  *t = (lc_http_transfer){.phase = LC_HTTP_TAKEN, .st = t->st};
+}
+
+static int lc_http_transfer_gc(lua_State *L) {
+  lc_http_release(luaL_checkudata(L, 1, LC_HTTP_TRANSFER_MT));
+  return 0;
+}
+
+/* The state closes: every transfer still alive lets go of the multi handle first
+ * (the order of finalizers is not known), then the multi handle goes. */
 static int lc_http_gc(lua_State *L) {
   lc_http *h = lua_touserdata(L, 1);
-  if (h->curl) curl_easy_cleanup(h->curl);
-  curl_slist_free_all(h->request_headers);
-  curl_slist_free_all(h->hop_headers);
-  free(h->request_json);
-  free(h->replayed_url);
+  for (lc_http_transfer *t = h->first, *next; t; t = next) {
+    next = t->next;
+    lc_http_detach(t);
+    lc_http_clear_response(t);
+    t->h = NULL;
+    t->prev = t->next = NULL;
+  }
+  if (h->multi) curl_multi_cleanup(h->multi);
   free(h->ca_file);
-  free(h->body.data);
-  free(h->head.data);
   *h = (lc_http){0};
   return 0;
 }
@@ -178,25 +272,13 @@ static void lc_http_use_ca(lua_State *L, lc_http *h, const char *ca_file) {
 /* The state's http data, created on first use. */
 static lc_http *lc_http_get(lua_State *L) {
   lc_http *h = lc_state_singleton(L, &lc_http_key, sizeof *h, lc_http_gc);
-  if (h->curl) return h;
+  if (h->multi) return h;
   pthread_once(&lc_http_once, lc_http_global_init);
-  if (!(h->curl = curl_easy_init()))
-    luaL_error(L, "http: cannot create a curl handle (out of memory)");
+  if (!(h->multi = curl_multi_init()))
+    luaL_error(L, "http: cannot create a curl multi handle (out of memory)");
   h->defaults = LC_HTTP_DEFAULTS;
   lc_http_use_ca(L, h, NULL);
   return h;
-}
-
-/* Frees what the previous request allocated. */
-static void lc_http_forget_request(lc_http *h) {
-  curl_slist_free_all(h->request_headers);
-  h->request_headers = NULL;
-  curl_slist_free_all(h->hop_headers);
-  h->hop_headers = NULL;
-  free(h->request_json);
-  h->request_json = NULL;
-  free(h->replayed_url);
-  h->replayed_url = NULL;
 }
 
 /* ---- curl callbacks ------------------------------------------------------------ */
@@ -216,23 +298,28 @@ static bool lc_http_buffer_append(lc_http_buffer *b, const char *data, size_t n)
   return true;
 }
 
+/* Response bodies in flight count with the Lua heap against the memory cap: the
+ * body becomes a Lua string anyway. */
 static size_t lc_http_on_body(char *data, size_t size, size_t nmemb, void *ud) {
-  lc_http *h = ud;
+  lc_http_transfer *t = ud;
   size_t n = size * nmemb;
-  if (h->body_limit && h->body.len + n > h->body_limit) {
-    h->body_too_large = true;
+  size_t limit = t->st->mem_limit;
+  if (limit && t->st->mem_used + t->h->buffered + n > limit) {
+    t->body_too_large = true;
     return 0;
   }
-  return lc_http_buffer_append(&h->body, data, n) ? n : 0;
+  if (!lc_http_buffer_append(&t->response, data, n)) return 0;
+  t->h->buffered += n;
+  return n;
 }
 
 /* Keeps the header block of the last response only (redirects and 100 Continue
  * each start a new one with a status line). */
 static size_t lc_http_on_header(char *data, size_t size, size_t nmemb, void *ud) {
-  lc_http *h = ud;
+  lc_http_transfer *t = ud;
   size_t n = size * nmemb;
-  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) h->head.len = 0;
-  return lc_http_buffer_append(&h->head, data, n) ? n : 0;
+  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) t->head.len = 0;
+  return lc_http_buffer_append(&t->head, data, n) ? n : 0;
 }
 
 /* ---- reading options ------------------------------------------------------------ */
@@ -466,36 +553,36 @@ static bool lc_http_find_header(lua_State *L, int idx, const char *name) {
   return false;
 }
 
-static void lc_http_append_header(lua_State *L, lc_http *h, const char *line) {
-  struct curl_slist *grown = curl_slist_append(h->request_headers, line);
+static void lc_http_append_header(lua_State *L, lc_http_transfer *t, const char *line) {
+  struct curl_slist *grown = curl_slist_append(t->request_headers, line);
   if (!grown) luaL_error(L, "http: out of memory");
-  h->request_headers = grown;
+  t->request_headers = grown;
 }
 
 /* Adds the header entry on top of the stack (key -2, value -1) to the request. */
-static void lc_http_add_header(lua_State *L, lc_http *h, lc_state *st, const char *fname) {
+static void lc_http_add_header(lua_State *L, lc_http_transfer *t, const char *fname) {
   size_t len;
   const char *value = lc_http_header_entry(L, fname, &len);
   if (!value) return;
   const char *name = lua_tostring(L, -2);
-  lc_http_register_credential(st, name, value, len);
+  lc_http_register_credential(t->st, name, value, len);
   /* "Name;" is curl's way to send a header with an empty value. */
   lua_pushfstring(L, len ? "%s: %s" : "%s;", name, value);
-  lc_http_append_header(L, h, lua_tostring(L, -1));
+  lc_http_append_header(L, t, lua_tostring(L, -1));
   lua_pop(L, 1);
 }
 
 /* Builds the request's header list: its own headers (table at idx, may be nil)
  * over the configured defaults. Content-Type defaults to JSON for json bodies. */
-static void lc_http_build_headers(lua_State *L, lc_http *h, lc_state *st, const char *fname,
-                                  int idx, bool json_body) {
+static void lc_http_build_headers(lua_State *L, lc_http_transfer *t, const char *fname, int idx,
+                                  bool json_body) {
   bool own = !lua_isnil(L, idx);
   if (own && !lua_istable(L, idx)) luaL_error(L, "%s: option 'headers' must be a table", fname);
   bool have_content_type = false;
   if (own) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-      lc_http_add_header(L, h, st, fname);
+      lc_http_add_header(L, t, fname);
       if (strcasecmp(lua_tostring(L, -2), "content-type") == 0) have_content_type = true;
       lua_pop(L, 1);
     }
@@ -511,16 +598,16 @@ static void lc_http_build_headers(lua_State *L, lc_http *h, lc_state *st, const 
         lua_pop(L, 2);
         continue;
       }
-      lc_http_add_header(L, h, st, fname);
+      lc_http_add_header(L, t, fname);
       if (strcasecmp(name, "content-type") == 0) have_content_type = true;
       lua_pop(L, 1);
     }
   }
   lua_pop(L, 1);
   if (json_body && !have_content_type)
-    lc_http_append_header(L, h, "Content-Type: application/json");
+    lc_http_append_header(L, t, "Content-Type: application/json");
   /* Without this curl waits for "100 Continue" before sending larger bodies. */
-  lc_http_append_header(L, h, "Expect:");
+  lc_http_append_header(L, t, "Expect:");
 }
 
 /* Reads option `ok`: "any", or a list of statuses handed back instead of raised
@@ -547,11 +634,22 @@ static bool lc_http_status_accepted(const lc_http_request *req, long status) {
   return false;
 }
 
-/* Fills req from the options at opts_idx; method and url come from the options
- * when method is NULL. Leaves the final URL on the stack. */
-static void lc_http_read_request(lua_State *L, lc_http *h, lc_state *st, const char *fname,
-                                 const char *method, int url_idx, int opts_idx,
-                                 lc_http_request *req) {
+/* Copies len bytes of text into a new NUL-terminated string; raises when out of memory.
+ * The caller owns the copy. */
+static char *lc_http_copy(lua_State *L, const char *text, size_t len) {
+  char *copy = malloc(len + 1);
+  if (!copy) luaL_error(L, "http: out of memory");
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  return copy;
+}
+
+/* Fills t's request from the options at opts_idx; method and url come from the
+ * options when method is NULL. The transfer keeps copies of what it sends. */
+static void lc_http_read_request(lua_State *L, lc_http *h, lc_http_transfer *t, const char *fname,
+                                 const char *method, int url_idx, int opts_idx) {
+  lc_http_request *req = &t->req;
+  int top = lua_gettop(L);
   lc_http_check_keys(L, opts_idx, fname, LC_HTTP_REQUEST_KEYS, method ? NULL : LC_HTTP_TARGET_KEYS);
   if (!method) {
     lua_getfield(L, opts_idx, "method");
@@ -581,34 +679,42 @@ static void lc_http_read_request(lua_State *L, lc_http *h, lc_state *st, const c
     luaL_error(L, "%s: give either 'json' or 'body', not both", fname);
   if (json_body) {
     char err[256];
-    if (lc_json_encode(L, -2, &h->request_json, err, sizeof err) != LC_OK)
+    if (lc_json_encode(L, -2, &t->body, err, sizeof err) != LC_OK)
       luaL_error(L, "%s: cannot encode the json body: %s", fname, err);
-    req->body = h->request_json;
-    req->body_len = strlen(h->request_json);
+    req->body_len = strlen(t->body);
   } else if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option 'body' must be a string", fname);
-    /* The options table keeps the string alive for the request. */
-    req->body = lua_tolstring(L, -1, &req->body_len);
+    const char *text = lua_tolstring(L, -1, &req->body_len);
+    t->body = lc_http_copy(L, text, req->body_len);
   }
+  req->body = t->body;
   lua_pop(L, 2);
 
   lua_getfield(L, opts_idx, "headers");
-  lc_http_build_headers(L, h, st, fname, lua_gettop(L), json_body);
+  lc_http_build_headers(L, t, fname, lua_gettop(L), json_body);
   lua_pop(L, 1);
 
   lua_getfield(L, opts_idx, "query");
-  req->url = lc_http_push_url(L, h->curl, fname, url_idx, lua_gettop(L));
-  lua_remove(L, -2);
+  size_t url_len;
+  lc_http_push_url(L, t->curl, fname, url_idx, lua_gettop(L));
+  const char *url = lua_tolstring(L, -1, &url_len);
+  t->url = lc_http_copy(L, url, url_len);
+  req->url = t->url;
+  lua_settop(L, top);
 }
 
 /* ---- performing ------------------------------------------------------------------ */
 
-static void lc_http_setup(lc_http *h, const lc_http_request *req) {
-  CURL *c = h->curl;
+/* Sets the easy handle up for a new attempt: URL, headers and method as before any
+ * redirect. */
+static void lc_http_setup(lc_http *h, lc_http_transfer *t) {
+  const lc_http_request *req = &t->req;
+  CURL *c = t->curl;
   curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_PRIVATE, t);
   curl_easy_setopt(c, CURLOPT_URL, req->url);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->error);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->error);
   if (h->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
   if (h->insecure) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -616,14 +722,14 @@ static void lc_http_setup(lc_http *h, const lc_http_request *req) {
   }
   /* Scripts must not reach file:// or other protocols through curl. */
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  /* Redirects are followed by lc_http_transfer, which drops credentials. */
+  /* Redirects are followed by lc_http_follow, which drops credentials. */
   curl_easy_setopt(c, CURLOPT_USERAGENT, LC_HTTP_USER_AGENT);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->request_headers);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->request_headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, lc_http_on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, lc_http_on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
   bool post = strcmp(req->method, "POST") == 0;
   if (req->body || post) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
@@ -641,11 +747,12 @@ static bool lc_http_retried_status(const lc_http_settings *s, long status) {
   return false;
 }
 
-/* The value of the last response's header `name` (any case) into out; false when
+/* The value of header `name` (any case) of t's last response into out; false when
  * absent. */
-static bool lc_http_header_value(const lc_http *h, const char *name, char *out, size_t outlen) {
+static bool lc_http_header_value(const lc_http_transfer *t, const char *name, char *out,
+                                 size_t outlen) {
   size_t name_len = strlen(name);
-  for (const char *line = h->head.data; line && *line;) {
+  for (const char *line = t->head.data; line && *line;) {
     const char *end = strchr(line, '\n');
     size_t len = end ? (size_t)(end - line) : strlen(line);
     if (len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0) {
@@ -676,20 +783,20 @@ static bool lc_http_param_number(const char *value, const char *key, double *out
   return false;
 }
 
-/* Seconds until the server's rate limit resets when the last response says it is
+/* Seconds until the server's rate limit resets when t's last response says it is
  * used up (X-RateLimit-Remaining: 0 with X-RateLimit-Reset as epoch seconds or
  * seconds, IETF RateLimit-Remaining/-Reset or RateLimit: remaining/r, reset/t);
  * 0 otherwise. */
-static double lc_http_rate_limit_wait(const lc_http *h) {
+static double lc_http_rate_limit_wait(const lc_http_transfer *t) {
   char value[256];
   double remaining = -1, reset = -1;
-  if (lc_http_header_value(h, "x-ratelimit-remaining", value, sizeof value) ||
-      lc_http_header_value(h, "ratelimit-remaining", value, sizeof value))
+  if (lc_http_header_value(t, "x-ratelimit-remaining", value, sizeof value) ||
+      lc_http_header_value(t, "ratelimit-remaining", value, sizeof value))
     remaining = strtod(value, NULL);
-  if (lc_http_header_value(h, "x-ratelimit-reset", value, sizeof value) ||
-      lc_http_header_value(h, "ratelimit-reset", value, sizeof value))
+  if (lc_http_header_value(t, "x-ratelimit-reset", value, sizeof value) ||
+      lc_http_header_value(t, "ratelimit-reset", value, sizeof value))
     reset = strtod(value, NULL);
-  if (lc_http_header_value(h, "ratelimit", value, sizeof value)) {
+  if (lc_http_header_value(t, "ratelimit", value, sizeof value)) {
     if (!lc_http_param_number(value, "remaining", &remaining))
       lc_http_param_number(value, "r", &remaining);
     if (!lc_http_param_number(value, "reset", &reset)) lc_http_param_number(value, "t", &reset);
@@ -717,10 +824,10 @@ static bool lc_http_transient_error(CURLcode rc) {
 }
 
 /* What went wrong in a failed transfer, in words. */
-static const char *lc_http_failure_text(const lc_http *h, CURLcode rc) {
-  if (h->body_too_large) return "response body exceeds the connector's memory limit";
+static const char *lc_http_failure_text(const lc_http_transfer *t, CURLcode rc) {
+  if (t->body_too_large) return "response body exceeds the connector's memory limit";
   if (rc == CURLE_WRITE_ERROR) return "out of memory storing the response";
-  return h->error[0] ? h->error : curl_easy_strerror(rc);
+  return t->error[0] ? t->error : curl_easy_strerror(rc);
 }
 
 /* "scheme://host:port" of url, the default port filled in; false when it does not
@@ -742,152 +849,246 @@ static bool lc_http_origin(const char *url, char *out, size_t outlen) {
 
 /* Fills hop_headers with the request's headers minus every credential: a header
  * named like one (lc_http_is_credential) or holding a registered secret. */
-static bool lc_http_strip_credentials(lc_state *st, lc_http *h) {
-  curl_slist_free_all(h->hop_headers);
-  h->hop_headers = NULL;
-  for (const struct curl_slist *e = h->request_headers; e; e = e->next) {
+static bool lc_http_strip_credentials(lc_http_transfer *t) {
+  curl_slist_free_all(t->hop_headers);
+  t->hop_headers = NULL;
+  for (const struct curl_slist *e = t->request_headers; e; e = e->next) {
     char name[LC_HTTP_HEADER_NAME_MAX];
     snprintf(name, sizeof name, "%.*s", (int)strcspn(e->data, ":;"), e->data);
-    char *redacted = lc_state_redact(st, e->data);
+    char *redacted = lc_state_redact(t->st, e->data);
     bool secret = !redacted || strcmp(redacted, e->data) != 0;
     free(redacted);
     if (secret || lc_http_is_credential(name)) continue;
-    struct curl_slist *grown = curl_slist_append(h->hop_headers, e->data);
+    struct curl_slist *grown = curl_slist_append(t->hop_headers, e->data);
     if (!grown) return false;
-    h->hop_headers = grown;
+    t->hop_headers = grown;
   }
   return true;
 }
 
-/* Performs the request set up on the handle and follows its redirects. curl would
- * send every custom header (X-API-Key, a token in X-Whatever) to whatever host a
- * Location names; here credentials stay with the origin the request was made to. */
-static CURLcode lc_http_transfer(lc_state *st, lc_http *h, const lc_http_request *req) {
-  char origin[LC_HTTP_ORIGIN_MAX] = "", next_origin[LC_HTTP_ORIGIN_MAX];
-  lc_http_origin(req->url, origin, sizeof origin);
-  bool stripped = false;
-  CURLcode rc = curl_easy_perform(h->curl);
-  for (long hops = 0; rc == CURLE_OK; hops++) {
-    long status = 0;
-    char *location = NULL;
-    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &location);
-    if (status < 300 || status > 399 || !location) return rc;
-    if (hops == LC_HTTP_MAX_REDIRECTS) {
-      snprintf(h->error, sizeof h->error, "more than %ld redirects", LC_HTTP_MAX_REDIRECTS);
-      return CURLE_TOO_MANY_REDIRECTS;
-    }
-    char *next = strdup(location);
-    if (!next) return CURLE_OUT_OF_MEMORY;
-    if (!stripped && (!lc_http_origin(next, next_origin, sizeof next_origin) ||
-                      strcasecmp(origin, next_origin) != 0)) {
-      stripped = true;
-      if (!lc_http_strip_credentials(st, h)) rc = CURLE_OUT_OF_MEMORY;
-      curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hop_headers);
-    }
-    /* 303, and 301/302 after a POST, continue as a GET without the body (as curl does). */
-    if (strcmp(req->method, "HEAD") != 0 &&
-        (status == 303 || ((status == 301 || status == 302) && strcmp(req->method, "POST") == 0))) {
-      curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
-      curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
-    }
-    curl_easy_setopt(h->curl, CURLOPT_URL, next);
-    free(next);
-    if (rc != CURLE_OK) return rc;
-    h->body.len = h->head.len = 0;
-    h->error[0] = '\0';
-    rc = curl_easy_perform(h->curl);
+/* Sets t up for the redirect its finished hop answered (status, location), or says
+ * why not. curl would send every custom header (X-API-Key, a token in X-Whatever) to
+ * whatever host a Location names; here credentials stay with the origin the request
+ * was made to. */
+static CURLcode lc_http_follow(lc_http_transfer *t, long status, const char *location) {
+  if (t->hops == LC_HTTP_MAX_REDIRECTS) {
+    snprintf(t->error, sizeof t->error, "more than %ld redirects", LC_HTTP_MAX_REDIRECTS);
+    return CURLE_TOO_MANY_REDIRECTS;
   }
+  char *next = strdup(location), next_origin[LC_HTTP_ORIGIN_MAX];
+  if (!next) return CURLE_OUT_OF_MEMORY;
+  CURLcode rc = CURLE_OK;
+  if (!t->stripped && (!lc_http_origin(next, next_origin, sizeof next_origin) ||
+                       strcasecmp(t->origin, next_origin) != 0)) {
+    t->stripped = true;
+    if (!lc_http_strip_credentials(t)) rc = CURLE_OUT_OF_MEMORY;
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->hop_headers);
+  }
+  /* 303, and 301/302 after a POST, continue as a GET without the body (as curl does). */
+  const char *method = t->req.method;
+  if (strcmp(method, "HEAD") != 0 &&
+      (status == 303 || ((status == 301 || status == 302) && strcmp(method, "POST") == 0))) {
+    curl_easy_setopt(t->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, NULL);
+  }
+  curl_easy_setopt(t->curl, CURLOPT_URL, next);
+  free(next);
+  t->hops++;
+  lc_http_clear_response(t);
+  t->head.len = 0;
+  t->error[0] = '\0';
   return rc;
 }
 
-/* Waits until the rate limit allows the next request (never a busy loop: one sleep,
- * which raises instead of sleeping past the call's deadline). */
-static void lc_http_pace(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req) {
-  double wait = h->not_before - lc_now();
-  if (wait > 0 && wait >= lc_state_time_left(st))
-    lc_state_raise(L, LC_ERR_HTTP,
-                   "%s %s: the server's rate limit is used up and resets in %.0f s, past the "
-                   "call's time limit",
-                   req->method, req->url, wait);
-  if (h->min_interval > 0 && h->last_request > 0)
-    wait = fmax(wait, h->last_request + h->min_interval - lc_now());
-  if (wait > 0) lc_state_sleep(L, wait);
-  h->last_request = lc_now();
+/* Starts an attempt of t: into the multi handle, with a timeout that ends it by the
+ * call's deadline. */
+static void lc_http_begin_attempt(lc_http *h, lc_http_transfer *t, double now) {
+  lc_http_setup(h, t);
+  double total = fmin(t->req.settings.timeout, lc_state_time_left(t->st));
+  double connect = fmin(t->req.settings.connect_timeout, total);
+  curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, (long)ceil(total * 1000));
+  curl_easy_setopt(t->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(connect * 1000));
+  lc_http_clear_response(t);
+  t->head.len = 0;
+  t->body_too_large = false;
+  t->error[0] = '\0';
+  t->stripped = false;
+  t->hops = 0;
+  t->attempt_start = h->last_request = now;
+  t->out.attempts++;
+  CURLMcode mc = curl_multi_add_handle(h->multi, t->curl);
+  if (mc != CURLM_OK) {
+    snprintf(t->error, sizeof t->error, "%s", curl_multi_strerror(mc));
+    t->out.rc = CURLE_OUT_OF_MEMORY;
+    t->phase = LC_HTTP_DONE;
+    return;
+  }
+  t->phase = LC_HTTP_RUNNING;
 }
 
-/* Runs the request, retrying transient failures. Raises only for the time budget. */
-static void lc_http_perform(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
-                            lc_http_outcome *out) {
-  memset(out, 0, sizeof *out);
-  h->body_limit = st->mem_limit;
-  for (int attempt = 1;; attempt++) {
-    lc_state_check_deadline(L);
-    lc_http_pace(L, st, h, req);
-    lc_http_setup(h, req); /* URL, headers and method as before any redirect */
-    double total = fmin(req->settings.timeout, lc_state_time_left(st));
-    double connect = fmin(req->settings.connect_timeout, total);
-    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)ceil(total * 1000));
-    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(connect * 1000));
-    h->body.len = h->head.len = 0;
-    h->body_too_large = false;
-    h->error[0] = '\0';
-    double start = lc_now();
-    out->rc = lc_http_transfer(st, h, req);
-    out->attempts = attempt;
-    out->status = 0;
-    if (out->rc == CURLE_OK) curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
-    double ms = (lc_now() - start) * 1000;
-    char result[CURL_ERROR_SIZE + 32];
-    if (out->rc == CURLE_OK)
-      snprintf(result, sizeof result, "HTTP %ld, %zu bytes", out->status, h->body.len);
-    else
-      snprintf(result, sizeof result, "%s", lc_http_failure_text(h, out->rc));
-    lc_state_log(st, LC_LOG_DEBUG, "%s %s -> %s, %.0f ms", req->method, req->url, result, ms);
-    /* A timeout cut short by the call's budget is the budget's error. */
-    if (out->rc != CURLE_OK) lc_state_check_deadline(L);
-
-    double limit_wait = out->rc == CURLE_OK ? lc_http_rate_limit_wait(h) : 0;
-    bool transient = out->rc == CURLE_OK ? lc_http_retried_status(&req->settings, out->status)
-                                         : lc_http_transient_error(out->rc);
-    if (!transient) h->not_before = limit_wait > 0 ? lc_now() + limit_wait : 0;
-    if (!transient || attempt > req->settings.retries) return;
-    double wait = fmin(req->settings.backoff * pow(2, attempt - 1), req->settings.max_backoff);
-    /* Retry-After in seconds or as an HTTP date (curl turns both into seconds). */
-    curl_off_t retry_after = 0;
-    if (out->rc == CURLE_OK &&
-        curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
-      wait = fmax(wait, (double)retry_after);
-    wait = fmax(wait, limit_wait);
-    if (wait >= lc_state_time_left(st)) {
-      out->refused_wait = wait;
-      return;
+/* Handles a finished hop of t (rc): follows a redirect, or settles the attempt:
+ * done, or a retry due after the backoff (or Retry-After, or the rate limit's reset). */
+static void lc_http_end_hop(lc_http *h, lc_http_transfer *t, CURLcode rc) {
+  lc_state *st = t->st;
+  const lc_http_request *req = &t->req;
+  curl_multi_remove_handle(h->multi, t->curl);
+  t->phase = LC_HTTP_DONE;
+  long status = 0;
+  if (rc == CURLE_OK) {
+    char *location = NULL;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_URL, &location);
+    if (status >= 300 && status <= 399 && location) {
+      rc = lc_http_follow(t, status, location);
+      if (rc == CURLE_OK) {
+        if (curl_multi_add_handle(h->multi, t->curl) == CURLM_OK) {
+          t->phase = LC_HTTP_RUNNING;
+          return;
+        }
+        rc = CURLE_OUT_OF_MEMORY;
+      }
+      status = 0;
     }
-    lc_state_log(st, LC_LOG_INFO, "%s %s: %s, retrying in %.2f s (attempt %d of %d)", req->method,
-                 req->url, result, wait, attempt + 1, req->settings.retries + 1);
-    lc_state_sleep(L, wait);
+  }
+  lc_http_outcome *out = &t->out;
+  out->rc = rc;
+  out->status = status;
+  double ms = (lc_now() - t->attempt_start) * 1000;
+  char result[CURL_ERROR_SIZE + 32];
+  if (rc == CURLE_OK)
+    snprintf(result, sizeof result, "HTTP %ld, %zu bytes", status, t->response.len);
+  else
+    snprintf(result, sizeof result, "%s", lc_http_failure_text(t, rc));
+  lc_state_log(st, LC_LOG_DEBUG, "%s %s -> %s, %.0f ms", req->method, req->url, result, ms);
+
+  double limit_wait = rc == CURLE_OK ? lc_http_rate_limit_wait(t) : 0;
+  bool transient =
+      rc == CURLE_OK ? lc_http_retried_status(&req->settings, status) : lc_http_transient_error(rc);
+  if (!transient) h->not_before = limit_wait > 0 ? lc_now() + limit_wait : 0;
+  if (!transient || out->attempts > req->settings.retries) return;
+  double wait = fmin(req->settings.backoff * pow(2, out->attempts - 1), req->settings.max_backoff);
+  /* Retry-After in seconds or as an HTTP date (curl turns both into seconds). */
+  curl_off_t retry_after = 0;
+  if (rc == CURLE_OK && curl_easy_getinfo(t->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
+    wait = fmax(wait, (double)retry_after);
+  wait = fmax(wait, limit_wait);
+  if (wait >= lc_state_time_left(st)) {
+    out->refused_wait = wait;
+    return;
+  }
+  lc_state_log(st, LC_LOG_INFO, "%s %s: %s, retrying in %.2f s (attempt %d of %d)", req->method,
+               req->url, result, wait, out->attempts + 1, req->settings.retries + 1);
+  t->ready_at = lc_now() + wait;
+  t->phase = LC_HTTP_WAITING;
+}
+
+/* Starts every waiting transfer whose time has come, oldest first, each attempt at
+ * least min_interval after the last and none before the server's rate limit resets.
+ * Returns when the next waiting one is due (a large number when none waits). */
+static double lc_http_start_due(lc_http *h) {
+  double next_due = 1e18;
+  for (lc_http_transfer *t = h->first; t; t = t->next) {
+    if (t->phase != LC_HTTP_WAITING) continue;
+    double now = lc_now();
+    double left = lc_state_time_left(t->st);
+    if (h->not_before - now >= left) {
+      /* The server's limit resets past the deadline: waiting is pointless. */
+      t->out.limit_reset = h->not_before - now;
+      t->phase = LC_HTTP_DONE;
+      continue;
+    }
+    double due = fmax(t->ready_at, h->not_before);
+    if (h->min_interval > 0 && h->last_request > 0)
+      due = fmax(due, h->last_request + h->min_interval);
+    if (due <= now)
+      lc_http_begin_attempt(h, t, now);
+    else
+      next_due = fmin(next_due, due);
+  }
+  return next_due;
+}
+
+/* Moves every transfer on without blocking: starts the due ones, lets curl send and
+ * receive, and settles finished hops. Returns when the next waiting one is due. */
+static double lc_http_pump(lc_http *h) {
+  double next_due = lc_http_start_due(h);
+  int running = 0;
+  curl_multi_perform(h->multi, &running);
+  CURLMsg *msg;
+  int queued;
+  bool ended = false;
+  while ((msg = curl_multi_info_read(h->multi, &queued))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    lc_http_transfer *t = NULL;
+    CURLcode rc = msg->data.result;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    lc_http_end_hop(h, t, rc);
+    ended = true;
+  }
+  /* A redirect or an immediate retry may be ready to go at once. */
+  return ended ? fmin(next_due, lc_http_start_due(h)) : next_due;
+}
+
+/* The call's time is up: every transfer in flight is abandoned (none goes on into a
+ * later call), then the time-limit error is raised. */
+static void lc_http_time_up(lua_State *L, lc_http *h) {
+  for (lc_http_transfer *t = h->first; t; t = t->next)
+    lc_http_stop(t, "abandoned when the call's time limit was reached");
+  lc_state_check_deadline(L);
+}
+
+void lc_http_abandon_all(lua_State *L, const char *why) {
+  lua_pushlightuserdata(L, &lc_http_key); /* only a state that used http has any */
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lc_http *h = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  for (lc_http_transfer *t = h ? h->first : NULL; t; t = t->next) lc_http_stop(t, why);
+}
+
+/* Waits until t is done, moving every transfer on; never past the call's deadline. */
+static void lc_http_wait_for(lua_State *L, lc_http *h, lc_http_transfer *t) {
+  lc_state *st = lc_state_get(L);
+  for (;;) {
+    double next_due = lc_http_pump(h);
+    if (t->phase != LC_HTTP_WAITING && t->phase != LC_HTTP_RUNNING) return;
+    double left = lc_state_time_left(st);
+    if (left <= 0) lc_http_time_up(L, h);
+    double wait = fmin(fmin(next_due - lc_now(), left), 1.0);
+    long curl_ms = -1;
+    curl_multi_timeout(h->multi, &curl_ms);
+    if (curl_ms >= 0) wait = fmin(wait, (double)curl_ms / 1000);
+    if (wait > 0) curl_multi_poll(h->multi, NULL, 0, (int)ceil(wait * 1000), NULL);
   }
 }
 
-/* The reason phrase of the status line starting the header block ("Not Found"). */
-static void lc_http_reason(const lc_http *h, char *out, size_t outlen) {
+/* The reason phrase of the status line starting t's header block ("Not Found"). */
+static void lc_http_reason(const lc_http_transfer *t, char *out, size_t outlen) {
   out[0] = '\0';
-  if (!h->head.data) return;
-  const char *p = strchr(h->head.data, ' ');
+  if (!t->head.data) return;
+  const char *p = strchr(t->head.data, ' ');
   if (p) p = strchr(p + 1, ' ');
   if (!p) return;
   p++;
   snprintf(out, outlen, "%.*s", (int)strcspn(p, "\r\n"), p);
 }
 
-/* Raises the error for a request that failed for good. */
-static int lc_http_fail(lua_State *L, lc_state *st, const lc_http *h, const lc_http_request *req,
-                        const lc_http_outcome *out) {
+/* Raises the error for a transfer that failed for good, releasing it first. */
+static int lc_http_fail(lua_State *L, lc_http_transfer *t) {
+  const lc_http_request *req = &t->req;
+  const lc_http_outcome *out = &t->out;
   char message[LC_ERRMSG_MAX], waited[96] = "";
   if (out->refused_wait > 0)
     snprintf(waited, sizeof waited, " (a retry was due in %.1f s, past the call's time limit)",
              out->refused_wait);
-  if (out->rc != CURLE_OK) {
+  if (t->stopped) {
+    snprintf(message, sizeof message, "%s %s: the request was %s", req->method, req->url,
+             t->stopped);
+  } else if (out->limit_reset > 0) {
+    snprintf(message, sizeof message,
+             "%s %s: the server's rate limit is used up and resets in %.0f s, past the "
+             "call's time limit",
+             req->method, req->url, out->limit_reset);
+  } else if (out->rc != CURLE_OK) {
     char attempts[48] = "";
     if (out->attempts > 1)
       snprintf(attempts, sizeof attempts, " (after %d attempts)", out->attempts);
@@ -896,34 +1097,36 @@ static int lc_http_fail(lua_State *L, lc_state *st, const lc_http *h, const lc_h
       snprintf(trust, sizeof trust,
                " (untrusted certificate: verified against %s; "
                "set ca_file to the CA that signed it)",
-               h->ca_file ? h->ca_file : "libcurl's default");
+               t->h && t->h->ca_file ? t->h->ca_file : "libcurl's default");
     snprintf(message, sizeof message, "%s %s: %s%s%s%s", req->method, req->url,
-             lc_http_failure_text(h, out->rc), trust, attempts, waited);
-    return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
+             lc_http_failure_text(t, out->rc), trust, attempts, waited);
+  } else {
+    char attempts[48] = "";
+    if (out->attempts > 1) snprintf(attempts, sizeof attempts, " after %d attempts", out->attempts);
+    char reason[64], excerpt[LC_HTTP_BODY_IN_ERROR + 1];
+    lc_http_reason(t, reason, sizeof reason);
+    const lc_http_buffer *body = &t->response;
+    size_t n = body->len < LC_HTTP_BODY_IN_ERROR ? body->len : LC_HTTP_BODY_IN_ERROR;
+    /* Cut at a character boundary and keep the message on one line. */
+    while (n < body->len && n > 0 && ((unsigned char)body->data[n] & 0xC0) == 0x80) n--;
+    for (size_t i = 0; i < n; i++) {
+      unsigned char ch = (unsigned char)body->data[i];
+      excerpt[i] = ch < 0x20 ? ' ' : (char)ch;
+    }
+    excerpt[n] = '\0';
+    snprintf(message, sizeof message, "%s %s: HTTP %ld%s%s%s%s%s%s", req->method, req->url,
+             out->status, reason[0] ? " " : "", reason, attempts, waited, n ? ": " : "", excerpt);
   }
-  char attempts[48] = "";
-  if (out->attempts > 1) snprintf(attempts, sizeof attempts, " after %d attempts", out->attempts);
-  char reason[64], excerpt[LC_HTTP_BODY_IN_ERROR + 1];
-  lc_http_reason(h, reason, sizeof reason);
-  size_t n = h->body.len < LC_HTTP_BODY_IN_ERROR ? h->body.len : LC_HTTP_BODY_IN_ERROR;
-  /* Cut at a character boundary and keep the message on one line. */
-  while (n < h->body.len && n > 0 && ((unsigned char)h->body.data[n] & 0xC0) == 0x80) n--;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)h->body.data[i];
-    excerpt[i] = ch < 0x20 ? ' ' : (char)ch;
-  }
-  excerpt[n] = '\0';
-  snprintf(message, sizeof message, "%s %s: HTTP %ld%s%s%s%s%s%s", req->method, req->url,
-           out->status, reason[0] ? " " : "", reason, attempts, waited, n ? ": " : "", excerpt);
+  lc_http_release(t);
   return lc_state_raise(L, LC_ERR_HTTP, "%s", message);
 }
 
-/* Pushes the last response's headers as {lowercase-name = value}; repeated
- * headers are joined with ", ". */
-static void lc_http_push_headers(lua_State *L, lc_http *h) {
+/* Pushes t's response headers as {lowercase-name = value}; repeated headers are
+ * joined with ", ". */
+static void lc_http_push_headers(lua_State *L, lc_http_transfer *t) {
   lua_newtable(L);
-  if (!h->head.data) return;
-  char *line = strstr(h->head.data, "\n"); /* skip the status line */
+  if (!t->head.data) return;
+  char *line = strstr(t->head.data, "\n"); /* skip the status line */
   while (line && *++line) {
     char *end = strchr(line, '\n');
     char *colon = memchr(line, ':', end ? (size_t)(end - line) : strlen(line));
@@ -951,23 +1154,23 @@ static void lc_http_push_headers(lua_State *L, lc_http *h) {
 }
 
 /* Pushes {status, body, headers, url, attempts, new_connections}. */
-static void lc_http_push_response(lua_State *L, lc_http *h, const lc_http_outcome *out) {
+static void lc_http_push_response(lua_State *L, lc_http_transfer *t) {
   lua_createtable(L, 0, 6);
-  lua_pushinteger(L, out->status);
+  lua_pushinteger(L, t->out.status);
   lua_setfield(L, -2, "status");
-  lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  lua_pushlstring(L, t->response.data ? t->response.data : "", t->response.len);
   lua_setfield(L, -2, "body");
-  lc_http_push_headers(L, h);
+  lc_http_push_headers(L, t);
   lua_setfield(L, -2, "headers");
-  char *url = h->replayed_url;
-  if (!url) curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+  char *url = t->replayed_url;
+  if (!url) curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_URL, &url);
   lua_pushstring(L, url ? url : "");
   lua_setfield(L, -2, "url");
-  lua_pushinteger(L, out->attempts);
+  lua_pushinteger(L, t->out.attempts);
   lua_setfield(L, -2, "attempts");
   /* 0 when the request went over a connection kept alive from an earlier one. */
   long connects = 0;
-  if (!h->replayed_url) curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
+  if (!t->replayed_url) curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
   lua_pushinteger(L, connects);
   lua_setfield(L, -2, "new_connections");
 }
@@ -1028,10 +1231,11 @@ static void lc_http_write_entry(lua_State *L, lc_state *st, int idx) {
   lua_pop(L, 2);
 }
 
-/* Stores the response of req (out, h) under dir. A secret first seen since the
- * last write (an OAuth2 token that arrived in a response) rewrites every file. */
-static void lc_http_record(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
-                           const lc_http_outcome *out, const char *dir) {
+/* Stores t's response under dir. A secret first seen since the last write (an
+ * OAuth2 token that arrived in a response) rewrites every file. */
+static void lc_http_record(lua_State *L, lc_state *st, lc_http *h, const lc_http_transfer *t,
+                           const char *dir) {
+  const lc_http_request *req = &t->req;
   if (mkdir(dir, 0777) != 0 && errno != EEXIST)
     luaL_error(L, "http: cannot create the recording directory %s: %s", dir, strerror(errno));
   char path[4096];
@@ -1066,14 +1270,14 @@ static void lc_http_record(lua_State *L, lc_state *st, lc_http *h, const lc_http
   lua_getfield(L, -1, "data");
   lua_getfield(L, -1, "responses");
   lua_createtable(L, 0, 4);
-  lua_pushinteger(L, out->status);
+  lua_pushinteger(L, t->out.status);
   lua_setfield(L, -2, "status");
-  lua_pushlstring(L, h->head.data ? h->head.data : "", h->head.len);
+  lua_pushlstring(L, t->head.data ? t->head.data : "", t->head.len);
   lua_setfield(L, -2, "head");
-  lua_pushlstring(L, h->body.data ? h->body.data : "", h->body.len);
+  lua_pushlstring(L, t->response.data ? t->response.data : "", t->response.len);
   lua_setfield(L, -2, "body");
   char *url = NULL;
-  curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+  curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_URL, &url);
   lua_pushstring(L, url ? url : req->url);
   lua_setfield(L, -2, "url");
   lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
@@ -1129,9 +1333,10 @@ static void lc_http_not_recorded(lua_State *L, const lc_http_request *req, const
                  why, dir, listing);
 }
 
-/* Answers req from the recording in dir: fills h's body and header block and out. */
-static void lc_http_replay(lua_State *L, lc_state *st, lc_http *h, const lc_http_request *req,
-                           lc_http_outcome *out, const char *dir) {
+/* Answers t's request from the recording in dir: fills its response and outcome. */
+static void lc_http_replay(lua_State *L, lc_state *st, lc_http_transfer *t, const char *dir) {
+  const lc_http_request *req = &t->req;
+  lc_http_outcome *out = &t->out;
   char path[4096];
   lc_http_push_tape(L);
   int tape = lua_gettop(L);
@@ -1166,45 +1371,82 @@ static void lc_http_replay(lua_State *L, lc_state *st, lc_http *h, const lc_http
   lua_getfield(L, -1, "status");
   out->status = (long)lua_tointeger(L, -1);
   out->attempts = 1;
-  h->body.len = h->head.len = 0;
   size_t len;
   const char *text;
   lua_getfield(L, -2, "head");
   text = lua_tolstring(L, -1, &len);
-  if (text && !lc_http_buffer_append(&h->head, text, len)) luaL_error(L, "http: out of memory");
+  if (text && !lc_http_buffer_append(&t->head, text, len)) luaL_error(L, "http: out of memory");
   lua_getfield(L, -3, "body");
   text = lua_tolstring(L, -1, &len);
-  if (text && !lc_http_buffer_append(&h->body, text, len)) luaL_error(L, "http: out of memory");
+  if (text && !lc_http_buffer_append(&t->response, text, len)) luaL_error(L, "http: out of memory");
+  if (text) t->h->buffered += len;
   lua_getfield(L, -4, "url");
-  h->replayed_url = strdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : req->url);
-  if (!h->replayed_url) luaL_error(L, "http: out of memory");
+  t->replayed_url = strdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : req->url);
+  if (!t->replayed_url) luaL_error(L, "http: out of memory");
+  t->phase = LC_HTTP_DONE;
   lc_state_log(st, LC_LOG_DEBUG, "%s %s -> HTTP %ld, %zu bytes (replayed)", req->method, req->url,
-               out->status, h->body.len);
+               out->status, t->response.len);
   lua_settop(L, tape - 1);
+}
+
+/* Pushes a new transfer (http.start's handle) for the request the arguments
+ * describe and starts it: answered from the recording when replaying, else queued
+ * and given to curl at once when the rate limit allows (so the request is on its
+ * way while the script does other work). */
+static lc_http_transfer *lc_http_start(lua_State *L, const char *fname, const char *method,
+                                       int url_idx, int opts_idx) {
+  lc_state *st = lc_state_get(L);
+  lc_http *h = lc_http_get(L);
+  lc_http_transfer *t = lua_newuserdata(L, sizeof *t);
+  /* Not startable until its request is read: bad options raise before that. */
+  *t = (lc_http_transfer){
+      .h = h, .st = st, .phase = LC_HTTP_DONE, .stopped = "never started", .prev = h->last};
+  if (h->last)
+    h->last->next = t;
+  else
+    h->first = t;
+  h->last = t;
+  luaL_getmetatable(L, LC_HTTP_TRANSFER_MT);
+  lua_setmetatable(L, -2);
+  if (!(t->curl = curl_easy_init()))
+    luaL_error(L, "http: cannot create a curl handle (out of memory)");
+  lc_http_read_request(L, h, t, fname, method, url_idx, opts_idx);
+  lc_http_origin(t->url, t->origin, sizeof t->origin);
+  t->stopped = NULL;
+  const lc_config *cfg = &st->rt->config;
+  if (cfg->http_replay) {
+    lc_http_replay(L, st, t, cfg->http_replay);
+  } else {
+    t->phase = LC_HTTP_WAITING;
+    lc_http_pump(h);
+  }
+  return t;
+}
+
+/* Waits for t and pushes its response (recording it when recording), or raises its
+ * error. Its memory is freed either way. */
+static int lc_http_finish(lua_State *L, lc_http_transfer *t) {
+  if (t->phase == LC_HTTP_TAKEN) luaL_error(L, "http: this request's response was already taken");
+  lc_http *h = t->h;
+  lc_http_wait_for(L, h, t);
+  lc_state *st = t->st;
+  /* A timeout cut short by the call's budget is the budget's error. */
+  if (t->out.rc != CURLE_OK && lc_state_time_left(st) <= 0) lc_http_time_up(L, h);
+  const lc_config *cfg = &st->rt->config;
+  if (cfg->http_record && !t->stopped && !t->out.limit_reset && t->out.rc == CURLE_OK)
+    lc_http_record(L, st, h, t, cfg->http_record);
+  if (t->stopped || t->out.limit_reset || t->out.rc != CURLE_OK ||
+      !lc_http_status_accepted(&t->req, t->out.status))
+    return lc_http_fail(L, t);
+  lc_http_push_response(L, t);
+  lc_http_release(t);
+  return 1;
 }
 
 /* Performs one request and pushes the response table, or raises. */
 static int lc_http_run(lua_State *L, const char *fname, const char *method, int url_idx,
                        int opts_idx) {
-  lc_state *st = lc_state_get(L);
-  lc_http *h = lc_http_get(L);
-  lc_http_forget_request(h);
-  lc_http_request req;
-  lc_http_read_request(L, h, st, fname, method, url_idx, opts_idx, &req);
-  lc_http_outcome out;
-  const lc_config *cfg = &st->rt->config;
-  if (cfg->http_replay) {
-    lc_http_replay(L, st, h, &req, &out, cfg->http_replay);
-  } else {
-    lc_http_perform(L, st, h, &req, &out);
-    if (cfg->http_record && out.rc == CURLE_OK)
-      lc_http_record(L, st, h, &req, &out, cfg->http_record);
-  }
-  if (out.rc != CURLE_OK || !lc_http_status_accepted(&req, out.status))
-    return lc_http_fail(L, st, h, &req, &out);
-  lc_http_push_response(L, h, &out);
-  lua_remove(L, -2); /* the URL */
-  return 1;
+  return lc_http_finish(L, lc_http_start(L, fname, method, url_idx, opts_idx));
 }
 
 /* ---- Lua functions ------------------------------------------------------------------ */
@@ -1222,6 +1464,27 @@ static int lc_http_options(lua_State *L, int idx, const char *fname) {
 static int lc_http_request_fn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   return lc_http_run(L, "http.request", NULL, 0, 1);
+}
+
+/* http.start(request): http.request's request started, not waited for; returns its
+ * handle. */
+static int lc_http_start_fn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lc_http_start(L, "http.start", NULL, 0, 1);
+  return 1;
+}
+
+/* handle:wait(): the response http.request would return (or its error); once. */
+static int lc_http_wait_fn(lua_State *L) {
+  return lc_http_finish(L, luaL_checkudata(L, 1, LC_HTTP_TRANSFER_MT));
+}
+
+/* handle:cancel(): stops the request (a response not yet read is dropped) and frees
+ * its memory; waiting for it afterwards raises. */
+static int lc_http_cancel_fn(lua_State *L) {
+  lc_http_transfer *t = luaL_checkudata(L, 1, LC_HTTP_TRANSFER_MT);
+  lc_http_stop(t, "cancelled");
+  return 0;
 }
 
 /* Pushes the decoded body of the response at idx (nil when empty); raises "<method>
@@ -1330,10 +1593,22 @@ static int lc_http_configure(lua_State *L) {
 }
 
 int lc_open_http(lua_State *L) {
+  static const luaL_Reg handle_methods[] = {
+      {"wait", lc_http_wait_fn}, {"cancel", lc_http_cancel_fn}, {NULL, NULL}};
+  if (luaL_newmetatable(L, LC_HTTP_TRANSFER_MT)) {
+    lua_newtable(L);
+    luaL_register(L, NULL, handle_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, lc_http_transfer_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
   lua_createtable(L, 0, 12);
   lua_pushcfunction(L, lc_http_request_fn);
   lua_setfield(L, -2, "request");
+  lua_pushcfunction(L, lc_http_start_fn);
+  lua_setfield(L, -2, "start");
   lua_pushcfunction(L, lc_http_configure);
   lua_setfield(L, -2, "configure");
   lua_pushcfunction(L, lc_http_decode_json);

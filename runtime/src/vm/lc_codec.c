@@ -1,18 +1,21 @@
-/* lc_codec.c: JSON text <-> Lua values on lua-cjson, for the runtime's C code and
- * the json host module.
+/* lc_codec.c: JSON text <-> Lua values on yyjson, for the runtime's C code and the
+ * json host module.
  *
- * Each lua_State gets one configured cjson instance (its settings and encode buffer
- * are per instance), kept in the registry and shared by every require "json".
+ * Decoding reads strict JSON (no hex, NaN, Infinity, comments or trailing commas)
+ * into a yyjson document and builds the Lua value from it: numbers are read from their
+ * text by strtod (as the page path does), null is json.null, objects keep the last of
+ * duplicate keys, at most LC_JSON_MAX_DEPTH levels.
  *
- * lua-cjson 2.1.0 prints numbers with at most 14 significant digits, which would
- * corrupt ids and microsecond timestamps above 10^14 and the last bits of doubles.
- * Numbers that 14 digits do not reproduce are therefore swapped for placeholder
- * strings (starting with a control character no real text carries) before cjson
- * encodes, and the placeholders are replaced afterwards by the
- * shortest text that reads back as the same double. Numeric table keys (sparse
- * arrays encoded as objects) keep cjson's 14 digits.
+ * Encoding first measures the text (one walk: a table containing itself, nesting and
+ * the bytes the memory limit leaves are refused before anything is built), then builds
+ * a yyjson document over the Lua values (strings borrowed, not copied) and lets yyjson
+ * write it. Numbers print as lc_json_number_text: 14 significant digits, or the
+ * shortest text that reads back as the same double. A table is an array when its keys
+ * are exactly the integers 1..n, allowing holes (null) unless it is excessively
+ * sparse, which makes it an object, as does being empty.
+ *
+ * Both sides take their memory from the state's capped allocator.
  */
-#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,125 +23,181 @@
 
 #include "vm/lc_vm.h"
 
-extern int luaopen_cjson(lua_State *L);
-
-/* cjson's own nesting limit; deeper values fail in cjson with a clear message. */
+/* Nesting beyond this is refused both ways. */
 #define LC_JSON_MAX_DEPTH 1000
-/* How a placeholder for wide number n looks once cjson has escaped it. */
-#define LC_JSON_MARK "\x01lc-number:"
-#define LC_JSON_MARK_ENCODED "\"\\u0001lc-number:"
+/* A table whose largest index is above both of these (and twice its entries) is
+ * "excessively sparse" and written as an object, as lua-cjson did. */
+#define LC_JSON_SPARSE_SAFE 10
+#define LC_JSON_SPARSE_RATIO 2
+/* yyjson's free does not pass a block's size; the Lua allocator needs it: each
+ * block carries it in a header this large (keeping the block aligned). */
+#define LC_JSON_BLOCK_HEADER 16
 
-static char lc_json_cjson_key; /* registry: this state's configured cjson table */
-static char lc_json_slot_key;  /* registry: carries values in and out of lua_cpcall */
+static char lc_json_slot_key; /* registry: carries values in and out of lua_cpcall */
 
-/* Calls cjson[name](value) for the value on top, the cjson table below it. */
-static void lc_json_setting(lua_State *L, const char *name) {
-  lua_getfield(L, -2, name);
-  lua_insert(L, -2);
-  lua_call(L, 1, 0);
+/* ---- yyjson's memory from the state's allocator ----------------------------------------- */
+
+static void *lc_json_block_resize(void *ctx, void *ptr, size_t old_size, size_t size) {
+  lc_state *st = ctx;
+  void *ud;
+  lua_Alloc alloc = lua_getallocf(st->L, &ud);
+  char *block = ptr ? (char *)ptr - LC_JSON_BLOCK_HEADER : NULL;
+  size_t old = block ? *(size_t *)block : 0;
+  if (size == 0) {
+    alloc(ud, block, old, 0);
+    return NULL;
+  }
+  char *grown = alloc(ud, block, old, size + LC_JSON_BLOCK_HEADER);
+  if (!grown) return NULL;
+  *(size_t *)grown = size + LC_JSON_BLOCK_HEADER;
+  return grown + LC_JSON_BLOCK_HEADER;
 }
 
-/* Pushes this state's cjson table, creating and configuring it on first use. */
-static void lc_json_push_cjson(lua_State *L) {
-  lua_pushlightuserdata(L, &lc_json_cjson_key);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  if (!lua_isnil(L, -1)) return;
-  lua_pop(L, 1);
-  /* Built without ENABLE_CJSON_GLOBAL, luaopen_cjson only returns its table. */
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_call(L, 0, 1);
-  /* Sparse arrays become objects instead of failing; 14 is cjson's maximum
-   * precision (wider numbers are handled above it, see the file comment). */
-  lua_pushboolean(L, 1);
-  lc_json_setting(L, "encode_sparse_array");
-  lua_pushinteger(L, 14);
-  lc_json_setting(L, "encode_number_precision");
-  lua_pushboolean(L, 1);
-  lc_json_setting(L, "encode_keep_buffer");
-  /* Strict JSON: no hex numbers, NaN or Infinity in input. */
-  lua_pushboolean(L, 0);
-  lc_json_setting(L, "decode_invalid_numbers");
-  lua_pushlightuserdata(L, &lc_json_cjson_key);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, LUA_REGISTRYINDEX);
+static void *lc_json_block_new(void *ctx, size_t size) {
+  return lc_json_block_resize(ctx, NULL, 0, size);
 }
 
-/* True when cjson's 14 digits print n exactly without looking (small integers), or
- * cjson refuses it itself (NaN and infinities). */
-static bool lc_json_plainly_exact(double n) {
-  return !isfinite(n) || (n == floor(n) && fabs(n) < 1e14);
+static void lc_json_block_free(void *ctx, void *ptr) {
+  if (ptr) lc_json_block_resize(ctx, ptr, 0, 0);
 }
 
-/* True when cjson's 14 digits would not reproduce n exactly. */
-static bool lc_json_is_wide(double n) {
-  if (lc_json_plainly_exact(n)) return false;
-  char text[32];
-  snprintf(text, sizeof text, "%.14g", n);
-  return strtod(text, NULL) != n;
+yyjson_alc lc_json_allocator(lua_State *L) {
+  return (yyjson_alc){lc_json_block_new, lc_json_block_resize, lc_json_block_free, lc_state_get(L)};
 }
 
-/* The shortest text of 15 to 17 digits that reads back as n. */
-static void lc_json_print_exact(double n, char out[32]) {
-  for (int digits = 15; digits <= 17; digits++) {
-    snprintf(out, 32, "%.*g", digits, n);
-    if (strtod(out, NULL) == n) return;
+/* What an encode or decode holds outside Lua while it runs. It lives in a userdata
+ * whose __gc frees it, so an error in the middle (a NaN, a function, the deadline,
+ * memory) leaks nothing. */
+typedef struct lc_json_held {
+  yyjson_doc *doc;
+  yyjson_mut_doc *mut;
+  char *text;
+  yyjson_alc alc;
+} lc_json_held;
+
+static void lc_json_release(lc_json_held *h) {
+  yyjson_doc_free(h->doc);
+  yyjson_mut_doc_free(h->mut);
+  if (h->text) h->alc.free(h->alc.ctx, h->text);
+  h->doc = NULL;
+  h->mut = NULL;
+  h->text = NULL;
+}
+
+static int lc_json_held_gc(lua_State *L) {
+  lc_json_release(lua_touserdata(L, 1));
+  return 0;
+}
+
+/* Pushes an empty holder. */
+static lc_json_held *lc_json_hold(lua_State *L) {
+  lc_json_held *h = lua_newuserdata(L, sizeof *h);
+  *h = (lc_json_held){.alc = lc_json_allocator(L)};
+  if (luaL_newmetatable(L, "luaconn.json_held")) {
+    lua_pushcfunction(L, lc_json_held_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return h;
+}
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+typedef struct lc_json_reader {
+  yyjson_val *skip; /* pushed as an empty table; NULL: none */
+  unsigned steps;
+} lc_json_reader;
+
+static bool lc_json_push_from(lua_State *L, yyjson_val *v, lc_json_reader *rd, int depth) {
+  if (depth > LC_JSON_MAX_DEPTH || !lua_checkstack(L, 3)) return false;
+  if (++rd->steps % 4096 == 0) lc_state_check_deadline(L);
+  switch (yyjson_get_type(v)) {
+  case YYJSON_TYPE_RAW: lua_pushnumber(L, strtod(yyjson_get_raw(v), NULL)); return true;
+  case YYJSON_TYPE_STR: lua_pushlstring(L, yyjson_get_str(v), yyjson_get_len(v)); return true;
+  case YYJSON_TYPE_BOOL: lua_pushboolean(L, yyjson_get_bool(v)); return true;
+  case YYJSON_TYPE_ARR: {
+    bool skipped = v == rd->skip;
+    lua_createtable(L, skipped ? 0 : (int)yyjson_arr_size(v), 0);
+    yyjson_arr_iter it = yyjson_arr_iter_with(v);
+    int i = 0;
+    for (yyjson_val *e; !skipped && (e = yyjson_arr_iter_next(&it));) {
+      if (!lc_json_push_from(L, e, rd, depth + 1)) return lua_pop(L, 1), false;
+      lua_rawseti(L, -2, ++i);
+    }
+    return true;
+  }
+  case YYJSON_TYPE_OBJ: {
+    lua_createtable(L, 0, (int)yyjson_obj_size(v));
+    yyjson_obj_iter it = yyjson_obj_iter_with(v);
+    for (yyjson_val *k; (k = yyjson_obj_iter_next(&it));) {
+      lua_pushlstring(L, yyjson_get_str(k), yyjson_get_len(k));
+      if (!lc_json_push_from(L, yyjson_obj_iter_get_val(k), rd, depth + 1))
+        return lua_pop(L, 2), false;
+      lua_rawset(L, -3); /* a later duplicate key wins */
+    }
+    return true;
+  }
+  default: lc_json_push_null(L); return true;
   }
 }
 
-void lc_json_number_text(double n, char out[32]) {
-  snprintf(out, 32, "%.14g", n);
-  if (!lc_json_plainly_exact(n) && strtod(out, NULL) != n) lc_json_print_exact(n, out);
+bool lc_json_push_value(lua_State *L, yyjson_val *v, yyjson_val *skip) {
+  lc_json_reader rd = {.skip = skip};
+  return lc_json_push_from(L, v, &rd, 1);
 }
 
-/* True for a string cjson would write as the start of a placeholder: such data is
- * swapped for a placeholder itself, so no value can pose as a wide number. */
-static bool lc_json_looks_marked(lua_State *L, int idx) {
-  size_t len;
-  const char *text = lua_tolstring(L, idx, &len);
-  return len >= sizeof LC_JSON_MARK - 1 && memcmp(text, LC_JSON_MARK, sizeof LC_JSON_MARK - 1) == 0;
+/* Pushes the value decoded from text; raises "invalid JSON: <what is wrong> at
+ * character <n>" when it is not JSON. */
+static void lc_json_decode_text(lua_State *L, const char *text, size_t len) {
+  lc_json_held *h = lc_json_hold(L);
+  yyjson_read_err err;
+  /* Invalid UTF-8 is the columns' to refuse (a string column says which row);
+   * invalid escapes, lone surrogates among them, are refused here. */
+  h->doc = yyjson_read_opts((char *)text, len,
+                            YYJSON_READ_NUMBER_AS_RAW | YYJSON_READ_ALLOW_INVALID_UNICODE, &h->alc,
+                            &err);
+  if (!h->doc && err.code == YYJSON_READ_ERROR_MEMORY_ALLOCATION)
+    luaL_error(L, "json.decode: out of memory");
+  if (!h->doc) luaL_error(L, "invalid JSON: %s at character %d", err.msg, (int)err.pos + 1);
+  if (!lc_json_push_value(L, yyjson_doc_get_root(h->doc), NULL))
+    luaL_error(L, "invalid JSON: nesting deeper than %d levels", LC_JSON_MAX_DEPTH);
+  lc_json_release(h);
+  lua_remove(L, -2);
 }
 
-/* One walk before encoding measures the text cjson will write and finds what needs a
- * placeholder. Each table is measured once (memo: table -> size, negative when it
- * holds something to mark, false while being measured), so shared subtables cost no
- * extra walking and a table that contains itself is found instead of followed. The
- * size counts a shared subtable once per reference, as cjson writes it. */
+/* ---- measuring before encoding ---------------------------------------------------------
+ * One walk measures the text the value takes. Each table is measured once (memo: table
+ * -> size, false while being measured), so shared subtables cost no extra walking and a
+ * table that contains itself is found instead of followed. The size counts a shared
+ * subtable once per reference, as the text repeats it. */
 typedef struct lc_json_survey {
   int memo_idx;
   double budget; /* bytes the text may take */
   unsigned steps;
 } lc_json_survey;
 
-/* Bytes cjson writes for the string at idx, quotes included (escapes counted
- * at their widest). */
+/* Bytes the string at idx takes, quotes included (escapes counted at their widest). */
 static double lc_json_string_size(lua_State *L, int idx) {
   size_t len;
   const unsigned char *text = (const unsigned char *)lua_tolstring(L, idx, &len);
   double size = 2;
   for (size_t i = 0; i < len; i++)
-    size += text[i] < 0x20 || text[i] == 0x7f                     ? 6
-            : text[i] == '"' || text[i] == '\\' || text[i] == '/' ? 2
-                                                                  : 1;
+    size += text[i] < 0x20 ? 6 : text[i] == '"' || text[i] == '\\' || text[i] == '/' ? 2 : 1;
   return size;
 }
 
-static double lc_json_measure(lua_State *L, int idx, lc_json_survey *sv, bool *marks, int depth);
+static double lc_json_measure(lua_State *L, int idx, lc_json_survey *sv, int depth);
 
-/* Size of a key or value, adding to *marks. */
-static double lc_json_measure_scalar(lua_State *L, int idx, bool *marks) {
+/* Size of a key or scalar value. */
+static double lc_json_measure_scalar(lua_State *L, int idx) {
   switch (lua_type(L, idx)) {
-  case LUA_TNUMBER:
-    if (lc_json_is_wide(lua_tonumber(L, idx))) *marks = true;
-    return 32 + 2; /* quoted when it is a key */
-  case LUA_TSTRING:
-    if (lc_json_looks_marked(L, idx)) *marks = true;
-    return lc_json_string_size(L, idx);
+  case LUA_TNUMBER: return 32 + 2; /* quoted when it is a key */
+  case LUA_TSTRING: return lc_json_string_size(L, idx);
   default: return 5; /* true, false, null */
   }
 }
 
-static double lc_json_measure_table(lua_State *L, int idx, lc_json_survey *sv, bool *marks,
-                                    int depth) {
+static double lc_json_measure_table(lua_State *L, int idx, lc_json_survey *sv, int depth) {
   lc_state *st = lc_state_get(L);
   if (depth > LC_JSON_MAX_DEPTH)
     luaL_error(L, "json.encode: nesting deeper than %d levels", LC_JSON_MAX_DEPTH);
@@ -149,20 +208,18 @@ static double lc_json_measure_table(lua_State *L, int idx, lc_json_survey *sv, b
   if (lua_type(L, -1) == LUA_TNUMBER) {
     double known = lua_tonumber(L, -1);
     lua_pop(L, 1);
-    if (known < 0) *marks = true;
-    return fabs(known);
+    return known;
   }
   lua_pop(L, 1);
   lua_pushvalue(L, idx);
   lua_pushboolean(L, 0);
   lua_rawset(L, sv->memo_idx);
-  bool inner = false;
   double size = 2;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (++sv->steps % 4096 == 0) lc_state_check_deadline(L);
-    size +=
-        lc_json_measure_scalar(L, -2, &inner) + 2 + lc_json_measure(L, -1, sv, &inner, depth + 1);
+    /* + 5: the nulls a hole in an array may take */
+    size += lc_json_measure_scalar(L, -2) + 2 + 5 + lc_json_measure(L, -1, sv, depth + 1);
     lua_pop(L, 1);
     if (size > sv->budget) {
       st->mem_refused = true; /* final: the sandbox's pcall re-raises it */
@@ -172,136 +229,160 @@ static double lc_json_measure_table(lua_State *L, int idx, lc_json_survey *sv, b
     }
   }
   lua_pushvalue(L, idx);
-  lua_pushnumber(L, inner ? -size : size);
+  lua_pushnumber(L, size);
   lua_rawset(L, sv->memo_idx);
-  if (inner) *marks = true;
   return size;
 }
 
-static double lc_json_measure(lua_State *L, int idx, lc_json_survey *sv, bool *marks, int depth) {
+static double lc_json_measure(lua_State *L, int idx, lc_json_survey *sv, int depth) {
   idx = lc_absindex(L, idx);
-  if (lua_type(L, idx) == LUA_TTABLE) return lc_json_measure_table(L, idx, sv, marks, depth);
-  return lc_json_measure_scalar(L, idx, marks);
+  if (lua_type(L, idx) == LUA_TTABLE) return lc_json_measure_table(L, idx, sv, depth);
+  return lc_json_measure_scalar(L, idx);
 }
 
-/* Checks that the value at idx can be encoded within the memory the cap leaves
- * (cjson's buffer grows by doubling outside the capped allocator, and the text is
- * then copied into a Lua string) and tells whether it needs placeholders. */
-static bool lc_json_survey_value(lua_State *L, int idx) {
+/* Checks that the value at idx can be encoded within the memory the cap leaves (the
+ * document, the text yyjson writes and its copy as a Lua string) and holds no cycle
+ * nor nesting deeper than LC_JSON_MAX_DEPTH. */
+static void lc_json_survey_value(lua_State *L, int idx) {
   lc_state *st = lc_state_get(L);
   size_t left = st->mem_used < st->mem_limit ? st->mem_limit - st->mem_used : 0;
   lua_newtable(L);
   lc_json_survey sv = {.memo_idx = lua_gettop(L), .budget = (double)left / 3};
-  bool marks = false;
-  lc_json_measure(L, idx, &sv, &marks, 0);
+  lc_json_measure(L, idx, &sv, 0);
   lua_pop(L, 1);
-  return marks;
 }
 
-/* Pushes a copy of the value at idx in which every wide number, and every string
- * that starts like a placeholder, is the placeholder string LC_JSON_MARK<n>, n
- * indexing the original value in the table at numbers_idx. */
-static void lc_json_copy_marked(lua_State *L, int idx, int numbers_idx, int depth) {
-  luaL_checkstack(L, 4, "json.encode: nesting too deep");
-  int type = lua_type(L, idx);
-  if ((type == LUA_TNUMBER && lc_json_is_wide(lua_tonumber(L, idx))) ||
-      (type == LUA_TSTRING && lc_json_looks_marked(L, idx))) {
-    int n = (int)lua_objlen(L, numbers_idx) + 1;
-    lua_pushvalue(L, idx);
-    lua_rawseti(L, numbers_idx, n);
-    lua_pushfstring(L, LC_JSON_MARK "%d", n);
-    return;
+/* ---- encoding ------------------------------------------------------------------------------ */
+
+static bool lc_json_plainly_exact(double n) {
+  return !isfinite(n) || (n == floor(n) && fabs(n) < 1e14);
+}
+
+void lc_json_number_text(double n, char out[32]) {
+  snprintf(out, 32, "%.14g", n);
+  if (lc_json_plainly_exact(n) || strtod(out, NULL) == n) return;
+  for (int digits = 15; digits <= 17; digits++) { /* the shortest exact text */
+    snprintf(out, 32, "%.*g", digits, n);
+    if (strtod(out, NULL) == n) return;
   }
-  if (type != LUA_TTABLE || depth > LC_JSON_MAX_DEPTH) {
-    lua_pushvalue(L, idx);
-    return;
-  }
-  idx = lc_absindex(L, idx);
-  lua_newtable(L);
+}
+
+typedef struct lc_json_writer {
+  yyjson_mut_doc *doc;
+  unsigned steps;
+} lc_json_writer;
+
+static yyjson_mut_val *lc_json_build(lua_State *L, int idx, lc_json_writer *w);
+
+/* The JSON value of the Lua number n; raises for NaN and infinities. */
+static yyjson_mut_val *lc_json_number(lua_State *L, lc_json_writer *w, double n) {
+  if (!isfinite(n)) luaL_error(L, "Cannot serialise number: must not be NaN or Inf");
+  if (n == floor(n) && fabs(n) < 1e14 && !(n == 0 && signbit(n)))
+    return yyjson_mut_sint(w->doc, (int64_t)n);
+  char text[32];
+  lc_json_number_text(n, text);
+  return yyjson_mut_rawncpy(w->doc, text, strlen(text));
+}
+
+/* The length of the table at idx as an array: n when its keys are exactly numbers
+ * 1..n (some missing), 0 when it is an object (other keys, excessively sparse, or
+ * empty). */
+static size_t lc_json_array_length(lua_State *L, int idx) {
+  double max = 0;
+  size_t items = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    lc_json_copy_marked(L, lua_gettop(L), numbers_idx, depth + 1);
-    lua_remove(L, -2);
-    if (lua_type(L, -2) == LUA_TSTRING && lc_json_looks_marked(L, -2))
-      lc_json_copy_marked(L, -2, numbers_idx, depth + 1);
-    else
-      lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, -4);
-  }
-}
-
-/* Pushes cjson[name]. */
-static void lc_json_push_function(lua_State *L, const char *name) {
-  lc_json_push_cjson(L);
-  lua_getfield(L, -1, name);
-  lua_remove(L, -2);
-}
-
-/* Replaces the placeholders in the encoded text on top of the stack by the
- * shortest exact text of their numbers. */
-static void lc_json_unmark(lua_State *L, int numbers_idx) {
-  size_t len;
-  const char *text = lua_tolstring(L, -1, &len);
-  const char *end = text + len;
-  const size_t mark_len = sizeof LC_JSON_MARK_ENCODED - 1;
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  const char *p = text, *hit;
-  while ((hit = memmem(p, (size_t)(end - p), LC_JSON_MARK_ENCODED, mark_len))) {
-    luaL_addlstring(&b, p, (size_t)(hit - p));
-    char *after;
-    long n = strtol(hit + mark_len, &after, 10);
-    lua_rawgeti(L, numbers_idx, (int)n);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      /* Data shaped like a placeholder: cjson's own text of it. */
-      lc_json_push_function(L, "encode");
-      lua_insert(L, -2);
-      lua_call(L, 1, 1);
-      luaL_addvalue(&b);
-    } else {
-      char number[32];
-      lc_json_print_exact(lua_tonumber(L, -1), number);
+    lua_pop(L, 1);
+    double k = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+    if (!(k >= 1 && k == floor(k))) {
       lua_pop(L, 1);
-      luaL_addstring(&b, number);
+      return 0;
     }
-    p = after + 1; /* past the closing quote */
+    if (k > max) max = k;
+    items++;
   }
-  luaL_addlstring(&b, p, (size_t)(end - p));
-  luaL_pushresult(&b);
-  lua_remove(L, -2);
+  if (max > LC_JSON_SPARSE_SAFE && max > (double)items * LC_JSON_SPARSE_RATIO) return 0;
+  return (size_t)max;
 }
 
-/* Pushes the JSON text of the value at idx; raises cjson's error on failure. */
+static yyjson_mut_val *lc_json_build_table(lua_State *L, int idx, lc_json_writer *w) {
+  size_t n = lc_json_array_length(L, idx);
+  if (n > 0) {
+    yyjson_mut_val *arr = yyjson_mut_arr(w->doc);
+    for (size_t i = 1; arr && i <= n; i++) {
+      lua_rawgeti(L, idx, (int)i);
+      yyjson_mut_val *e = lua_isnil(L, -1) ? yyjson_mut_null(w->doc) /* a hole */
+                                           : lc_json_build(L, lua_gettop(L), w);
+      lua_pop(L, 1);
+      if (!e || !yyjson_mut_arr_append(arr, e)) return NULL;
+    }
+    return arr;
+  }
+  yyjson_mut_val *obj = yyjson_mut_obj(w->doc);
+  lua_pushnil(L);
+  while (obj && lua_next(L, idx)) {
+    yyjson_mut_val *key;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      size_t len;
+      const char *name = lua_tolstring(L, -2, &len);
+      key = yyjson_mut_strn(w->doc, name, len); /* the table keeps the string alive */
+    } else if (lua_type(L, -2) == LUA_TNUMBER) {
+      char text[32];
+      snprintf(text, sizeof text, "%.14g", lua_tonumber(L, -2));
+      key = yyjson_mut_strcpy(w->doc, text);
+    } else {
+      luaL_error(L, "Cannot serialise %s: table key must be a number or string",
+                 luaL_typename(L, -2));
+      return NULL;
+    }
+    yyjson_mut_val *value = lc_json_build(L, lua_gettop(L), w);
+    lua_pop(L, 1);
+    if (!key || !value || !yyjson_mut_obj_add(obj, key, value)) return NULL;
+  }
+  return obj;
+}
+
+/* The JSON value of the Lua value at idx (absolute); NULL when out of memory. The
+ * survey has ruled out cycles and excessive nesting. */
+static yyjson_mut_val *lc_json_build(lua_State *L, int idx, lc_json_writer *w) {
+  if (++w->steps % 4096 == 0) lc_state_check_deadline(L);
+  luaL_checkstack(L, 4, "json.encode: nesting too deep");
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER: return lc_json_number(L, w, lua_tonumber(L, idx));
+  case LUA_TSTRING: {
+    size_t len;
+    const char *text = lua_tolstring(L, idx, &len);
+    return yyjson_mut_strn(w->doc, text, len);
+  }
+  case LUA_TBOOLEAN: return yyjson_mut_bool(w->doc, lua_toboolean(L, idx));
+  case LUA_TTABLE: return lc_json_build_table(L, idx, w);
+  case LUA_TLIGHTUSERDATA:
+    if (!lua_touserdata(L, idx)) return yyjson_mut_null(w->doc); /* json.null */
+    /* fall through */
+  default: luaL_error(L, "Cannot serialise %s: type not supported", luaL_typename(L, idx));
+  }
+  return NULL;
+}
+
+/* Pushes the JSON text of the value at idx; raises on what JSON cannot hold. */
 static void lc_json_encode_value(lua_State *L, int idx) {
   idx = lc_absindex(L, idx);
-  if (!lc_json_survey_value(L, idx)) {
-    lc_json_push_function(L, "encode");
-    lua_pushvalue(L, idx);
-    lua_call(L, 1, 1);
-    return;
+  lc_json_survey_value(L, idx);
+  lc_json_held *h = lc_json_hold(L);
+  lc_json_writer w = {.doc = h->mut = yyjson_mut_doc_new(&h->alc)};
+  yyjson_mut_val *root = w.doc ? lc_json_build(L, idx, &w) : NULL;
+  size_t len = 0;
+  if (root) {
+    yyjson_mut_doc_set_root(w.doc, root);
+    /* '/' escaped as lua-cjson did; strings go out byte for byte. */
+    h->text = yyjson_mut_write_opts(
+        w.doc, YYJSON_WRITE_ESCAPE_SLASHES | YYJSON_WRITE_ALLOW_INVALID_UNICODE, &h->alc, &len,
+        NULL);
   }
-  lua_newtable(L);
-  int numbers_idx = lua_gettop(L);
-  lc_json_push_function(L, "encode");
-  lc_json_copy_marked(L, idx, numbers_idx, 0);
-  lua_call(L, 1, 1);
-  lc_json_unmark(L, numbers_idx);
-  lua_remove(L, numbers_idx);
-}
-
-/* Pushes the value decoded from the string at idx; raises "invalid JSON: ...". */
-static void lc_json_decode_value(lua_State *L, int idx) {
-  idx = lc_absindex(L, idx);
-  lc_json_push_function(L, "decode");
-  lua_pushvalue(L, idx);
-  int status = lua_pcall(L, 1, 1, 0);
-  if (status == 0) return;
-  if (status == LUA_ERRRUN) {
-    lua_pushfstring(L, "invalid JSON: %s", lua_tostring(L, -1));
-    lua_remove(L, -2);
-  }
-  lua_error(L);
+  if (!h->text) luaL_error(L, "json.encode: out of memory");
+  lua_pushlstring(L, h->text, len);
+  lc_json_release(h);
+  lua_remove(L, -2);
 }
 
 int lc_json_lua_encode(lua_State *L) {
@@ -311,16 +392,15 @@ int lc_json_lua_encode(lua_State *L) {
 }
 
 int lc_json_lua_decode(lua_State *L) {
+  size_t len;
   luaL_checktype(L, 1, LUA_TSTRING);
-  lc_json_decode_value(L, 1);
+  const char *text = lua_tolstring(L, 1, &len);
+  lc_json_decode_text(L, text, len);
   return 1;
 }
 
-void lc_json_push_null(lua_State *L) {
-  lc_json_push_cjson(L);
-  lua_getfield(L, -1, "null");
-  lua_remove(L, -2);
-}
+/* json.null: a light userdata holding NULL, as lua-cjson's was. */
+void lc_json_push_null(lua_State *L) { lua_pushlightuserdata(L, NULL); }
 
 int lc_json_raise_invalid(lua_State *L, const char *what, const char *reason) {
   if (strncmp(reason, "invalid JSON: ", 14) == 0) reason += 14;
@@ -372,8 +452,7 @@ static int lc_json_encode_job(lua_State *L) {
 
 static int lc_json_decode_job(lua_State *L) {
   lc_json_job *job = lua_touserdata(L, 1);
-  lua_pushlstring(L, job->text, job->len);
-  lc_json_decode_value(L, -1);
+  lc_json_decode_text(L, job->text, job->len);
   lc_json_fill_slot(L);
   return 0;
 }

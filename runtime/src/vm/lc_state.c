@@ -73,7 +73,7 @@ static size_t url_encoded(const char *value, size_t len, char *out) {
   return n;
 }
 
-/* value inside JSON text as cjson writes it ("/" as "\/", controls as \uXXXX).
+/* value inside JSON text as json.encode writes it ("/" as "\/", controls as \u00XX).
  * Returns the length written to out (6 * len + 1). */
 static size_t json_escaped(const char *value, size_t len, char *out) {
   size_t n = 0;
@@ -91,7 +91,7 @@ static size_t json_escaped(const char *value, size_t len, char *out) {
     if (short_form)
       n += (size_t)sprintf(out + n, "%s", short_form);
     else if (c < 0x20)
-      n += (size_t)sprintf(out + n, "\\u%04x", c);
+      n += (size_t)sprintf(out + n, "\\u%04X", c);
     else
       out[n++] = (char)c;
   }

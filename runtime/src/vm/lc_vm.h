@@ -13,6 +13,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include <yyjson.h>
+
 #include "base/lc_base.h"
 
 /* Lua 5.2's lua_absindex, which LuaJIT lacks. */
@@ -146,12 +148,17 @@ void lc_pattern_install(lua_State *L);
  * "a/b.lua" for "a.b" in the search path, then lua_root. */
 int lc_require(lua_State *L);
 
-/* ---- lc_codec.c: JSON text <-> Lua values (lua-cjson) ------------------------------------ */
+/* ---- lc_codec.c: JSON text <-> Lua values (yyjson) ---------------------------------------- */
 
 /* Encode the value at idx into a malloc'd string (caller frees); decode text and
  * push the value. Both return LC_OK or set an error message in err. */
 int lc_json_encode(lua_State *L, int idx, char **out, char *err, size_t errlen);
 int lc_json_decode(lua_State *L, const char *text, size_t len, char *err, size_t errlen);
+/* yyjson's memory from L's allocator, so the state's memory cap counts it. */
+yyjson_alc lc_json_allocator(lua_State *L);
+/* Pushes v (read with YYJSON_READ_NUMBER_AS_RAW) as json.decode would, the array skip
+ * as an empty table (NULL: none); false, with nothing pushed, when v nests too deep. */
+bool lc_json_push_value(lua_State *L, yyjson_val *v, yyjson_val *skip);
 /* n as json.encode prints it: 14 significant digits, or the shortest exact text
  * when 14 would change it. n must be finite. */
 void lc_json_number_text(double n, char out[32]);

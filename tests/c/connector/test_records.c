@@ -1,5 +1,5 @@
-/* json.page: records parsed in C must come out exactly as the Lua path (lua-cjson
- * decode, one emit per record) makes them: the same rows, in the same batches, the
+/* json.page: records parsed in C must come out exactly as the Lua path (json.decode,
+ * one emit per record) makes them: the same rows, in the same batches, the
  * same errors; and the C path must actually be the one taken for ordinary pages. */
 #include <stdarg.h>
 
@@ -315,7 +315,7 @@ START_TEST(records_under_a_nested_path_or_at_the_root) {
 END_TEST
 
 START_TEST(unusual_records_take_the_lua_path_with_the_same_result) {
-  /* A duplicate key (lua-cjson keeps the last), after records the C path read. */
+  /* A duplicate key (json.decode keeps the last), after records the C path read. */
   outcome page =
       both_agree("id INT", "results",
                  "{\"results\": [{\"id\": 1}, {\"id\": 2, \"id\": 3}, {\"id\": 4}]}", 1, 0);

@@ -40,6 +40,14 @@ static void open_sandbox(double call_timeout) {
 
 static void setup(void) { open_sandbox(0); }
 
+static void open_sandbox_with_memory(size_t memory_limit) {
+  memset(&logged, 0, sizeof logged);
+  lc_config cfg = {.log = capture, .log_ctx = &logged, .memory_limit = memory_limit};
+  rt = lc_test_runtime(&cfg);
+  ck_assert_int_eq(lc_sandbox_open(rt, "http-test", lc_host_modules, lc_host_n_modules, &st),
+                   LC_OK);
+}
+
 static void teardown(void) {
   lc_sandbox_close(st);
   lc_runtime_free(rt);
@@ -303,7 +311,7 @@ START_TEST(malformed_json_names_the_url) {
       LC_ERR_HTTP);
   snprintf(expected, sizeof expected,
            "GET %s/items?malformed=1: response is not valid JSON: "
-           "Expected value but found T_END at character 19",
+           "unexpected end of data at character 19",
            server.base_url);
   ck_assert_str_eq(msg, expected);
 }
@@ -383,6 +391,110 @@ START_TEST(configure_sets_defaults_requests_override) {
 }
 END_TEST
 
+/* ---- several requests in flight (http.start) -------------------------------------- */
+
+START_TEST(started_requests_overlap_and_are_taken_in_any_order) {
+  run_ok("local base = ...\n" ATTEMPTS_LUA
+         "local http, json = require 'http', require 'json'\n"
+         "local handles = {}\n"
+         "for i = 1, 4 do\n"
+         "  handles[i] = http.start{url = base .. '/echo',\n"
+         "                          query = {key = 'multi1', slow = (5 - i) * 0.1, n = i}}\n"
+         "end\n"
+         "for i = 4, 1, -1 do\n"
+         "  local r = handles[i]:wait()\n"
+         "  assert(r.status == 200 and json.decode(r.body).query.n == tostring(i), i)\n"
+         "end\n"
+         "local seen = attempts('multi1')\n"
+         "assert(seen.count == 4, seen.count)\n"
+         "assert(seen.max_in_flight == 4, 'in flight together: ' .. seen.max_in_flight)\n"
+         "local ok, err = pcall(handles[1].wait, handles[1])\n"
+         "assert(not ok and err:find('already taken', 1, true), err)\n");
+}
+END_TEST
+
+START_TEST(each_started_request_keeps_its_retry_policy) {
+  run_ok("local base = ...\n" ATTEMPTS_LUA
+         "local http = require 'http'\n"
+         "local limited = http.start{url = base .. '/echo',\n"
+         "  query = {fail = 429, times = 1, retry_after = 1, key = 'mr429'}, backoff = 0.01}\n"
+         "local failing = http.start{url = base .. '/echo',\n"
+         "  query = {fail = 503, times = 1, key = 'mr503'}, backoff = 0.01}\n"
+         "local broken = http.start{url = base .. '/echo',\n"
+         "  query = {fail = 500, key = 'mr500'}, retries = 1, backoff = 0.01}\n"
+         "assert(limited:wait().attempts == 2 and failing:wait().attempts == 2)\n"
+         "local ok, err = pcall(broken.wait, broken)\n"
+         "assert(not ok and err:find('HTTP 500 Internal Server Error after 2 attempts', 1, true),"
+         " err)\n"
+         "local t = attempts('mr429').times\n"
+         "assert(#t == 2 and t[2] - t[1] >= 1.0, 'Retry-After obeyed: ' .. (t[2] - t[1]))\n"
+         "assert(attempts('mr503').count == 2 and attempts('mr500').count == 2)\n");
+}
+END_TEST
+
+/* Handles cancelled, collected and left in flight when the state closes: ASan's leak
+ * check (the test runs under it) finds nothing, and later requests are unaffected. */
+START_TEST(handles_freed_mid_flight_leak_nothing) {
+  run_ok("local base = ...\n" ATTEMPTS_LUA
+         "local http = require 'http'\n"
+         "local function slow() return http.start{url = base .. '/echo?slow=2&key=gc1'} end\n"
+         "local cancelled, dropped, left = slow(), slow(), slow()\n"
+         "local posted = http.start{method = 'POST', url = base .. '/echo?slow=2&key=gc1',\n"
+         "  json = {a = 1}, headers = {['X-Token-Test'] = 'secret-value-123'}}\n"
+         "cancelled:cancel()\n"
+         "local ok, err = pcall(cancelled.wait, cancelled)\n"
+         "assert(not ok and err:find('the request was cancelled', 1, true), err)\n"
+         "dropped, posted = nil, nil\n"
+         "collectgarbage(); collectgarbage()\n"
+         "assert(http.get(base .. '/echo').status == 200)\n"
+         "_G.left = left -- still in flight when the state closes\n");
+}
+END_TEST
+
+START_TEST(time_limit_ends_a_wait_with_requests_in_flight) {
+  teardown();
+  open_sandbox(1.0);
+  run_fails(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "local handles = {}\n"
+      "for i = 1, 3 do handles[i] = http.start{url = base .. '/echo?slow=5&key=tl' .. i} end\n"
+      "handles[2]:wait()\n",
+      LC_ERR_TIME_LIMIT);
+  /* The abandoned requests do not carry on into the next call. */
+  run_ok("local base = ...\n" ATTEMPTS_LUA
+         "local http = require 'http'\n"
+         "assert(http.get(base .. '/echo?key=tl4').status == 200)\n"
+         "assert(attempts('tl1').count == 1 and attempts('tl3').count == 1)\n");
+}
+END_TEST
+
+/* Each 3 MB response fits the 14 MB cap on its own; four (distinct, kept) do not: the
+ * bodies being received count with the heap, so the one that would overflow fails as a
+ * request, with the cap named, instead of the state running out of memory. */
+START_TEST(responses_in_flight_count_against_the_memory_cap_together) {
+  teardown();
+  open_sandbox_with_memory(14u << 20);
+  run_ok(
+      "local base = ...\n"
+      "local http = require 'http'\n"
+      "local big = string.rep('x', 3000000)\n"
+      "local function echo(n) return http.start{method = 'POST', url = base .. '/echo',\n"
+      "                                         query = {n = n}, body = big, retries = 0} end\n"
+      "assert(#echo(0):wait().body > 3000000, 'one fits')\n"
+      "collectgarbage(); collectgarbage()\n"
+      "local handles, kept, failed = {echo(1), echo(2), echo(3), echo(4)}, {}, 0\n"
+      "for i = 1, 4 do\n"
+      "  local ok, r = pcall(handles[i].wait, handles[i])\n"
+      "  if ok then kept[i] = r else\n"
+      "    assert(r:find(\"response body exceeds the connector's memory limit\", 1, true), r)\n"
+      "    failed = failed + 1\n"
+      "  end\n"
+      "end\n"
+      "assert(failed >= 1, 'four 3 MB bodies exceed 14 MB together')\n");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("http");
   TCase *tc = tcase_create("http");
@@ -407,6 +519,11 @@ int main(void) {
   tcase_add_test(tc, requests_stay_within_the_call_time_limit);
   tcase_add_test(tc, credentials_never_appear_in_errors_or_logs);
   tcase_add_test(tc, configure_sets_defaults_requests_override);
+  tcase_add_test(tc, started_requests_overlap_and_are_taken_in_any_order);
+  tcase_add_test(tc, each_started_request_keeps_its_retry_policy);
+  tcase_add_test(tc, handles_freed_mid_flight_leak_nothing);
+  tcase_add_test(tc, time_limit_ends_a_wait_with_requests_in_flight);
+  tcase_add_test(tc, responses_in_flight_count_against_the_memory_cap_together);
   suite_add_tcase(s, tc);
   return lc_test_run(s);
 }
