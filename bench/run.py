@@ -521,7 +521,8 @@ class Bench:
                 self.add(workload, system, n, s, note=self.requests_note(workload, system))
 
     def requests_note(self, workload, system):
-        return f"{self.requests[(workload, system)]:,.0f} requests"
+        count = self.requests[(workload, system)]
+        return f"{count:,.0f} request{'' if count == 1 else 's'}"
 
     # -- 8: pushdown --
     def pushdown(self):
