@@ -428,14 +428,15 @@ class Bench:
         returns ((rows, worker peak MB), seconds)."""
         import tempfile
         reader = spark.readStream.format(fmt).options(**options)
-        checkpoint = tempfile.mkdtemp(prefix="luaconn-bench-chk-")
-        reset_peaks()
-        start = time.perf_counter()
-        query = (reader.load().writeStream.format("noop").option("checkpointLocation", checkpoint)
-                 .trigger(availableNow=True).start())
-        query.awaitTermination()
-        seconds = time.perf_counter() - start
-        rows = sum(p["numInputRows"] for p in query.recentProgress)
+        with tempfile.TemporaryDirectory(prefix="luaconn-bench-chk-") as checkpoint:
+            reset_peaks()
+            start = time.perf_counter()
+            query = (reader.load().writeStream.format("noop")
+                     .option("checkpointLocation", checkpoint)
+                     .trigger(availableNow=True).start())
+            query.awaitTermination()
+            seconds = time.perf_counter() - start
+            rows = sum(p["numInputRows"] for p in query.recentProgress)
         return (rows, worker_peak_mb()), seconds
 
     # -- 5: ID ranges --
