@@ -1231,6 +1231,18 @@ static void lc_http_write_entry(lua_State *L, lc_state *st, int idx) {
   lua_pop(L, 2);
 }
 
+/* Pushes the tape, the request's key and the key's entry (nil when there is none
+ * yet); returns the tape's stack index. path gets the entry's file name. */
+static int lc_http_push_tape_entry(lua_State *L, lc_state *st, const lc_http_request *req,
+                                   const char *dir, char *path, size_t pathlen) {
+  lc_http_push_tape(L);
+  int tape = lua_gettop(L);
+  lc_http_push_tape_key(L, st, req, dir, path, pathlen);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, tape);
+  return tape;
+}
+
 /* Stores t's response under dir. A secret first seen since the last write (an
  * OAuth2 token that arrived in a response) rewrites every file. */
 static void lc_http_record(lua_State *L, lc_state *st, lc_http *h, const lc_http_transfer *t,
@@ -1239,11 +1251,7 @@ static void lc_http_record(lua_State *L, lc_state *st, lc_http *h, const lc_http
   if (mkdir(dir, 0777) != 0 && errno != EEXIST)
     luaL_error(L, "http: cannot create the recording directory %s: %s", dir, strerror(errno));
   char path[4096];
-  lc_http_push_tape(L);
-  int tape = lua_gettop(L);
-  lc_http_push_tape_key(L, st, req, dir, path, sizeof path);
-  lua_pushvalue(L, -1);
-  lua_rawget(L, tape);
+  int tape = lc_http_push_tape_entry(L, st, req, dir, path, sizeof path);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     lua_createtable(L, 0, 2);
@@ -1338,11 +1346,7 @@ static void lc_http_replay(lua_State *L, lc_state *st, lc_http_transfer *t, cons
   const lc_http_request *req = &t->req;
   lc_http_outcome *out = &t->out;
   char path[4096];
-  lc_http_push_tape(L);
-  int tape = lua_gettop(L);
-  lc_http_push_tape_key(L, st, req, dir, path, sizeof path);
-  lua_pushvalue(L, -1);
-  lua_rawget(L, tape);
+  int tape = lc_http_push_tape_entry(L, st, req, dir, path, sizeof path);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     char *text = NULL, err[256];
