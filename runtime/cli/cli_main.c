@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <locale.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -550,12 +552,43 @@ static int cli_run(cli_context *ctx) {
   return command->run(ctx);
 }
 
+/* Writes all of buf to stdout's descriptor, waiting whenever it would block. */
+static ssize_t cli_write_waiting(void *cookie, const char *buf, size_t len) {
+  (void)cookie;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(STDOUT_FILENO, buf + done, len - done);
+    if (n >= 0) {
+      done += (size_t)n;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      struct pollfd ready = {.fd = STDOUT_FILENO, .events = POLLOUT};
+      if (poll(&ready, 1, -1) < 0 && errno != EINTR) return -1;
+    } else if (errno != EINTR) {
+      return done ? (ssize_t)done : -1;
+    }
+  }
+  return (ssize_t)done;
+}
+
+/* A stdout left non-blocking by whoever shares the pipe (an event-loop parent) fails
+ * stdio's writes with EAGAIN midway: such output goes through a stream that waits
+ * instead. The descriptor's flags are the sharer's, so they stay as they are. */
+static void cli_wait_on_nonblocking_stdout(void) {
+  int flags = fcntl(STDOUT_FILENO, F_GETFL);
+  if (flags < 0 || !(flags & O_NONBLOCK)) return;
+  FILE *waiting = fopencookie(NULL, "w", (cookie_io_functions_t){.write = cli_write_waiting});
+  if (!waiting) return;
+  fflush(stdout);
+  stdout = waiting;
+}
+
 int main(int argc, char **argv) {
   /* A closed pipe (luaconn read ... | head) shows up as EPIPE from fflush, and the
    * read stops quietly; SIGPIPE would kill the process before it cleans up. */
   signal(SIGPIPE, SIG_IGN);
   /* Output is UTF-8 whatever the user's locale; the table measures text with it. */
   if (!setlocale(LC_CTYPE, "C.UTF-8")) setlocale(LC_CTYPE, "");
+  cli_wait_on_nonblocking_stdout();
   if (!isatty(STDOUT_FILENO)) setvbuf(stdout, NULL, _IOFBF, 1 << 16);
   cli_context ctx = {.limit = -1, .format = CLI_FORMAT_JSONL, .runs = -1};
   int status = cli_parse(&ctx, argc, argv);

@@ -1,11 +1,14 @@
 """`luaconn read` (and partitions, check, list, --help) against the real test API."""
 
 import base64
+import fcntl
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
+import time
 from datetime import date, datetime, timezone
 
 import pytest
@@ -266,3 +269,20 @@ def test_decimals_are_exact_and_never_rounded(cli, lua_script, path):
     assert "(more digits than the precision)" in run("a DECIMAL(4,2)", '[{"a": "123.4"}]').error()
     assert "give it as text for an exact DECIMAL" in run(
         "a DECIMAL(38,0)", '[{"a": 12345678901234567890}]').error()
+
+
+def test_output_to_a_non_blocking_pipe_arrives_whole(cli, lua_script):
+    """A pipe its other user made non-blocking (an event-loop parent) fills up while
+    nobody reads: the CLI waits instead of failing with EAGAIN midway."""
+    script = lua_script('return { schema = "x INT, s STRING", read = function(opts, p, emit)\n'
+                        '  for i = 1, 100000 do emit{x = i, s = ("y"):rep(20)} end end }\n')
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETFL, fcntl.fcntl(write_end, fcntl.F_GETFL) | os.O_NONBLOCK)
+    proc = subprocess.Popen([str(cli.path), "read", str(script)], stdout=write_end,
+                            stderr=subprocess.PIPE, env=cli.environment())
+    os.close(write_end)
+    time.sleep(1)   # the pipe (64 KiB) fills long before anyone reads
+    with os.fdopen(read_end, "rb") as pipe:
+        lines = pipe.read().splitlines()
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    assert [json.loads(line)["x"] for line in lines] == list(range(1, 100001))
