@@ -244,7 +244,7 @@ static int declared_protected(lua_State *L) {
   push_declaration(L, job);
   if (job->rc != LC_OK) return 0;
   lua_pushnil(L);
-  if (lua_next(L, -2) == 0) { /* none: cjson would write an empty table as {} or [] */
+  if (lua_next(L, -2) == 0) { /* none: {} (json.encode writes an empty table so too) */
     job->json_out = strdup("{}");
   } else {
     lua_pop(L, 2);

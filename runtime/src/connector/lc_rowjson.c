@@ -3,7 +3,7 @@
  *
  * json.encode_rows (lc_write.c) sends a write's rows on as JSON without a Lua table
  * per row: each row of scalar columns goes straight from the batch into a yyjson
- * document (numbers as the json module prints them, '/' escaped as lua-cjson does),
+ * document (numbers and strings as json.encode writes them),
  * written out whole when the rows are pushed. A row yyjson would not write as the Lua
  * path does (nested columns, NaN or infinite numbers, timestamps out of range) goes
  * that path: lc_rows_push and lc_json_encode, the same text and the same errors
@@ -165,9 +165,7 @@ nomem:
 
 void lc_rowjson_push(lc_rowjson *r, lua_State *L) {
   size_t len = 0;
-  /* lua-cjson escapes '/'; strings go out byte for byte, as cjson writes them. */
-  char *text = yyjson_mut_write_opts(
-      r->doc, YYJSON_WRITE_ESCAPE_SLASHES | YYJSON_WRITE_ALLOW_INVALID_UNICODE, NULL, &len, NULL);
+  char *text = yyjson_mut_write_opts(r->doc, LC_JSON_WRITE_FLAGS, NULL, &len, NULL);
   yyjson_mut_doc *fresh = rows_doc();
   if (!text || !fresh) {
     free(text);

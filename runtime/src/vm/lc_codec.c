@@ -374,10 +374,7 @@ static void lc_json_encode_value(lua_State *L, int idx) {
   size_t len = 0;
   if (root) {
     yyjson_mut_doc_set_root(w.doc, root);
-    /* '/' escaped as lua-cjson did; strings go out byte for byte. */
-    h->text = yyjson_mut_write_opts(
-        w.doc, YYJSON_WRITE_ESCAPE_SLASHES | YYJSON_WRITE_ALLOW_INVALID_UNICODE, &h->alc, &len,
-        NULL);
+    h->text = yyjson_mut_write_opts(w.doc, LC_JSON_WRITE_FLAGS, &h->alc, &len, NULL);
   }
   if (!h->text) luaL_error(L, "json.encode: out of memory");
   lua_pushlstring(L, h->text, len);

@@ -162,6 +162,9 @@ bool lc_json_push_value(lua_State *L, yyjson_val *v, yyjson_val *skip);
 /* n as json.encode prints it: 14 significant digits, or the shortest exact text
  * when 14 would change it. n must be finite. */
 void lc_json_number_text(double n, char out[32]);
+/* How json.encode (and json.encode_rows, which must match it) writes text: '/'
+ * escaped as lua-cjson did before it, strings byte for byte. */
+#define LC_JSON_WRITE_FLAGS (YYJSON_WRITE_ESCAPE_SLASHES | YYJSON_WRITE_ALLOW_INVALID_UNICODE)
 int lc_json_lua_encode(lua_State *L); /* json.encode: encodes value 1 or raises */
 int lc_json_lua_decode(lua_State *L); /* json.decode: decodes string 1 or raises */
 void lc_json_push_null(lua_State *L); /* json.null */
